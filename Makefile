@@ -1,0 +1,104 @@
+# tapir - a user-space TCP/IP stack for learning.
+#
+#   make            build build/tapir (and the library build/libtapir.a)
+#   make run        build, create the lab namespace and tap0, run the stack and its services
+#   make check      build and run every test, then again under ASan/UBSan
+#   make debug      build build-debug/tapir with -O0 -g3 for gdb
+#   make bench      measure throughput and latency against the kernel (not a test)
+#   make clean
+#
+# BUILD=dir puts objects elsewhere (several builds can live side by side).
+
+BUILD    ?= build
+CC       ?= cc
+OPT      ?= -O2 -g
+SAN      ?=
+CFLAGS   += -std=gnu11 -Wall -Wextra -Werror -Wshadow -Wno-unused-parameter $(OPT) $(SAN) -MMD -MP
+LDFLAGS  += $(SAN)
+LAB      ?= tapir-lab
+ARGS     ?=
+
+LIB_SRC  := $(wildcard stack/*.c) tap/tap.c tap/wire.c
+APPS_SRC := $(filter-out apps/main.c,$(wildcard apps/*.c))
+UNIT_SRC := $(wildcard tests/unit/test_*.c)
+SIM_SRC  := $(wildcard tests/sim/test_*.c)
+
+LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/%.o)
+APPS_OBJ := $(APPS_SRC:%.c=$(BUILD)/%.o)
+UNIT_OBJ := $(UNIT_SRC:%.c=$(BUILD)/%.o)
+SIM_OBJ  := $(SIM_SRC:%.c=$(BUILD)/%.o)
+
+CHECK_CFLAGS = $(shell pkg-config --cflags check 2>/dev/null)
+CHECK_LIBS   = $(shell pkg-config --libs check 2>/dev/null)
+
+.PHONY: all run check debug bench clean tools tools-test unit sim kernel tests check-asan lab-up lab-down fuzz
+all: $(BUILD)/tapir
+
+$(BUILD)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -c $< -o $@
+
+$(BUILD)/libtapir.a: $(LIB_OBJ)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(BUILD)/libapps.a: $(APPS_OBJ)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(BUILD)/tapir: $(BUILD)/apps/main.o $(BUILD)/libapps.a $(BUILD)/libtapir.a
+	$(CC) $(LDFLAGS) -o $@ $^
+
+# Every tests/unit/test_*.c and tests/sim/test_*.c is its own Check program.
+UNIT_BIN := $(UNIT_SRC:%.c=$(BUILD)/%)
+SIM_BIN  := $(SIM_SRC:%.c=$(BUILD)/%)
+
+$(BUILD)/tests/unit/%.o $(BUILD)/tests/sim/%.o: CFLAGS += $(CHECK_CFLAGS)
+
+$(BUILD)/tests/%: $(BUILD)/tests/%.o $(BUILD)/libapps.a $(BUILD)/libtapir.a
+	$(CC) $(LDFLAGS) -o $@ $^ $(CHECK_LIBS)
+
+tests: $(BUILD)/tapir $(UNIT_BIN) $(SIM_BIN)
+
+# Install what the tests need (apt-get as root, else print the command).
+tools:
+	@tests/tools.sh build
+tools-test:
+	@tests/tools.sh test
+
+unit: tools $(UNIT_BIN)
+	tests/run-suites.sh unit $(UNIT_BIN)
+sim: tools $(SIM_BIN)
+	tests/run-suites.sh sim $(SIM_BIN)
+kernel: tools-test $(BUILD)/tapir
+	tests/kernel/run.sh $(BUILD)/tapir
+
+# The whole suite, then the same suite built with the sanitizers.
+check: tools-test
+	$(MAKE) --no-print-directory BUILD=build unit sim kernel
+	$(MAKE) --no-print-directory BUILD=build-asan OPT="-O1 -g" \
+	    SAN="-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all" \
+	    unit sim kernel
+	@echo "make check: every suite passed (plain and ASan/UBSan)"
+
+debug:
+	$(MAKE) --no-print-directory BUILD=build-debug OPT="-O0 -g3" all
+
+run: tools-test $(BUILD)/tapir
+	@tests/tools.sh root "make run"
+	tap/lab up $(LAB)
+	@echo "tapir: lab '$(LAB)' is up; from another terminal try: sudo tap/lab exec $(LAB) ping 10.0.0.2"
+	tap/lab exec $(LAB) $(BUILD)/tapir serve $(ARGS)
+
+lab-up:
+	tap/lab up $(LAB)
+lab-down:
+	tap/lab down $(LAB)
+
+bench: tools-test $(BUILD)/tapir
+	tests/kernel/bench.sh $(BUILD)/tapir
+
+clean:
+	rm -rf build build-asan build-debug build-*
+
+-include $(LIB_OBJ:.o=.d) $(APPS_OBJ:.o=.d) $(UNIT_OBJ:.o=.d) $(SIM_OBJ:.o=.d) $(BUILD)/apps/main.d

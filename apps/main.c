@@ -1,0 +1,271 @@
+/* main.c - the `tapir` command: parse options, attach to the TAP device, run a command.
+ *
+ *   tapir [OPTIONS] [serve]             run the stack and its services
+ *   tapir [OPTIONS] ping HOST [-c N]    ICMP echo from the stack
+ *   tapir [OPTIONS] nc [-u] HOST PORT   client: stdin -> connection -> stdout
+ *   tapir [OPTIONS] nc [-u] -l PORT     server for one connection / peer
+ *   tapir sim [SCENARIO]                two stacks over the simulated wire, no root needed
+ */
+#include "apps.h"
+#include "../tap/tap.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+static volatile sig_atomic_t stop;
+static int signal_pipe[2] = {-1, -1};
+
+static const char usage[] =
+    "usage: tapir [OPTIONS] [serve]\n"
+    "       tapir [OPTIONS] ping HOST [-c N] [-i SECONDS] [-s SIZE]\n"
+    "       tapir [OPTIONS] nc [-u] HOST PORT\n"
+    "       tapir [OPTIONS] nc [-u] -l PORT\n"
+    "       tapir sim [SCENARIO]\n"
+    "options: --tap NAME (tap0)  --ip ADDR/PREFIX (10.0.0.2/24)  --gw ADDR\n"
+    "         --mac MAC (02:00:00:00:00:02)  --trace LAYERS "
+    "(eth,arp,ip,icmp,udp,tcp,sock,app|all)\n"
+    "         --pcap FILE  --stats  --echo PORT (7)  --discard PORT (9)  --hub PORT (7000)\n"
+    "         (a service port of 0 turns that service off)\n";
+
+static void fail_usage(const char *fmt, const char *arg)
+{
+    fprintf(stderr, "tapir: ");
+    fprintf(stderr, fmt, arg);
+    fprintf(stderr, "\n(tapir --help shows the usage)\n");
+    exit(2);
+}
+
+struct options {
+    const char *tap;
+    const char *pcap;
+    bool stats;
+    long echo_port, discard_port, hub_port;
+    struct stack_config cfg;
+};
+
+static long parse_port(const char *s, const char *what)
+{
+    char *end;
+    long v = strtol(s, &end, 10);
+    if (end == s || *end || v < 0 || v > 65535)
+        fail_usage(what, s);
+    return v;
+}
+
+static void on_signal(int sig)
+{
+    if (sig == SIGUSR1) {
+        int saved = errno;
+        if (write(signal_pipe[1], "u", 1) < 0) {
+            /* nothing useful to do in a signal handler */
+        }
+        errno = saved;
+        return;
+    }
+    stop = 1;
+}
+
+static void on_signal_pipe(struct stack *stack, int fd, void *ctx)
+{
+    char buf[16];
+    (void)ctx;
+    if (read(fd, buf, sizeof(buf)) > 0)
+        stack_print_stats(stack, stderr);
+}
+
+static void install_signals(void)
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = on_signal;
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGUSR1, &sa, NULL);
+    signal(SIGPIPE, SIG_IGN);
+    if (pipe(signal_pipe) == 0) {
+        fcntl(signal_pipe[0], F_SETFL, O_NONBLOCK);
+        fcntl(signal_pipe[1], F_SETFL, O_NONBLOCK);
+    }
+}
+
+/* Parse the options before the command; returns the index of the command word. */
+static int parse_options(int argc, char **argv, struct options *o)
+{
+    static const struct option longopts[] = {
+        {"tap", required_argument, 0, 't'},     {"ip", required_argument, 0, 'a'},
+        {"gw", required_argument, 0, 'g'},      {"mac", required_argument, 0, 'm'},
+        {"trace", required_argument, 0, 'T'},   {"pcap", required_argument, 0, 'p'},
+        {"stats", no_argument, 0, 'S'},         {"echo", required_argument, 0, 'e'},
+        {"discard", required_argument, 0, 'd'}, {"hub", required_argument, 0, 'H'},
+        {"help", no_argument, 0, 'h'},          {0, 0, 0, 0},
+    };
+    int c;
+    /* "+": stop at the first non-option, the command; its own options follow it */
+    while ((c = getopt_long(argc, argv, "+h", longopts, NULL)) != -1) {
+        switch (c) {
+        case 't':
+            o->tap = optarg;
+            break;
+        case 'a':
+            if (parse_ipv4_prefix(optarg, &o->cfg.ip, &o->cfg.prefix_len, 24) < 0)
+                fail_usage("bad --ip '%s' (want ADDR/PREFIX, e.g. 10.0.0.2/24)", optarg);
+            break;
+        case 'g':
+            if (parse_ipv4(optarg, &o->cfg.gateway) < 0)
+                fail_usage("bad --gw '%s' (want an IPv4 address)", optarg);
+            break;
+        case 'm':
+            if (parse_mac(optarg, o->cfg.mac) < 0 || (o->cfg.mac[0] & 1))
+                fail_usage("bad --mac '%s' (want a unicast MAC like 02:00:00:00:00:02)", optarg);
+            break;
+        case 'T':
+            if (trace_parse_layers(optarg, &o->cfg.trace_mask) < 0)
+                fail_usage("bad --trace '%s' (layers: eth,arp,ip,icmp,udp,tcp,sock,app or all)",
+                           optarg);
+            break;
+        case 'p':
+            o->pcap = optarg;
+            break;
+        case 'S':
+            o->stats = true;
+            break;
+        case 'e':
+            o->echo_port = parse_port(optarg, "bad --echo port '%s'");
+            break;
+        case 'd':
+            o->discard_port = parse_port(optarg, "bad --discard port '%s'");
+            break;
+        case 'H':
+            o->hub_port = parse_port(optarg, "bad --hub port '%s'");
+            break;
+        case 'h':
+            fputs(usage, stdout);
+            exit(0);
+        default:
+            fputs(usage, stderr);
+            exit(2);
+        }
+    }
+    return optind;
+}
+
+static struct stack *open_stack(struct options *o, struct tap **tap_out)
+{
+    int err = 0;
+    struct tap *tap = tap_open(o->tap, &err);
+    if (!tap) {
+        fprintf(stderr, "tapir: cannot attach to TAP device '%s': %s\n", o->tap, strerror(-err));
+        if (err == -EPERM || err == -EACCES)
+            fprintf(stderr, "tapir: run as root, inside the lab: sudo tap/lab exec tapir-lab "
+                            "build/tapir ...\n");
+        exit(1);
+    }
+    o->cfg.seed = (uint32_t)getpid() ^ (uint32_t)time(NULL);
+    struct stack *stack = stack_create(&o->cfg, &tap_ops, tap);
+    if (!stack) {
+        fprintf(stderr, "tapir: out of memory\n");
+        exit(1);
+    }
+    if (o->pcap && (err = stack_set_pcap(stack, o->pcap)) < 0) {
+        fprintf(stderr, "tapir: cannot write pcap '%s': %s\n", o->pcap, strerror(-err));
+        exit(1);
+    }
+    install_signals();
+    if (signal_pipe[0] >= 0)
+        stack_watch_fd(stack, signal_pipe[0], on_signal_pipe, NULL);
+    *tap_out = tap;
+    return stack;
+}
+
+static void close_stack(struct options *o, struct stack *stack, struct tap *tap)
+{
+    if (o->stats)
+        stack_print_stats(stack, stderr);
+    stack_destroy(stack);
+    tap_close(tap);
+}
+
+static int cmd_serve(struct options *o, int argc, char **argv)
+{
+    if (argc > 0)
+        fail_usage("serve takes no arguments (got '%s')", argv[0]);
+    struct tap *tap;
+    struct stack *stack = open_stack(o, &tap);
+    char ip[16], mac[18];
+    snprintf(ip, sizeof(ip), "%u.%u.%u.%u", o->cfg.ip >> 24, (o->cfg.ip >> 16) & 255,
+             (o->cfg.ip >> 8) & 255, o->cfg.ip & 255);
+    snprintf(mac, sizeof(mac), "%02x:%02x:%02x:%02x:%02x:%02x", o->cfg.mac[0], o->cfg.mac[1],
+             o->cfg.mac[2], o->cfg.mac[3], o->cfg.mac[4], o->cfg.mac[5]);
+    printf("tapir: up tap=%s ip=%s/%u mac=%s\n", o->tap, ip, o->cfg.prefix_len, mac);
+    fflush(stdout);
+    int err = stack_run(stack, &stop);
+    if (err < 0)
+        fprintf(stderr, "tapir: link failed: %s\n", strerror(-err));
+    close_stack(o, stack, tap);
+    return err < 0 ? 1 : 0;
+}
+
+static int cmd_ping(struct options *o, int argc, char **argv)
+{
+    unsigned count = 0, interval_ms = 1000;
+    long size = 56;
+    const char *host = NULL;
+    for (int i = 0; i < argc; i++) {
+        if (!strcmp(argv[i], "-c") && i + 1 < argc) {
+            char *end;
+            long v = strtol(argv[++i], &end, 10);
+            if (*end || v <= 0 || v > 65535)
+                fail_usage("bad ping count '%s'", argv[i]);
+            count = (unsigned)v;
+        } else if (!strcmp(argv[i], "-i") && i + 1 < argc) {
+            char *end;
+            double v = strtod(argv[++i], &end);
+            if (*end || v < 0.001 || v > 3600)
+                fail_usage("bad ping interval '%s'", argv[i]);
+            interval_ms = (unsigned)(v * 1000);
+        } else if (!strcmp(argv[i], "-s") && i + 1 < argc) {
+            char *end;
+            size = strtol(argv[++i], &end, 10);
+            if (*end || size < 0 || size > 65507)
+                fail_usage("bad ping size '%s' (0..65507)", argv[i]);
+        } else if (argv[i][0] == '-' || host) {
+            fail_usage("unexpected ping argument '%s'", argv[i]);
+        } else {
+            host = argv[i];
+        }
+    }
+    uint32_t dst;
+    if (!host)
+        fail_usage("%s", "ping needs a HOST");
+    if (parse_ipv4(host, &dst) < 0)
+        fail_usage("bad HOST '%s' (want an IPv4 address)", host);
+    struct tap *tap;
+    struct stack *stack = open_stack(o, &tap);
+    int rc = ping_run(stack, dst, count, interval_ms, (size_t)size, &stop);
+    close_stack(o, stack, tap);
+    return rc;
+}
+
+int main(int argc, char **argv)
+{
+    struct options o = {.tap = "tap0", .echo_port = 7, .discard_port = 9, .hub_port = 7000};
+    stack_config_init(&o.cfg);
+    int cmd = parse_options(argc, argv, &o);
+    const char *name = cmd < argc ? argv[cmd] : "serve";
+    int rest = cmd < argc ? cmd + 1 : cmd;
+    setvbuf(stderr, NULL, _IOLBF, 0);
+
+    if (!strcmp(name, "serve"))
+        return cmd_serve(&o, argc - rest, argv + rest);
+    if (!strcmp(name, "ping"))
+        return cmd_ping(&o, argc - rest, argv + rest);
+    fail_usage("unknown command '%s' (serve, ping, nc, sim)", name);
+    return 2;
+}

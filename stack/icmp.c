@@ -1,0 +1,259 @@
+/* icmp.c - ICMP (RFC 792): echo and error messages, part of the network layer.
+ *
+ *  0       1       2               4                               8
+ *  +-------+-------+---------------+-------------------------------+
+ *  | type  | code  |   checksum    | identifier    | sequence      |  (echo)
+ *  +-------+-------+---------------+-------------------------------+
+ *  | data ...  (echo: anything; errors: the offending IP header + 8 bytes)
+ *
+ * We answer echo requests, send echo requests for `tapir ping`, send destination
+ * unreachable for closed ports and unknown protocols, and pass received errors to the
+ * transport whose datagram caused them.
+ */
+#include "icmp.h"
+#include "bytes.h"
+#include "checksum.h"
+#include "ip.h"
+#include "pkb.h"
+#include "stack_impl.h"
+
+#include <errno.h>
+#include <string.h>
+
+int icmp_parse(const uint8_t *b, size_t len, struct icmp_hdr *h)
+{
+    if (len < ICMP_HDR_LEN)
+        return -1;
+    h->type = b[0];
+    h->code = b[1];
+    h->checksum = get_be16(b + 2);
+    h->rest = get_be32(b + 4);
+    return 0;
+}
+
+void icmp_build(const struct icmp_hdr *h, uint8_t *b)
+{
+    b[0] = h->type;
+    b[1] = h->code;
+    put_be16(b + 2, h->checksum);
+    put_be32(b + 4, h->rest);
+}
+
+int icmp_init(struct stack *stack)
+{
+    stack_register_ip_protocol(stack, IP_PROTO_ICMP, icmp_input, NULL);
+    return 0;
+}
+
+/* Prepend an ICMP header to pkb (which holds the message body), checksum the whole
+ * message, and send it. Takes ownership. */
+static int send_message(struct stack *stack, struct pkb *pkb, uint32_t dst, uint8_t type,
+                        uint8_t code, uint32_t rest)
+{
+    struct icmp_hdr h = {.type = type, .code = code, .checksum = 0, .rest = rest};
+    uint8_t *p = pkb_push(pkb, ICMP_HDR_LEN);
+    if (!p) {
+        pkb_free(pkb);
+        return -ENOBUFS;
+    }
+    icmp_build(&h, p);
+    put_be16(p + 2, inet_checksum(p, pkb->len));
+    struct ip_send send = {.dst = dst, .proto = IP_PROTO_ICMP};
+    return ip_output(stack, pkb, &send);
+}
+
+static void drop(struct stack *stack, struct pkb *pkb, uint64_t *counter, const char *why)
+{
+    (*counter)++;
+    trace(stack, TRACE_ICMP, "drop: %s", why);
+    pkb_free(pkb);
+}
+
+/* RFC 792 "Echo or Echo Reply Message": swap the addresses, change the type to 0, and
+ * send the same identifier, sequence and data back. */
+static void answer_echo(struct stack *stack, struct pkb *pkb, const struct icmp_hdr *h)
+{
+    char a[16];
+    stack->stats.icmp.echo_requests_rx++;
+    trace(stack, TRACE_ICMP, "echo request from %s id=%u seq=%u len=%zu",
+          ip_str(pkb->meta.ip_src, a), h->rest >> 16, h->rest & 0xffff, pkb->len);
+    /* Like Linux (icmp_echo_ignore_broadcasts), we do not answer broadcast pings. */
+    if (pkb->meta.ip_broadcast || pkb->meta.link_broadcast) {
+        stack->stats.icmp.errors_suppressed++;
+        pkb_free(pkb);
+        return;
+    }
+    stack->stats.icmp.echo_replies_tx++;
+    pkb_pull(pkb, ICMP_HDR_LEN);
+    trace(stack, TRACE_ICMP, "echo reply to %s id=%u seq=%u", a, h->rest >> 16, h->rest & 0xffff);
+    send_message(stack, pkb, pkb->meta.ip_src, ICMP_ECHO_REPLY, 0, h->rest);
+}
+
+static void deliver_echo_reply(struct stack *stack, struct pkb *pkb, const struct icmp_hdr *h)
+{
+    char a[16];
+    stack->stats.icmp.echo_replies_rx++;
+    trace(stack, TRACE_ICMP, "echo reply from %s id=%u seq=%u len=%zu", ip_str(pkb->meta.ip_src, a),
+          h->rest >> 16, h->rest & 0xffff, pkb->len);
+    if (stack->ping_fn) {
+        struct ping_event ev = {
+            .kind = PING_REPLY,
+            .from = pkb->meta.ip_src,
+            .id = (uint16_t)(h->rest >> 16),
+            .seq = (uint16_t)h->rest,
+            .ttl = pkb->meta.ip_ttl,
+            .len = pkb->len,
+            .data = pkb->data + ICMP_HDR_LEN,
+            .data_len = pkb->len - ICMP_HDR_LEN,
+        };
+        stack->ping_fn(stack->ping_ctx, &ev);
+    }
+    pkb_free(pkb);
+}
+
+/* Map an ICMP error to the errno a socket sees (as Linux's icmp_err_convert does). */
+static int error_to_errno(uint8_t type, uint8_t code)
+{
+    if (type == ICMP_TIME_EXCEEDED)
+        return EHOSTUNREACH;
+    switch (code) {
+    case ICMP_UNREACH_NET:
+        return ENETUNREACH;
+    case ICMP_UNREACH_PROTOCOL:
+        return ENOPROTOOPT;
+    case ICMP_UNREACH_PORT:
+        return ECONNREFUSED;
+    case ICMP_UNREACH_NEEDFRAG:
+        return EMSGSIZE;
+    default:
+        return EHOSTUNREACH;
+    }
+}
+
+/* An error about a datagram we sent: the body is its IP header + at least 8 bytes. */
+static void deliver_error(struct stack *stack, struct pkb *pkb, const struct icmp_hdr *h)
+{
+    char a[16];
+    if (h->type == ICMP_DEST_UNREACH)
+        stack->stats.icmp.dest_unreach_rx++;
+    else
+        stack->stats.icmp.time_exceeded_rx++;
+    trace(stack, TRACE_ICMP, "%s (code %u) from %s",
+          h->type == ICMP_DEST_UNREACH ? "destination unreachable" : "time exceeded", h->code,
+          ip_str(pkb->meta.ip_src, a));
+
+    const uint8_t *orig = pkb->data + ICMP_HDR_LEN;
+    size_t orig_len = pkb->len - ICMP_HDR_LEN;
+    /* Our own echo requests are ICMP too: tell the ping application. */
+    if (orig_len >= IP_HDR_LEN + 8 && orig[9] == IP_PROTO_ICMP && stack->ping_fn) {
+        size_t hlen = (size_t)(orig[0] & 0x0f) * 4;
+        if (hlen >= IP_HDR_LEN && orig_len >= hlen + 8 && orig[hlen] == ICMP_ECHO_REQUEST) {
+            struct ping_event ev = {
+                .kind = h->type == ICMP_DEST_UNREACH ? PING_UNREACHABLE : PING_TIME_EXCEEDED,
+                .from = pkb->meta.ip_src,
+                .id = get_be16(orig + hlen + 4),
+                .seq = get_be16(orig + hlen + 6),
+                .code = h->code,
+            };
+            stack->ping_fn(stack->ping_ctx, &ev);
+        }
+    }
+    ip_deliver_error(stack, error_to_errno(h->type, h->code), h->type, h->code, pkb->meta.ip_src,
+                     orig, orig_len);
+    pkb_free(pkb);
+}
+
+void icmp_input(struct stack *stack, struct pkb *pkb)
+{
+    struct icmp_stats *st = &stack->stats.icmp;
+    struct icmp_hdr h;
+
+    st->rx_messages++;
+    if (icmp_parse(pkb->data, pkb->len, &h) < 0)
+        return drop(stack, pkb, &st->rx_truncated, "shorter than an ICMP header");
+    if (inet_checksum(pkb->data, pkb->len) != 0)
+        return drop(stack, pkb, &st->rx_bad_checksum, "bad checksum");
+
+    switch (h.type) {
+    case ICMP_ECHO_REQUEST:
+        return answer_echo(stack, pkb, &h);
+    case ICMP_ECHO_REPLY:
+        return deliver_echo_reply(stack, pkb, &h);
+    case ICMP_DEST_UNREACH:
+    case ICMP_TIME_EXCEEDED:
+        return deliver_error(stack, pkb, &h);
+    default:
+        return drop(stack, pkb, &st->rx_unknown_type, "type not handled");
+    }
+}
+
+/* RFC 1122 3.2.2: an ICMP error message MUST NOT be sent in answer to an ICMP error, a
+ * datagram to a broadcast or multicast address or sent as a link-layer broadcast, a
+ * non-initial fragment, or a datagram whose source is not a single host. */
+static bool error_allowed(struct stack *stack, const struct pkb *pkb)
+{
+    const uint8_t *ip = pkb->meta.ip_hdr;
+    size_t hlen = pkb->meta.ip_hdr_len;
+    if (!ip || pkb->meta.ip_broadcast || pkb->meta.link_broadcast)
+        return false;
+    if (get_be16(ip + 6) & IP_OFFSET_MASK)
+        return false;
+    uint32_t src = pkb->meta.ip_src;
+    if (src == 0 || ip_is_broadcast(stack, src) || (src >> 28) == 0xe)
+        return false;
+    if (pkb->meta.ip_proto == IP_PROTO_ICMP) {
+        const uint8_t *icmp = ip + hlen;
+        /* only informational messages (echo) may be answered with an error */
+        if (pkb->data != icmp || pkb->len < 1)
+            return false;
+        uint8_t type = icmp[0];
+        if (type != ICMP_ECHO_REQUEST && type != ICMP_ECHO_REPLY)
+            return false;
+    }
+    return true;
+}
+
+void icmp_send_error(struct stack *stack, const struct pkb *pkb, uint8_t type, uint8_t code)
+{
+    char a[16];
+    if (!error_allowed(stack, pkb)) {
+        stack->stats.icmp.errors_suppressed++;
+        return;
+    }
+    /* RFC 792: the internet header plus the first 64 bits of the original data. */
+    const uint8_t *ip = pkb->meta.ip_hdr;
+    size_t payload_after_hdr = (size_t)(pkb->data + pkb->len - (ip + pkb->meta.ip_hdr_len));
+    size_t n = pkb->meta.ip_hdr_len + (payload_after_hdr < 8 ? payload_after_hdr : 8);
+    struct pkb *msg = pkb_alloc(n);
+    if (!msg)
+        return;
+    memcpy(pkb_put(msg, n), ip, n);
+    if (type == ICMP_DEST_UNREACH)
+        stack->stats.icmp.dest_unreach_tx++;
+    trace(stack, TRACE_ICMP, "%s (code %u) to %s",
+          type == ICMP_DEST_UNREACH ? "destination unreachable" : "time exceeded", code,
+          ip_str(pkb->meta.ip_src, a));
+    send_message(stack, msg, pkb->meta.ip_src, type, code, 0);
+}
+
+int stack_ping(struct stack *stack, uint32_t dst, uint16_t id, uint16_t seq, const void *data,
+               size_t len)
+{
+    char a[16];
+    struct pkb *pkb = pkb_alloc(len);
+    if (!pkb)
+        return -ENOMEM;
+    if (len)
+        memcpy(pkb_put(pkb, len), data, len);
+    stack->stats.icmp.echo_requests_tx++;
+    trace(stack, TRACE_ICMP, "echo request to %s id=%u seq=%u len=%zu", ip_str(dst, a), id, seq,
+          len + ICMP_HDR_LEN);
+    return send_message(stack, pkb, dst, ICMP_ECHO_REQUEST, 0, (uint32_t)id << 16 | seq);
+}
+
+void stack_on_ping(struct stack *stack, void (*fn)(void *ctx, const struct ping_event *ev),
+                   void *ctx)
+{
+    stack->ping_fn = fn;
+    stack->ping_ctx = ctx;
+}

@@ -1,0 +1,334 @@
+/* ip.c - IPv4 (RFC 791, RFC 1122 section 3): the network layer (OSI layer 3).
+ *
+ *  0               1               2               3
+ *  0 1 2 3 4 5 6 7 0 1 2 3 4 5 6 7 0 1 2 3 4 5 6 7 0 1 2 3 4 5 6 7
+ * +-------+-------+---------------+-------------------------------+
+ * |Version|  IHL  |Type of Service|          Total Length         |
+ * +-------+-------+---------------+-----+-------------------------+
+ * |         Identification        |Flags|      Fragment Offset    |
+ * +---------------+---------------+-----+-------------------------+
+ * |  Time to Live |    Protocol   |         Header Checksum       |
+ * +---------------+---------------+-------------------------------+
+ * |                       Source Address                          |
+ * +---------------------------------------------------------------+
+ * |                    Destination Address                        |
+ * +---------------------------------------------------------------+
+ * |                    Options (IHL > 5)                          |
+ * +---------------------------------------------------------------+
+ *
+ * Inbound: validate, keep what is addressed to us, reassemble fragments, and hand the
+ * payload to the protocol registered for its number. Outbound: route (on-link or via the
+ * gateway), add the header, fragment to the MTU, and pass to ARP for the next hop.
+ */
+#include "ip.h"
+#include "arp.h"
+#include "bytes.h"
+#include "checksum.h"
+#include "eth.h"
+#include "icmp.h"
+#include "pkb.h"
+#include "stack_impl.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct ip_state {
+    uint16_t next_id; /* identification of the next datagram we send */
+};
+
+enum ip_parse_result ip_parse(const uint8_t *b, size_t len, struct ip_hdr *h)
+{
+    if (len < IP_HDR_LEN)
+        return IP_TRUNCATED;
+    h->version = b[0] >> 4;
+    h->ihl = b[0] & 0x0f;
+    h->tos = b[1];
+    h->total_len = get_be16(b + 2);
+    h->id = get_be16(b + 4);
+    uint16_t flags_off = get_be16(b + 6);
+    h->df = flags_off & IP_FLAG_DF;
+    h->mf = flags_off & IP_FLAG_MF;
+    h->frag_off = (uint16_t)((flags_off & IP_OFFSET_MASK) * 8);
+    h->ttl = b[8];
+    h->proto = b[9];
+    h->checksum = get_be16(b + 10);
+    h->src = get_be32(b + 12);
+    h->dst = get_be32(b + 16);
+
+    if (h->version != 4)
+        return IP_BAD_VERSION;
+    if (h->ihl < 5 || (size_t)h->ihl * 4 > len)
+        return IP_BAD_IHL;
+    if (h->total_len < h->ihl * 4 || h->total_len > len)
+        return IP_BAD_LENGTH;
+    if (inet_checksum(b, (size_t)h->ihl * 4) != 0)
+        return IP_BAD_CHECKSUM;
+    return IP_OK;
+}
+
+void ip_build(const struct ip_hdr *h, uint8_t *b)
+{
+    size_t hlen = (size_t)h->ihl * 4;
+    memset(b, 0, hlen);
+    b[0] = (uint8_t)(4 << 4 | h->ihl);
+    b[1] = h->tos;
+    put_be16(b + 2, h->total_len);
+    put_be16(b + 4, h->id);
+    put_be16(b + 6,
+             (uint16_t)((h->df ? IP_FLAG_DF : 0) | (h->mf ? IP_FLAG_MF : 0) | (h->frag_off / 8)));
+    b[8] = h->ttl;
+    b[9] = h->proto;
+    put_be32(b + 12, h->src);
+    put_be32(b + 16, h->dst);
+    put_be16(b + 10, inet_checksum(b, hlen));
+}
+
+bool ip_is_broadcast(const struct stack *stack, uint32_t addr)
+{
+    uint32_t subnet_bcast = stack->cfg.ip | ~stack->netmask;
+    return addr == IP_BROADCAST || (stack->netmask != IP_BROADCAST && addr == subnet_bcast);
+}
+
+bool ip_is_local(const struct stack *stack, uint32_t addr)
+{
+    return addr == stack->cfg.ip || ip_is_broadcast(stack, addr);
+}
+
+static bool is_multicast(uint32_t addr)
+{
+    return (addr >> 28) == 0xe; /* 224.0.0.0/4 */
+}
+
+int ip_route(const struct stack *stack, uint32_t dst, uint32_t *next_hop)
+{
+    if ((dst & stack->netmask) == (stack->cfg.ip & stack->netmask) || dst == IP_BROADCAST) {
+        *next_hop = dst; /* on-link */
+        return 0;
+    }
+    if (stack->cfg.gateway) {
+        *next_hop = stack->cfg.gateway;
+        return 0;
+    }
+    return -ENETUNREACH;
+}
+
+/* When ARP gives up on a next hop, each waiting datagram's sender is told. */
+static void arp_failed(struct stack *stack, struct pkb *pkb)
+{
+    ip_deliver_error(stack, EHOSTUNREACH, 0, 0, stack->cfg.ip, pkb->data, pkb->len);
+}
+
+int ip_init(struct stack *stack)
+{
+    struct ip_state *ip = calloc(1, sizeof(*ip));
+    if (!ip)
+        return -ENOMEM;
+    ip->next_id = (uint16_t)stack_random(stack);
+    stack->ip = ip;
+    stack_register_ethertype(stack, ETH_TYPE_IPV4, ip_input);
+    arp_on_unreachable(stack, arp_failed);
+    return ip_frag_init(stack);
+}
+
+void ip_fini(struct stack *stack)
+{
+    ip_frag_fini(stack);
+    free(stack->ip);
+    stack->ip = NULL;
+}
+
+static void drop(struct stack *stack, struct pkb *pkb, uint64_t *counter, const char *why)
+{
+    (*counter)++;
+    trace(stack, TRACE_IP, "drop: %s", why);
+    pkb_free(pkb);
+}
+
+static void trace_datagram(struct stack *stack, const char *dir, const struct ip_hdr *h)
+{
+    char a[16], b[16];
+    trace(stack, TRACE_IP, "%s %s > %s proto=%u len=%u id=%u ttl=%u%s%s off=%u", dir,
+          ip_str(h->src, a), ip_str(h->dst, b), h->proto, h->total_len, h->id, h->ttl,
+          h->df ? " DF" : "", h->mf ? " MF" : "", h->frag_off);
+}
+
+void ip_input(struct stack *stack, struct pkb *pkb)
+{
+    struct ip_stats *st = &stack->stats.ip;
+    struct ip_hdr h;
+
+    st->rx_packets++;
+    switch (ip_parse(pkb->data, pkb->len, &h)) {
+    case IP_OK:
+        break;
+    case IP_TRUNCATED:
+        return drop(stack, pkb, &st->rx_truncated, "shorter than an IPv4 header");
+    case IP_BAD_VERSION:
+        return drop(stack, pkb, &st->rx_bad_version, "version is not 4");
+    case IP_BAD_IHL:
+        return drop(stack, pkb, &st->rx_bad_ihl, "IHL below 5 or past the packet");
+    case IP_BAD_LENGTH:
+        return drop(stack, pkb, &st->rx_bad_length, "total length does not fit the packet");
+    case IP_BAD_CHECKSUM:
+        return drop(stack, pkb, &st->rx_bad_checksum, "bad header checksum");
+    }
+    /* Ethernet pads short frames: the total length says where the datagram ends. */
+    pkb_trim(pkb, h.total_len);
+    trace_datagram(stack, "rx", &h);
+
+    /* A datagram is never forwarded with TTL 0 (RFC 791), so one arriving so is broken.
+     * TTL 1 is fine for a host (RFC 1122 3.2.1.7). */
+    if (h.ttl == 0)
+        return drop(stack, pkb, &st->rx_ttl_zero, "TTL 0");
+    /* RFC 1122 3.2.1.3: a source that is broadcast or multicast is discarded. */
+    if (ip_is_broadcast(stack, h.src) || is_multicast(h.src))
+        return drop(stack, pkb, &st->rx_bad_source, "broadcast or multicast source");
+    if (!ip_is_local(stack, h.dst))
+        return drop(stack, pkb, &st->rx_not_for_us, "not addressed to us");
+    if (h.ihl > 5)
+        st->rx_options++; /* RFC 1122 3.2.1.8 lets a host ignore options it does not know */
+
+    /* Fragments wait in ip_frag.c until the whole datagram is there. */
+    if (h.mf || h.frag_off) {
+        st->rx_fragments++;
+        pkb = ip_reassemble(stack, pkb, &h);
+        if (!pkb)
+            return;
+        if (ip_parse(pkb->data, pkb->len, &h) != IP_OK) /* the reassembled header */
+            return drop(stack, pkb, &st->rx_bad_length, "reassembled datagram is malformed");
+    }
+
+    pkb->meta.ip_src = h.src;
+    pkb->meta.ip_dst = h.dst;
+    pkb->meta.ip_proto = h.proto;
+    pkb->meta.ip_ttl = h.ttl;
+    pkb->meta.ip_broadcast = ip_is_broadcast(stack, h.dst);
+    pkb->meta.ip_hdr = pkb->data;
+    pkb->meta.ip_hdr_len = (size_t)h.ihl * 4;
+    pkb_pull(pkb, (size_t)h.ihl * 4);
+
+    ip_input_fn input = stack->ip_protocols[h.proto].input;
+    if (!input) {
+        /* RFC 1122 3.2.2.1: protocol unreachable for a protocol nobody speaks. */
+        icmp_send_dest_unreach(stack, pkb, ICMP_UNREACH_PROTOCOL);
+        return drop(stack, pkb, &st->rx_unknown_protocol, "no such protocol here");
+    }
+    st->rx_delivered++;
+    input(stack, pkb); /* demultiplex by protocol number */
+}
+
+/* Hand a finished datagram to the link: broadcast directly, unicast through ARP. */
+static int link_send(struct stack *stack, struct pkb *pkb, uint32_t dst, uint32_t next_hop)
+{
+    if (ip_is_broadcast(stack, dst))
+        return eth_output(stack, pkb, eth_broadcast, ETH_TYPE_IPV4);
+    return arp_resolve(stack, next_hop, pkb);
+}
+
+/* RFC 791 "Fragmentation": cut the payload into pieces of a multiple of 8 bytes that
+ * fit the MTU, each with a copy of the header, its offset, and MF on all but the last. */
+static int fragment_and_send(struct stack *stack, struct pkb *pkb, struct ip_hdr *h,
+                             uint32_t next_hop)
+{
+    size_t per_frag = (size_t)(stack->cfg.mtu - IP_HDR_LEN) & ~(size_t)7;
+    size_t total = pkb->len;
+    int err = 0;
+
+    for (size_t off = 0; off < total; off += per_frag) {
+        size_t n = total - off < per_frag ? total - off : per_frag;
+        struct pkb *frag = pkb_alloc(n);
+        if (!frag) {
+            stack->stats.ip.tx_errors++;
+            err = -ENOMEM;
+            break;
+        }
+        memcpy(pkb_put(frag, n), pkb->data + off, n);
+        h->frag_off = (uint16_t)off;
+        h->mf = off + n < total;
+        h->total_len = (uint16_t)(IP_HDR_LEN + n);
+        ip_build(h, pkb_push(frag, IP_HDR_LEN));
+        stack->stats.ip.tx_fragments++;
+        trace_datagram(stack, "tx", h);
+        int e = link_send(stack, frag, h->dst, next_hop);
+        if (e < 0 && !err)
+            err = e;
+    }
+    pkb_free(pkb);
+    return err;
+}
+
+int ip_output(struct stack *stack, struct pkb *pkb, const struct ip_send *send)
+{
+    struct ip_stats *st = &stack->stats.ip;
+    uint32_t next_hop = 0;
+    char a[16];
+
+    bool to_self = send->dst == stack->cfg.ip;
+    if (!to_self && ip_route(stack, send->dst, &next_hop) < 0) {
+        st->tx_no_route++;
+        trace(stack, TRACE_IP, "no route to %s", ip_str(send->dst, a));
+        pkb_free(pkb);
+        return -ENETUNREACH;
+    }
+    if (pkb->len + IP_HDR_LEN > IP_MAX_LEN) {
+        st->tx_too_big++;
+        pkb_free(pkb);
+        return -EMSGSIZE;
+    }
+    struct ip_hdr h = {
+        .version = 4,
+        .ihl = 5,
+        .tos = send->tos,
+        .id = stack->ip->next_id++,
+        .df = send->df,
+        .ttl = send->ttl ? send->ttl : stack->cfg.ttl,
+        .proto = send->proto,
+        .src = send->src ? send->src : stack->cfg.ip,
+        .dst = send->dst,
+        .total_len = (uint16_t)(pkb->len + IP_HDR_LEN),
+    };
+    st->tx_packets++;
+
+    if (to_self) { /* delivered by the next stack_step(), as through a loopback device */
+        ip_build(&h, pkb_push(pkb, IP_HDR_LEN));
+        trace_datagram(stack, "tx (loopback)", &h);
+        pkb_queue_push(&stack->loopback, pkb);
+        return 0;
+    }
+    if (h.total_len <= stack->cfg.mtu) {
+        ip_build(&h, pkb_push(pkb, IP_HDR_LEN));
+        trace_datagram(stack, "tx", &h);
+        return link_send(stack, pkb, h.dst, next_hop);
+    }
+    if (send->df) {
+        st->tx_too_big++;
+        pkb_free(pkb);
+        return -EMSGSIZE;
+    }
+    return fragment_and_send(stack, pkb, &h, next_hop);
+}
+
+void ip_deliver_error(struct stack *stack, int err, uint8_t type, uint8_t code, uint32_t reporter,
+                      const uint8_t *orig, size_t orig_len)
+{
+    /* Only the first fragment carries the transport header the protocol needs. */
+    if (orig_len < IP_HDR_LEN || (orig[0] >> 4) != 4)
+        return;
+    size_t hlen = (size_t)(orig[0] & 0x0f) * 4;
+    if (hlen < IP_HDR_LEN || orig_len < hlen + 8 || (get_be16(orig + 6) & IP_OFFSET_MASK))
+        return;
+    struct ip_error e = {
+        .err = err,
+        .icmp_type = type,
+        .icmp_code = code,
+        .reporter = reporter,
+        .src = get_be32(orig + 12),
+        .dst = get_be32(orig + 16),
+        .l4 = orig + hlen,
+        .l4_len = orig_len - hlen,
+    };
+    ip_error_fn fn = stack->ip_protocols[orig[9]].error;
+    if (fn)
+        fn(stack, &e);
+}

@@ -1,0 +1,23 @@
+/* netif.h - the link driver interface: how the stack reaches a wire.
+ *
+ * A driver moves whole Ethernet frames. tap/tap.c talks to a Linux TAP device;
+ * tap/wire.c joins two stacks inside one process. The stack never knows which it has.
+ */
+#ifndef TAPIR_NETIF_H
+#define TAPIR_NETIF_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+struct netif_ops {
+    const char *kind; /* "tap", "wire": shown in traces */
+    /* Send one frame. Returns 0, or a negative errno (the frame is lost either way). */
+    int (*send)(void *driver, const uint8_t *frame, size_t len, uint64_t now_us);
+    /* Receive one frame into buf. Returns its length, 0 when none is waiting, or -errno. */
+    ssize_t (*recv)(void *driver, uint8_t *buf, size_t cap, uint64_t now_us);
+    /* A file descriptor that poll() reports readable when a frame waits, or -1. */
+    int (*fd)(void *driver);
+};
+
+#endif

@@ -1,0 +1,143 @@
+/* stats.h - per-layer counters, in the spirit of `netstat -s`.
+ *
+ * Each layer's counters are listed once, in an X-macro, so the struct and the printer
+ * (stack_stats_print) can never disagree. To add a counter, add one X(...) line.
+ * Every drop has a counter: a student can always see why a frame disappeared.
+ */
+#ifndef TAPIR_STATS_H
+#define TAPIR_STATS_H
+
+#include <stdint.h>
+#include <stdio.h>
+
+#define ETH_COUNTERS(X)                                                                            \
+    X(rx_frames, "frames received")                                                                \
+    X(rx_bytes, "bytes received")                                                                  \
+    X(tx_frames, "frames sent")                                                                    \
+    X(tx_bytes, "bytes sent")                                                                      \
+    X(tx_errors, "frames the link driver refused")                                                 \
+    X(rx_truncated, "frames shorter than an Ethernet header")                                      \
+    X(rx_oversize, "frames longer than the MTU allows")                                            \
+    X(rx_not_for_us, "frames for another MAC address")                                             \
+    X(rx_ipv6, "IPv6 frames ignored")                                                              \
+    X(rx_unknown_ethertype, "frames with an ethertype we do not speak")
+
+#define ARP_COUNTERS(X)                                                                            \
+    X(rx_packets, "ARP packets received")                                                          \
+    X(rx_truncated, "ARP packets too short")                                                       \
+    X(rx_bad_format, "ARP packets not Ethernet/IPv4")                                              \
+    X(rx_bad_opcode, "ARP packets with an unknown opcode")                                         \
+    X(rx_not_for_us, "ARP packets for another address")                                            \
+    X(requests_rx, "requests received")                                                            \
+    X(replies_rx, "replies received")                                                              \
+    X(requests_tx, "requests sent")                                                                \
+    X(replies_tx, "replies sent")                                                                  \
+    X(gratuitous_tx, "gratuitous announcements sent")                                              \
+    X(cache_updates, "cache entries learned or refreshed")                                         \
+    X(cache_full, "cache full: entries that could not be stored")                                  \
+    X(queue_drops, "packets dropped: waiting queue full")                                          \
+    X(resolve_failed, "addresses that never answered")                                             \
+    X(unresolved_drops, "packets dropped because their address never answered")
+
+#define IP_COUNTERS(X)                                                                             \
+    X(rx_packets, "datagrams received")                                                            \
+    X(rx_delivered, "datagrams delivered to a protocol above")                                     \
+    X(rx_truncated, "datagrams shorter than a header")                                             \
+    X(rx_bad_version, "datagrams not IPv4")                                                        \
+    X(rx_bad_ihl, "datagrams with IHL < 5 or past the packet")                                     \
+    X(rx_bad_length, "datagrams whose total length lies")                                          \
+    X(rx_bad_checksum, "datagrams with a bad header checksum")                                     \
+    X(rx_ttl_zero, "datagrams arriving with TTL 0")                                                \
+    X(rx_bad_source, "datagrams from a broadcast or multicast source")                             \
+    X(rx_not_for_us, "datagrams for another host")                                                 \
+    X(rx_unknown_protocol, "datagrams for a protocol nobody registered")                           \
+    X(rx_options, "datagrams with options (skipped)")                                              \
+    X(rx_fragments, "fragments received")                                                          \
+    X(reasm_ok, "datagrams reassembled")                                                           \
+    X(reasm_timeout, "reassemblies abandoned after the timeout")                                   \
+    X(reasm_overlap, "fragments dropped for overlapping differently")                              \
+    X(reasm_bad_fragment, "fragments malformed (empty, misaligned, too large)")                    \
+    X(reasm_limit, "fragments dropped: reassembly buffers full")                                   \
+    X(tx_packets, "datagrams sent")                                                                \
+    X(tx_fragments, "fragments sent")                                                              \
+    X(tx_no_route, "datagrams with no route")                                                      \
+    X(tx_too_big, "datagrams too big to send (DF or > 65535)")                                     \
+    X(tx_errors, "datagrams lost for lack of memory")
+
+#define ICMP_COUNTERS(X)                                                                           \
+    X(rx_messages, "messages received")                                                            \
+    X(rx_truncated, "messages too short")                                                          \
+    X(rx_bad_checksum, "messages with a bad checksum")                                             \
+    X(rx_unknown_type, "messages of a type we ignore")                                             \
+    X(echo_requests_rx, "echo requests received")                                                  \
+    X(echo_replies_tx, "echo replies sent")                                                        \
+    X(echo_requests_tx, "echo requests sent")                                                      \
+    X(echo_replies_rx, "echo replies received")                                                    \
+    X(dest_unreach_rx, "destination unreachable received")                                         \
+    X(dest_unreach_tx, "destination unreachable sent")                                             \
+    X(time_exceeded_rx, "time exceeded received")                                                  \
+    X(errors_suppressed, "errors not sent (RFC 1122 3.2.2 forbids)")
+
+#define UDP_COUNTERS(X)                                                                            \
+    X(rx_datagrams, "datagrams received")                                                          \
+    X(rx_truncated, "datagrams shorter than a header")                                             \
+    X(rx_bad_length, "datagrams whose length field lies")                                          \
+    X(rx_bad_checksum, "datagrams with a bad checksum")                                            \
+    X(rx_no_port, "datagrams to a closed port")                                                    \
+    X(rx_queue_full, "datagrams dropped: socket queue full")                                       \
+    X(tx_datagrams, "datagrams sent")                                                              \
+    X(tx_errors, "datagrams that could not be sent")
+
+#define TCP_COUNTERS(X)                                                                            \
+    X(rx_segments, "segments received")                                                            \
+    X(rx_truncated, "segments shorter than a header")                                              \
+    X(rx_bad_offset, "segments whose data offset lies")                                            \
+    X(rx_bad_checksum, "segments with a bad checksum")                                             \
+    X(rx_bad_flags, "segments with impossible flags (SYN+FIN, ...)")                               \
+    X(rx_bad_options, "segments with malformed options")                                           \
+    X(rx_no_connection, "segments for no connection (answered with RST)")                          \
+    X(tx_segments, "segments sent")                                                                \
+    X(tx_errors, "segments that could not be sent")
+
+#define SOCK_COUNTERS(X)                                                                           \
+    X(opened, "sockets opened")                                                                    \
+    X(closed, "sockets closed")
+
+#define DECLARE_COUNTER(name, text) uint64_t name;
+struct eth_stats {
+    ETH_COUNTERS(DECLARE_COUNTER)
+};
+struct arp_stats {
+    ARP_COUNTERS(DECLARE_COUNTER)
+};
+struct ip_stats {
+    IP_COUNTERS(DECLARE_COUNTER)
+};
+struct icmp_stats {
+    ICMP_COUNTERS(DECLARE_COUNTER)
+};
+struct udp_stats {
+    UDP_COUNTERS(DECLARE_COUNTER)
+};
+struct tcp_stats {
+    TCP_COUNTERS(DECLARE_COUNTER)
+};
+struct sock_stats {
+    SOCK_COUNTERS(DECLARE_COUNTER)
+};
+#undef DECLARE_COUNTER
+
+struct stack_stats {
+    struct eth_stats eth;
+    struct arp_stats arp;
+    struct ip_stats ip;
+    struct icmp_stats icmp;
+    struct udp_stats udp;
+    struct tcp_stats tcp;
+    struct sock_stats sock;
+};
+
+/* Print every counter, netstat -s style; zero counters are skipped unless `all`. */
+void stack_stats_print(const struct stack_stats *stats, FILE *out, int all);
+
+#endif

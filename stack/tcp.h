@@ -1,0 +1,56 @@
+/* tcp.h - the Transmission Control Protocol (RFC 9293): what the socket layer calls.
+ *
+ * A `struct tcb` is one connection (or listener). The socket layer owns it from
+ * tcp_open() until tcp_close()/tcp_abort(); after that TCP finishes the connection on its
+ * own (FIN handshake, TIME-WAIT) and frees the TCB itself. Until then a TCB is never
+ * freed under the socket, even when the connection dies: it stays in CLOSED and reports
+ * the error through the upcalls.
+ */
+#ifndef TAPIR_TCP_H
+#define TAPIR_TCP_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+struct stack;
+struct pkb;
+struct tcb;
+
+/* How TCP reaches the socket above it (set by sock.c). Any may be NULL. */
+struct tcp_upcalls {
+    void (*acceptable)(void *ctx);     /* listener: an established connection waits */
+    void (*connected)(void *ctx);      /* active open reached ESTABLISHED */
+    void (*readable)(void *ctx);       /* data (or the peer's FIN) can be read */
+    void (*writable)(void *ctx);       /* send buffer space was freed */
+    void (*peer_closed)(void *ctx);    /* the peer's FIN: no more data will come */
+    void (*error)(void *ctx, int err); /* the connection is dead: -ECONNRESET, -ETIMEDOUT, ... */
+};
+
+int tcp_init(struct stack *stack);
+void tcp_fini(struct stack *stack);
+void tcp_input(struct stack *stack, struct pkb *pkb);
+
+struct tcb *tcp_open(struct stack *stack);
+void tcp_set_upcalls(struct tcb *tcb, const struct tcp_upcalls *up, void *ctx);
+int tcp_bind(struct tcb *tcb, uint32_t ip, uint16_t port);
+int tcp_listen(struct tcb *tcb, unsigned backlog);
+/* A connection from the listener's accept queue, or NULL. */
+struct tcb *tcp_accept(struct tcb *listener);
+int tcp_connect(struct tcb *tcb, uint32_t ip, uint16_t port);
+ssize_t tcp_send(struct tcb *tcb, const void *buf, size_t len);
+ssize_t tcp_recv(struct tcb *tcb, void *buf, size_t len);
+int tcp_shutdown(struct tcb *tcb); /* no more sending: FIN after the queued data */
+int tcp_close(struct tcb *tcb);    /* the user's CLOSE (RFC 9293 3.10.4) */
+void tcp_abort(struct tcb *tcb);   /* the user's ABORT (RFC 9293 3.10.5): RST, free */
+int tcp_set_nodelay(struct tcb *tcb, bool on);
+int tcp_set_bufsize(struct tcb *tcb, size_t sndbuf, size_t rcvbuf);
+size_t tcp_send_space(const struct tcb *tcb);
+size_t tcp_send_pending(const struct tcb *tcb);
+void tcp_local(const struct tcb *tcb, uint32_t *ip, uint16_t *port);
+int tcp_peer(const struct tcb *tcb, uint32_t *ip, uint16_t *port);
+/* "ESTABLISHED", ... */
+const char *tcp_state_name_of(const struct tcb *tcb);
+
+#endif

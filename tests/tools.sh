@@ -1,0 +1,52 @@
+#!/bin/sh
+# tests/tools.sh - make sure the tools tapir needs are installed.
+#   tools.sh build   the compiler side: cc, make, pkg-config, Check
+#   tools.sh test    also the kernel-peer side: iproute2, ping, nc, socat, tshark
+#   tools.sh root    fail with a clear message unless running as root
+# As root, missing Debian packages are installed with apt-get; otherwise the exact
+# command to run is printed and the script fails.
+set -u
+mode=${1:-build}
+
+if [ "$mode" = root ]; then
+    if [ "$(id -u)" != 0 ]; then
+        echo "tapir: '${2:-this}' needs root (network namespaces, TAP). Run: sudo ${2:-$0}" >&2
+        exit 1
+    fi
+    exit 0
+fi
+
+missing=""
+need() { # need COMMAND-TEST PACKAGE
+    if ! sh -c "$1" >/dev/null 2>&1; then missing="$missing $2"; fi
+}
+need "command -v cc" gcc
+need "command -v make" make
+need "command -v pkg-config" pkg-config
+need "pkg-config --exists check" check
+if [ "$mode" = test ]; then
+    need "command -v ip" iproute2
+    need "command -v ping" iputils-ping
+    need "nc -h 2>&1 | grep -q -- -N" netcat-openbsd
+    need "command -v socat" socat
+    need "command -v tshark" tshark
+    need "command -v tc" iproute2
+    need "command -v sha256sum" coreutils
+fi
+[ -z "$missing" ] && exit 0
+
+cmd="apt-get install -y$missing"
+if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    echo "tapir: installing$missing"
+    export DEBIAN_FRONTEND=noninteractive
+    # tshark asks whether non-root users may capture; answer for it
+    echo "wireshark-common wireshark-common/install-setuid boolean false" | debconf-set-selections 2>/dev/null
+    if ! { apt-get update -qq && apt-get install -y -qq$missing; } >/tmp/tapir-apt.log 2>&1; then
+        echo "tapir: apt-get failed (see /tmp/tapir-apt.log). Run by hand: $cmd" >&2
+        exit 1
+    fi
+    exit 0
+fi
+echo "tapir: missing tools:$missing" >&2
+echo "tapir: install them with: sudo $cmd" >&2
+exit 1
