@@ -14,4 +14,22 @@
 int ping_run(struct stack *stack, uint32_t dst, unsigned count, unsigned interval_ms,
              size_t payload_len, volatile sig_atomic_t *stop);
 
+/* echo.c: echo (RFC 862) and discard (RFC 863) on UDP and TCP port `port`. */
+struct service;
+struct service *echo_start(struct stack *stack, uint16_t port, int *err);
+struct service *discard_start(struct stack *stack, uint16_t port, int *err);
+void service_stop(struct service *svc);
+
+/* nc.c: `tapir nc`: stdin -> socket -> stdout. host 0 with listen = server. */
+struct nc_options {
+    bool udp;
+    bool listen;
+    uint32_t host;
+    uint16_t port;
+};
+int nc_run(struct stack *stack, const struct nc_options *opt, volatile sig_atomic_t *stop);
+
+/* sim.c: `tapir sim [SCENARIO]`: two stacks over the simulated wire, fake clock, traced. */
+int sim_main(int argc, char **argv);
+
 #endif

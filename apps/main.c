@@ -192,12 +192,35 @@ static void close_stack(struct options *o, struct stack *stack, struct tap *tap)
     tap_close(tap);
 }
 
+/* Start the services `serve` runs; a port of 0 leaves one off. */
+static bool start_services(struct options *o, struct stack *stack, struct service **echo,
+                           struct service **discard)
+{
+    int err = 0;
+    if (o->echo_port && !(*echo = echo_start(stack, (uint16_t)o->echo_port, &err))) {
+        fprintf(stderr, "tapir: cannot start echo on port %ld: %s\n", o->echo_port, strerror(-err));
+        return false;
+    }
+    if (o->discard_port && !(*discard = discard_start(stack, (uint16_t)o->discard_port, &err))) {
+        fprintf(stderr, "tapir: cannot start discard on port %ld: %s\n", o->discard_port,
+                strerror(-err));
+        return false;
+    }
+    return true;
+}
+
 static int cmd_serve(struct options *o, int argc, char **argv)
 {
     if (argc > 0)
         fail_usage("serve takes no arguments (got '%s')", argv[0]);
     struct tap *tap;
     struct stack *stack = open_stack(o, &tap);
+    struct service *echo = NULL, *discard = NULL;
+    if (!start_services(o, stack, &echo, &discard)) {
+        service_stop(echo);
+        close_stack(o, stack, tap);
+        return 1;
+    }
     char ip[16], mac[18];
     snprintf(ip, sizeof(ip), "%u.%u.%u.%u", o->cfg.ip >> 24, (o->cfg.ip >> 16) & 255,
              (o->cfg.ip >> 8) & 255, o->cfg.ip & 255);
@@ -208,6 +231,8 @@ static int cmd_serve(struct options *o, int argc, char **argv)
     int err = stack_run(stack, &stop);
     if (err < 0)
         fprintf(stderr, "tapir: link failed: %s\n", strerror(-err));
+    service_stop(echo);
+    service_stop(discard);
     close_stack(o, stack, tap);
     return err < 0 ? 1 : 0;
 }
@@ -253,6 +278,41 @@ static int cmd_ping(struct options *o, int argc, char **argv)
     return rc;
 }
 
+static int cmd_nc(struct options *o, int argc, char **argv)
+{
+    struct nc_options nco = {0};
+    const char *args[2];
+    int nargs = 0;
+    for (int i = 0; i < argc; i++) {
+        if (!strcmp(argv[i], "-u"))
+            nco.udp = true;
+        else if (!strcmp(argv[i], "-l"))
+            nco.listen = true;
+        else if (argv[i][0] == '-' || nargs == 2)
+            fail_usage("unexpected nc argument '%s'", argv[i]);
+        else
+            args[nargs++] = argv[i];
+    }
+    if (nco.listen) {
+        if (nargs != 1)
+            fail_usage("%s", "nc -l needs exactly one PORT");
+        nco.port = (uint16_t)parse_port(args[0], "bad PORT '%s'");
+    } else {
+        if (nargs != 2)
+            fail_usage("%s", "nc needs HOST and PORT");
+        if (parse_ipv4(args[0], &nco.host) < 0)
+            fail_usage("bad HOST '%s' (want an IPv4 address)", args[0]);
+        nco.port = (uint16_t)parse_port(args[1], "bad PORT '%s'");
+    }
+    if (nco.port == 0)
+        fail_usage("%s", "PORT must be 1..65535");
+    struct tap *tap;
+    struct stack *stack = open_stack(o, &tap);
+    int rc = nc_run(stack, &nco, &stop);
+    close_stack(o, stack, tap);
+    return rc;
+}
+
 int main(int argc, char **argv)
 {
     struct options o = {.tap = "tap0", .echo_port = 7, .discard_port = 9, .hub_port = 7000};
@@ -266,6 +326,10 @@ int main(int argc, char **argv)
         return cmd_serve(&o, argc - rest, argv + rest);
     if (!strcmp(name, "ping"))
         return cmd_ping(&o, argc - rest, argv + rest);
+    if (!strcmp(name, "nc"))
+        return cmd_nc(&o, argc - rest, argv + rest);
+    if (!strcmp(name, "sim"))
+        return sim_main(argc - rest, argv + rest);
     fail_usage("unknown command '%s' (serve, ping, nc, sim)", name);
     return 2;
 }

@@ -31,6 +31,7 @@ struct pkb_meta {
     bool ip_broadcast;     /* destination was a broadcast address */
     const uint8_t *ip_hdr; /* start of the IPv4 header inside this pkb */
     size_t ip_hdr_len;     /* its length in bytes */
+    uint16_t src_port;     /* UDP/TCP source port, host order */
 };
 
 struct pkb {

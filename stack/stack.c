@@ -35,7 +35,7 @@ void stack_config_init(struct stack_config *c)
     c->ttl = 64;
     c->seed = 1;
     c->arp_cache_size = 64;
-    c->arp_queue_len = 16;
+    c->arp_queue_len = 101; /* as Linux (unres_qlen) */
     c->arp_max_requests = 3;
     c->arp_retry_ms = 1000;
     c->arp_timeout_ms = 60000;

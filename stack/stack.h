@@ -35,7 +35,7 @@ struct stack_config {
 
     /* ARP (RFC 826) */
     unsigned arp_cache_size;   /* entries (64) */
-    unsigned arp_queue_len;    /* packets waiting per unresolved address (16) */
+    unsigned arp_queue_len;    /* packets waiting per unresolved address (101) */
     unsigned arp_max_requests; /* requests before giving up (3) */
     uint32_t arp_retry_ms;     /* between requests (1000) */
     uint32_t arp_timeout_ms;   /* lifetime of a learned entry (60000) */

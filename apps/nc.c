@@ -1,0 +1,312 @@
+/* nc.c - `tapir nc`: a netcat on tapir's sockets. stdin goes to the connection, the
+ * connection goes to stdout.
+ *
+ *   tapir nc HOST PORT        TCP client          tapir nc -u HOST PORT     UDP client
+ *   tapir nc -l PORT          TCP server, one     tapir nc -u -l PORT       UDP server
+ *                             connection
+ *
+ * TCP ends like OpenBSD nc with -N: at the end of stdin we send FIN (sock_shutdown) and
+ * wait for the peer's; when the peer ends first we end too. Before exiting we wait
+ * (bounded) until the peer has acknowledged everything, so no data is lost.
+ */
+#include "apps.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define NC_BUF         65536
+#define LINGER_POLL_US 5000
+#define LINGER_MAX_US  10000000 /* give up waiting for the peer's ACKs after 10 s */
+#define UDP_LINGER_US  200000   /* time for datagrams still waiting on ARP to leave */
+#define UDP_CHUNK      8192     /* bytes of stdin per datagram */
+
+struct nc {
+    struct stack *stack;
+    const struct nc_options *opt;
+    volatile sig_atomic_t *stop;
+    struct sock *listener, *sock;
+    uint8_t in[NC_BUF];
+    size_t in_off, in_len; /* stdin bytes sock_send() has not taken yet */
+    bool stdin_watched, stdin_eof, peer_eof, shut_sent, finishing;
+    uint32_t peer_ip; /* UDP server: who to answer */
+    uint16_t peer_port;
+    bool have_peer;
+    uint64_t linger_start;
+    struct timer linger;
+    int exit_code;
+};
+
+static void fail(struct nc *nc, const char *what, int err)
+{
+    fprintf(stderr, "tapir: nc: %s: %s\n", what, strerror(err < 0 ? -err : err));
+    nc->exit_code = 1;
+    *nc->stop = 1;
+}
+
+static void write_stdout(const uint8_t *buf, size_t len)
+{
+    while (len) {
+        ssize_t n = write(STDOUT_FILENO, buf, len);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            return; /* stdout closed: nothing sensible to do with the data */
+        buf += n;
+        len -= (size_t)n;
+    }
+}
+
+static void on_stdin(struct stack *stack, int fd, void *ctx);
+
+static void watch_stdin(struct nc *nc, bool on)
+{
+    if (on == nc->stdin_watched || nc->stdin_eof)
+        return;
+    if (on)
+        stack_watch_fd(nc->stack, STDIN_FILENO, on_stdin, nc);
+    else
+        stack_unwatch_fd(nc->stack, STDIN_FILENO);
+    nc->stdin_watched = on;
+}
+
+/* Poll until everything we sent is acknowledged (TCP) or a moment has passed (UDP). */
+static void linger_tick(struct stack *stack, void *arg)
+{
+    struct nc *nc = arg;
+    uint64_t waited = stack_now_us(stack) - nc->linger_start;
+    bool acked = nc->opt->udp ? waited >= UDP_LINGER_US : sock_send_pending(nc->sock) == 0;
+    if (acked || waited >= LINGER_MAX_US) {
+        *nc->stop = 1;
+        return;
+    }
+    timer_arm(stack, &nc->linger, LINGER_POLL_US);
+}
+
+static void finish(struct nc *nc)
+{
+    if (nc->finishing)
+        return;
+    nc->finishing = true;
+    watch_stdin(nc, false);
+    if (nc->sock && !nc->opt->udp && !nc->shut_sent) {
+        sock_shutdown(nc->sock, SOCK_SHUT_WR);
+        nc->shut_sent = true;
+    }
+    nc->linger_start = stack_now_us(nc->stack);
+    linger_tick(nc->stack, nc);
+}
+
+/* Hand pending stdin bytes to TCP; true when all were taken. */
+static bool push_stdin(struct nc *nc)
+{
+    while (nc->in_len) {
+        ssize_t n = sock_send(nc->sock, nc->in + nc->in_off, nc->in_len);
+        if (n == -EAGAIN || n == 0)
+            return false;
+        if (n < 0) {
+            fail(nc, "send", (int)n);
+            return false;
+        }
+        nc->in_off += (size_t)n;
+        nc->in_len -= (size_t)n;
+    }
+    return true;
+}
+
+static void stdin_ended(struct nc *nc)
+{
+    watch_stdin(nc, false);
+    nc->stdin_eof = true;
+    if (nc->opt->udp) {
+        if (!nc->opt->listen)
+            finish(nc);
+        return;
+    }
+    if (nc->in_len == 0 && !nc->shut_sent) { /* all handed to TCP: FIN goes after it */
+        sock_shutdown(nc->sock, SOCK_SHUT_WR);
+        nc->shut_sent = true;
+    }
+}
+
+static void on_stdin(struct stack *stack, int fd, void *ctx)
+{
+    struct nc *nc = ctx;
+    (void)stack;
+    size_t room = nc->opt->udp ? UDP_CHUNK : sizeof(nc->in);
+    ssize_t n = read(fd, nc->in, room);
+    if (n < 0 && (errno == EAGAIN || errno == EINTR))
+        return;
+    if (n <= 0) {
+        stdin_ended(nc);
+        return;
+    }
+    if (nc->opt->udp) {
+        ssize_t r;
+        if (nc->opt->listen)
+            r = nc->have_peer ? sock_sendto(nc->sock, nc->in, (size_t)n, nc->peer_ip, nc->peer_port)
+                              : 0; /* nobody to send to yet, as with nc -u -l */
+        else
+            r = sock_send(nc->sock, nc->in, (size_t)n);
+        if (r < 0)
+            fprintf(stderr, "tapir: nc: send: %s\n", strerror((int)-r));
+        return;
+    }
+    nc->in_off = 0;
+    nc->in_len = (size_t)n;
+    if (!push_stdin(nc))
+        watch_stdin(nc, false); /* TCP is full: wait for on_writable */
+}
+
+static void on_readable(struct sock *s, void *ctx)
+{
+    struct nc *nc = ctx;
+    static uint8_t buf[NC_BUF];
+    for (int i = 0; i < 64; i++) {
+        uint32_t ip;
+        uint16_t port;
+        ssize_t n = sock_recvfrom(s, buf, sizeof(buf), &ip, &port);
+        if (n == -EAGAIN)
+            return;
+        if (n < 0) {
+            if (nc->opt->udp && !nc->opt->listen && n == -ECONNREFUSED) {
+                fail(nc, "read", (int)n);
+                return;
+            }
+            continue;
+        }
+        if (nc->opt->udp) {
+            if (nc->opt->listen && !nc->have_peer) {
+                nc->peer_ip = ip;
+                nc->peer_port = port;
+                nc->have_peer = true;
+            }
+            write_stdout(buf, (size_t)n);
+            continue;
+        }
+        if (n == 0) { /* the peer's FIN: we end too */
+            nc->peer_eof = true;
+            finish(nc);
+            return;
+        }
+        write_stdout(buf, (size_t)n);
+    }
+}
+
+static void on_writable(struct sock *s, void *ctx)
+{
+    struct nc *nc = ctx;
+    (void)s;
+    if (!push_stdin(nc))
+        return;
+    if (nc->stdin_eof && !nc->shut_sent) {
+        sock_shutdown(nc->sock, SOCK_SHUT_WR);
+        nc->shut_sent = true;
+    } else if (!nc->finishing) {
+        watch_stdin(nc, true);
+    }
+}
+
+static void on_connect(struct sock *s, void *ctx)
+{
+    struct nc *nc = ctx;
+    (void)s;
+    watch_stdin(nc, true);
+}
+
+static void on_closed(struct sock *s, void *ctx)
+{
+    on_readable(s, ctx); /* read what is left; the 0 at the end finishes */
+}
+
+static void on_error(struct sock *s, int err, void *ctx)
+{
+    struct nc *nc = ctx;
+    (void)s;
+    if (nc->opt->udp) {
+        if (!nc->opt->listen && err == -ECONNREFUSED)
+            fail(nc, "connection refused by the peer (ICMP port unreachable)", err);
+        return;
+    }
+    fail(nc, nc->peer_eof || nc->shut_sent ? "connection" : "connect", err);
+}
+
+static const struct sock_events conn_events = {
+    .on_connect = on_connect,
+    .on_readable = on_readable,
+    .on_writable = on_writable,
+    .on_closed = on_closed,
+    .on_error = on_error,
+};
+
+static void on_accept(struct sock *listener, void *ctx)
+{
+    struct nc *nc = ctx;
+    if (nc->sock || sock_accept(listener, &nc->sock) < 0)
+        return;
+    sock_close(listener); /* one connection, as nc -l */
+    nc->listener = NULL;
+    sock_on(nc->sock, &conn_events, nc);
+    watch_stdin(nc, true);
+    on_readable(nc->sock, nc);
+}
+
+static const struct sock_events listener_events = {.on_accept = on_accept};
+
+static int start(struct nc *nc)
+{
+    const struct nc_options *o = nc->opt;
+    enum sock_type type = o->udp ? SOCK_TYPE_UDP : SOCK_TYPE_TCP;
+    int err;
+    if (o->listen && !o->udp) {
+        nc->listener = sock_open(nc->stack, type);
+        if (!nc->listener)
+            return -ENOMEM;
+        sock_on(nc->listener, &listener_events, nc);
+        if ((err = sock_bind(nc->listener, 0, o->port)) < 0 ||
+            (err = sock_listen(nc->listener, 1)) < 0)
+            return err;
+        return 0;
+    }
+    nc->sock = sock_open(nc->stack, type);
+    if (!nc->sock)
+        return -ENOMEM;
+    sock_on(nc->sock, &conn_events, nc);
+    if (o->listen) /* UDP server */
+        return sock_bind(nc->sock, 0, o->port);
+    if ((err = sock_connect(nc->sock, o->host, o->port)) < 0)
+        return err;
+    if (o->udp)
+        watch_stdin(nc, true); /* UDP needs no handshake */
+    return 0;
+}
+
+int nc_run(struct stack *stack, const struct nc_options *opt, volatile sig_atomic_t *stop)
+{
+    struct nc *nc = calloc(1, sizeof(*nc));
+    if (!nc)
+        return 1;
+    nc->stack = stack;
+    nc->opt = opt;
+    nc->stop = stop;
+    timer_init(&nc->linger, linger_tick, nc);
+    fcntl(STDIN_FILENO, F_SETFL, fcntl(STDIN_FILENO, F_GETFL) | O_NONBLOCK);
+    int err = start(nc);
+    if (err < 0) {
+        fail(nc, opt->listen ? "listen" : "connect", err);
+    } else {
+        stack_run(stack, stop);
+    }
+    timer_cancel(stack, &nc->linger);
+    watch_stdin(nc, false);
+    if (nc->listener)
+        sock_close(nc->listener);
+    if (nc->sock)
+        sock_close(nc->sock);
+    int rc = nc->exit_code;
+    free(nc);
+    return rc;
+}
