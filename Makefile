@@ -95,8 +95,13 @@ lab-up:
 lab-down:
 	tap/lab down $(LAB)
 
-bench: tools-test $(BUILD)/tapir
-	tests/kernel/bench.sh $(BUILD)/tapir
+$(BUILD)/benchtool: tests/bench/benchtool.c
+	@mkdir -p $(dir $@)
+	$(CC) -O2 -Wall -Wextra -Werror -o $@ $<
+
+bench: tools-test $(BUILD)/tapir $(BUILD)/benchtool
+	@tests/tools.sh root "make bench"
+	tests/bench/bench.sh $(BUILD)/tapir $(BUILD)/benchtool
 
 clean:
 	rm -rf build build-asan build-debug build-*

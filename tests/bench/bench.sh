@@ -1,0 +1,122 @@
+#!/bin/sh
+# tests/bench/bench.sh TAPIR BENCHTOOL - `make bench`: tapir's figures beside references.
+#
+# A benchmark, never a test: it prints figures and ratios and fails only if it cannot run.
+# Everything runs inside network namespaces it creates and removes:
+#   tapir-bench-PID        the lab (tap0 = 10.0.0.1 kernel, tapir = 10.0.0.2)
+#   tapir-bva-PID/-bvb-PID two kernels joined by a veth pair (10.9.0.1 <-> 10.9.0.2), the
+#                          reference for what the kernel does talking to itself
+# SECONDS_PER_TEST (3) and BULK_MB (200) make it shorter or longer.
+set -u
+TAPIR=$(realpath "$1")
+BT=$(realpath "$2")
+LAB=$(cd "$(dirname "$0")/../../tap" && pwd)/lab
+T=${SECONDS_PER_TEST:-3}
+MB=${BULK_MB:-200}
+NS=tapir-bench-$$
+VA=tapir-bva-$$
+VB=tapir-bvb-$$
+TMP=$(mktemp -d /tmp/tapir-bench.XXXXXX)
+PIDS=""
+
+cleanup() {
+    for p in $PIDS; do kill "$p" 2>/dev/null; done
+    wait 2>/dev/null
+    "$LAB" down "$NS" >/dev/null 2>&1
+    ip netns del "$VA" 2>/dev/null
+    ip netns del "$VB" 2>/dev/null
+    rm -rf "$TMP"
+}
+trap cleanup EXIT INT TERM
+
+[ "$(id -u)" = 0 ] || { echo "bench: needs root (namespaces, TAP). Run: sudo make bench" >&2; exit 1; }
+
+val() { sed -n "s/^$1=//p" "$2" | tail -n 1; }
+# wait_for FILE PATTERN: poll (bounded, 10 s) until PATTERN shows up in FILE
+wait_for() {
+    i=0
+    while ! grep -q "$2" "$1" 2>/dev/null; do
+        i=$((i + 1)); [ $i -gt 200 ] && return 1; sleep 0.05
+    done
+}
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a == "" || b == "" || b == 0) print "n/a"; else printf "%.2f", a / b }'; }
+# ping_stats NS DST COUNT: median and p99 round trip in µs from ping's per-reply lines
+ping_stats() {
+    ip netns exec "$1" ping -n -c "$3" -i 0.002 "$2" 2>/dev/null |
+        sed -n 's/.*time=\([0-9.]*\) ms/\1/p' | sort -n |
+        awk '{ v[NR] = $1 * 1000 } END { if (NR) printf "median_us=%.1f\np99_us=%.1f\n", v[int(NR/2)+1], v[int(NR*0.99)+1] }'
+}
+
+echo "tapir bench: $(date -u '+%Y-%m-%d %H:%M UTC') on $(uname -n), $(nproc) cores, $(uname -r)"
+
+# ---- the link's ceiling: a program that only reads tap0, while the kernel floods it ----
+"$LAB" up "$NS" >/dev/null
+ip -n "$NS" neigh replace 10.0.0.2 lladdr 02:00:00:00:00:02 dev tap0 nud permanent
+for size in 1472 18; do
+    ip netns exec "$NS" "$BT" tapread tap0 "$T" >"$TMP/read.$size" 2>&1 &
+    rp=$!
+    wait_for "$TMP/read.$size" ready=1
+    ip netns exec "$NS" "$BT" flood 10.0.0.2 9 "$size" "$((T + 1))" >/dev/null 2>&1
+    wait "$rp"
+done
+ip -n "$NS" neigh del 10.0.0.2 dev tap0 2>/dev/null
+LINK_FPS=$(val frames_per_s "$TMP/read.1472")
+LINK_MBIT=$(val mbit_per_s "$TMP/read.1472")
+LINK_MIN_FPS=$(val frames_per_s "$TMP/read.18")
+
+# ---- the kernel talking to itself over veth: the reference ----
+ip netns add "$VA"; ip netns add "$VB"
+ip link add tapir-bv0 netns "$VA" type veth peer name tapir-bv1 netns "$VB"
+ip -n "$VA" addr add 10.9.0.1/24 dev tapir-bv0; ip -n "$VA" link set tapir-bv0 up; ip -n "$VA" link set lo up
+ip -n "$VB" addr add 10.9.0.2/24 dev tapir-bv1; ip -n "$VB" link set tapir-bv1 up; ip -n "$VB" link set lo up
+ip netns exec "$VB" "$BT" echod 7 >"$TMP/echod" 2>&1 &
+PIDS="$PIDS $!"
+wait_for "$TMP/echod" ready=1
+ping_stats "$VA" 10.9.0.2 500 >"$TMP/kping"
+ip netns exec "$VA" "$BT" rtt 10.9.0.2 7 2000 >"$TMP/krtt" 2>&1
+ip netns exec "$VA" "$BT" cps 10.9.0.2 7 "$T" >"$TMP/kcps" 2>&1
+ip netns exec "$VB" "$BT" sink 5001 >"$TMP/ksink" 2>&1 &
+sp=$!
+wait_for "$TMP/ksink" ready=1
+ip netns exec "$VA" "$BT" send 10.9.0.2 5001 "$MB" >"$TMP/ksend" 2>&1
+wait "$sp"
+
+# ---- tapir ----
+ip netns exec "$NS" "$TAPIR" serve >"$TMP/serve.out" 2>"$TMP/serve.err" &
+TP=$!
+PIDS="$PIDS $TP"
+wait_for "$TMP/serve.out" "tapir: up"
+ping_stats "$NS" 10.0.0.2 500 >"$TMP/tping"
+timeout 60 ip netns exec "$NS" "$BT" send 10.0.0.2 9 "$MB" >"$TMP/tbulkin" 2>&1
+timeout 60 ip netns exec "$NS" "$BT" rtt 10.0.0.2 7 2000 >"$TMP/trtt" 2>&1
+timeout 60 ip netns exec "$NS" "$BT" cps 10.0.0.2 9 "$T" >"$TMP/tcps" 2>&1
+kill "$TP"; wait "$TP" 2>/dev/null
+ip netns exec "$NS" "$BT" sink 5001 >"$TMP/tsink" 2>&1 &
+sp=$!
+wait_for "$TMP/tsink" ready=1
+head -c "$((MB * 1048576))" /dev/zero | timeout 60 ip netns exec "$NS" "$TAPIR" nc 10.0.0.1 5001 >/dev/null 2>"$TMP/tnc.err"
+timeout 10 sh -c "wait $sp" 2>/dev/null; kill "$sp" 2>/dev/null
+
+row() { # figure tapir reference unit
+    printf '| %-44s | %12s | %12s | %6s |\n' "$1" "${2:-n/a}" "${3:-n/a}" "$(ratio "${2:-}" "${3:-}")"
+}
+echo
+echo "| figure                                       |        tapir |    reference |  ratio |"
+echo "|----------------------------------------------|--------------|--------------|--------|"
+row "link ceiling, full frames/s (TAP reader)" "$LINK_FPS" "$LINK_FPS"
+row "link ceiling, Mbit/s (1514-byte frames)" "$LINK_MBIT" "$LINK_MBIT"
+row "link ceiling, minimum frames/s (60 bytes)" "$LINK_MIN_FPS" "$LINK_MIN_FPS"
+row "bulk TCP kernel -> tapir, Mbit/s (vs link)" "$(val mbit_per_s "$TMP/tbulkin")" "$LINK_MBIT"
+row "bulk TCP tapir -> kernel, Mbit/s (vs link)" "$(val mbit_per_s "$TMP/tsink")" "$LINK_MBIT"
+row "bulk TCP kernel -> kernel veth, Mbit/s" "$(val mbit_per_s "$TMP/tbulkin")" "$(val mbit_per_s "$TMP/ksink")"
+row "ping round trip median, us (vs veth)" "$(val median_us "$TMP/tping")" "$(val median_us "$TMP/kping")"
+row "ping round trip p99, us (vs veth)" "$(val p99_us "$TMP/tping")" "$(val p99_us "$TMP/kping")"
+row "TCP echo round trip median, us (vs veth)" "$(val median_us "$TMP/trtt")" "$(val median_us "$TMP/krtt")"
+row "TCP echo round trip p99, us (vs veth)" "$(val p99_us "$TMP/trtt")" "$(val p99_us "$TMP/krtt")"
+row "TCP connections/s (vs veth)" "$(val conn_per_s "$TMP/tcps")" "$(val conn_per_s "$TMP/kcps")"
+echo
+echo "Targets: bulk TCP >= 0.60 of the link's ceiling; round trips <= 2x the kernel's veth figure"
+echo "(a round-trip ratio is tapir/kernel: lower is better). n/a: that measurement did not run;"
+echo "its log: rerun with KEEP=1 to keep $TMP."
+[ "${KEEP:-0}" = 1 ] && trap - EXIT && echo "kept $TMP"
+exit 0
