@@ -162,9 +162,7 @@ static struct service *service_start(struct stack *stack, uint16_t port, bool ec
         goto fail;
     sock_on(svc->udp, &udp_events, svc);
     svc->tcp = sock_open(stack, SOCK_TYPE_TCP);
-    if (!svc->tcp) /* TEMPORARY until the TCP layer lands: UDP alone */
-        return svc;
-    if ((*err = sock_bind(svc->tcp, 0, port)) < 0 || (*err = sock_listen(svc->tcp, 128)) < 0)
+    if (!svc->tcp || (*err = sock_bind(svc->tcp, 0, port)) < 0 || (*err = sock_listen(svc->tcp, 128)) < 0)
         goto fail;
     sock_on(svc->tcp, &listener_events, svc);
     return svc;

@@ -58,6 +58,7 @@
     X(reasm_overlap, "fragments dropped for overlapping differently")                              \
     X(reasm_bad_fragment, "fragments malformed (empty, misaligned, too large)")                    \
     X(reasm_limit, "fragments dropped: reassembly buffers full")                                   \
+    X(reasm_duplicate, "duplicate fragments ignored")                                              \
     X(tx_packets, "datagrams sent")                                                                \
     X(tx_fragments, "fragments sent")                                                              \
     X(tx_no_route, "datagrams with no route")                                                      \
@@ -96,7 +97,31 @@
     X(rx_bad_flags, "segments with impossible flags (SYN+FIN, ...)")                               \
     X(rx_bad_options, "segments with malformed options")                                           \
     X(rx_no_connection, "segments for no connection (answered with RST)")                          \
+    X(rx_not_unicast, "segments to a broadcast or multicast address")                              \
+    X(rx_out_of_window, "segments outside the receive window (answered with ACK)")                 \
+    X(rx_duplicates, "segments carrying data received before")                                     \
+    X(rx_beyond_window, "segments trimmed at the right edge of the window")                        \
+    X(rx_out_of_order, "segments held out of order")                                               \
+    X(rx_ooo_drops, "out-of-order segments dropped: too many held")                                \
+    X(rx_bad_ack, "segments acknowledging what was never sent")                                    \
+    X(rx_resets, "connections reset by the peer")                                                  \
+    X(rx_icmp_errors, "ICMP errors for a connection")                                              \
+    X(rx_icmp_ignored, "ICMP errors quoting a sequence number not in flight")                      \
+    X(challenge_acks, "challenge ACKs sent (RFC 5961)")                                            \
+    X(active_opens, "active opens (connect)")                                                      \
+    X(passive_opens, "passive opens (SYN to a listener)")                                          \
+    X(established, "connections that reached ESTABLISHED")                                         \
+    X(listen_drops, "SYNs or handshake ACKs dropped: listener backlog full")                       \
+    X(tcb_limit, "connections refused: TCB limit reached")                                         \
     X(tx_segments, "segments sent")                                                                \
+    X(tx_resets, "RSTs sent")                                                                      \
+    X(retransmits, "segments retransmitted")                                                       \
+    X(fast_retransmits, "fast retransmits (3 duplicate ACKs)")                                     \
+    X(timeouts, "retransmission timeouts")                                                         \
+    X(conn_timeouts, "connections given up after too many retransmissions")                        \
+    X(persist_probes, "zero-window probes sent")                                                   \
+    X(delayed_acks, "delayed ACKs sent by the timer")                                              \
+    X(window_updates, "window updates sent after the application read")                            \
     X(tx_errors, "segments that could not be sent")
 
 #define SOCK_COUNTERS(X)                                                                           \

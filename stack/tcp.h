@@ -52,5 +52,9 @@ void tcp_local(const struct tcb *tcb, uint32_t *ip, uint16_t *port);
 int tcp_peer(const struct tcb *tcb, uint32_t *ip, uint16_t *port);
 /* "ESTABLISHED", ... */
 const char *tcp_state_name_of(const struct tcb *tcb);
+/* Why the connection died (-ECONNRESET, -ETIMEDOUT, ...), or 0. */
+int tcp_error_of(const struct tcb *tcb);
+/* TCBs alive in this stack, including those finishing after tcp_close (for tests). */
+unsigned tcp_count(const struct stack *stack);
 
 #endif

@@ -1,0 +1,259 @@
+/* tcp_impl.h - the inside of TCP, shared by tcp.c, tcp_input.c, tcp_output.c, tcp_cc.c.
+ *
+ *   tcp.c         the TCB: creating, finding, freeing; the user calls (OPEN, SEND, RECEIVE,
+ *                 CLOSE, ABORT; RFC 9293 3.10.1-3.10.5); every state change (tcp_set_state)
+ *   tcp_input.c   SEGMENT ARRIVES (RFC 9293 3.10.7), step by step
+ *   tcp_output.c  building and sending segments; retransmission, persist, delayed-ACK and
+ *                 TIME-WAIT timers (RFC 6298, RFC 1122 4.2.2.17, 4.2.3.2)
+ *   tcp_cc.c      congestion control: slow start, congestion avoidance, fast retransmit,
+ *                 NewReno fast recovery (RFC 5681, RFC 6582)
+ *   tcp_seg.c     the header and options on the wire
+ */
+#ifndef TAPIR_TCP_IMPL_H
+#define TAPIR_TCP_IMPL_H
+
+#include "stack_impl.h"
+#include "tcp.h"
+#include "tcp_seg.h"
+#include "timer.h"
+
+#include <stdbool.h>
+#include <stdint.h>
+
+/* ---- sequence numbers: 32-bit and wrapping (RFC 9293 3.4) ---- */
+
+/* a < b, modulo 2^32: true when b is less than 2^31 ahead of a */
+static inline bool seq_lt(uint32_t a, uint32_t b)
+{
+    return (int32_t)(a - b) < 0;
+}
+static inline bool seq_leq(uint32_t a, uint32_t b)
+{
+    return (int32_t)(a - b) <= 0;
+}
+static inline bool seq_gt(uint32_t a, uint32_t b)
+{
+    return seq_lt(b, a);
+}
+static inline bool seq_geq(uint32_t a, uint32_t b)
+{
+    return seq_leq(b, a);
+}
+/* lo <= x <= hi, modulo 2^32 */
+static inline bool seq_between(uint32_t lo, uint32_t x, uint32_t hi)
+{
+    return (uint32_t)(x - lo) <= (uint32_t)(hi - lo);
+}
+
+/* ---- the eleven states (RFC 9293 3.3.2) ---- */
+enum tcb_state {
+    TCP_CLOSED,
+    TCP_LISTEN,
+    TCP_SYN_SENT,
+    TCP_SYN_RECEIVED,
+    TCP_ESTABLISHED,
+    TCP_FIN_WAIT_1,
+    TCP_FIN_WAIT_2,
+    TCP_CLOSE_WAIT,
+    TCP_CLOSING,
+    TCP_LAST_ACK,
+    TCP_TIME_WAIT,
+};
+
+/* ---- a byte ring: the send and receive buffers ----
+ * `len` bytes start at `head`; both wrap at `cap`. Data is copied in once from the user
+ * (or the segment) and out once into a segment (or the user). */
+struct tcp_ring {
+    uint8_t *buf;
+    uint32_t cap, head, len;
+};
+
+/* Who owns a TCB (see tcp.h): the socket, a listener (not accepted yet), or TCP itself
+ * (the user closed it; it is finishing and frees itself once CLOSED). */
+enum tcb_owner { OWNER_USER, OWNER_LISTENER, OWNER_TCP };
+
+/* Upcalls waiting to be delivered at the end of the current event (bits). */
+enum {
+    EV_ACCEPTABLE = 1 << 0,
+    EV_CONNECTED = 1 << 1,
+    EV_READABLE = 1 << 2,
+    EV_WRITABLE = 1 << 3,
+    EV_PEER_CLOSED = 1 << 4,
+    EV_ERROR = 1 << 5,
+};
+
+/* A received out-of-order range [start, end) already written into the receive ring at
+ * its place beyond the in-order data (RFC 9293 3.10.7.4 "seventh"). */
+struct tcp_ooo_range {
+    uint32_t start, end;
+};
+
+/* The Transmission Control Block (RFC 9293 3.3.1). Variable names follow the RFC. */
+struct tcb {
+    struct stack *stack;
+    enum tcb_state state;
+    uint32_t local_ip, remote_ip;
+    uint16_t local_port, remote_port;
+    bool bound;        /* local_port chosen (tcp_bind or connect) */
+    bool hashed;       /* in the 4-tuple hash table (or the listener list) */
+    bool in_listeners; /* ... and it was the listener list */
+    bool used;         /* connect/listen was called once: a TCB is not reused */
+
+    /* lists */
+    struct tcb *hash_next;           /* bucket chain, or the listener list */
+    struct tcb *all_prev, *all_next; /* every TCB of the stack */
+
+    /* ownership and upcalls */
+    enum tcb_owner owner;
+    unsigned busy; /* > 0 while TCP is working on it: not freed until it drops to 0 */
+    struct tcp_upcalls up;
+    void *ctx;
+    unsigned events; /* EV_* waiting for delivery */
+    int err;         /* why the connection died (-ECONNRESET, ...); 0 while it lives */
+
+    /* a listener's children */
+    struct tcb *parent;       /* the listener, until accepted */
+    struct tcb *acceptq_next; /* in the listener's accept queue */
+    bool in_acceptq;
+    struct tcb *acceptq_head, *acceptq_tail;
+    unsigned acceptq_len, syn_recv_count, backlog;
+
+    /* send sequence space (RFC 9293 3.3.1, figure 3) */
+    uint32_t iss;
+    uint32_t snd_una; /* oldest unacknowledged */
+    uint32_t snd_nxt; /* next to send (moves back to snd_una after a timeout) */
+    uint32_t snd_max; /* highest ever sent + 1 */
+    uint32_t snd_wnd; /* peer's window, scaled */
+    uint32_t snd_wl1, snd_wl2;
+    uint32_t max_sndwnd; /* largest window the peer offered (sender SWS avoidance) */
+    uint32_t snd_base;   /* sequence number of the first byte in the send ring */
+    struct tcp_ring snd;
+    bool fin_queued; /* the user will send no more: FIN follows the data in the ring */
+    bool nodelay;    /* Nagle off */
+    uint8_t snd_wscale, rcv_wscale;
+    bool wscale_ok;   /* both sides sent the option */
+    uint16_t smss;    /* the most data we put in a segment */
+    uint16_t rcv_mss; /* the MSS we announced */
+
+    /* receive sequence space */
+    uint32_t irs;
+    uint32_t rcv_nxt;
+    uint32_t rcv_adv; /* right edge of the window we last advertised */
+    struct tcp_ring rcv;
+    struct tcp_ooo_range *ooo; /* sorted, disjoint, all beyond rcv_nxt */
+    unsigned n_ooo;
+    bool ooo_fin; /* a FIN arrived out of order, at ooo_fin_seq */
+    uint32_t ooo_fin_seq;
+    bool fin_rcvd;
+    bool ack_now;          /* an ACK must go out on this round */
+    unsigned segs_unacked; /* full segments received since our last ACK (delayed ACK) */
+    size_t sndbuf_size, rcvbuf_size;
+
+    /* retransmission (RFC 6298) */
+    uint32_t srtt_us, rttvar_us, rto_us;
+    bool rtt_valid;  /* srtt holds a measurement */
+    bool rtt_timing; /* a segment is being timed (Karn: never a retransmitted one) */
+    uint32_t rtt_seq;
+    uint64_t rtt_start_us;
+    unsigned retries;       /* consecutive timeouts without progress */
+    unsigned probes;        /* unanswered zero-window probes */
+    bool close_after_estab; /* CLOSE/shutdown in SYN-SENT or SYN-RECEIVED: FIN once ESTABLISHED */
+    int soft_err;           /* an ICMP error seen; reported instead of -ETIMEDOUT */
+
+    /* congestion control (RFC 5681, RFC 6582) */
+    uint32_t cwnd, ssthresh;
+    uint32_t bytes_acked; /* congestion avoidance: bytes acked since cwnd last grew */
+    uint32_t recover;     /* snd_max when fast recovery (or a timeout) began */
+    bool recover_set;     /* recover is still ahead of or at snd_una */
+    unsigned dupacks;
+    bool in_recovery;
+
+    struct timer rtx_timer;     /* retransmission (also SYN, FIN) */
+    struct timer persist_timer; /* zero-window probes */
+    struct timer delack_timer;  /* delayed ACK */
+    struct timer wait_timer;    /* TIME-WAIT 2*MSL, and FIN-WAIT-2 of a closed socket */
+};
+
+#define TCP_HASH_BITS 10
+#define TCP_HASH_SIZE (1u << TCP_HASH_BITS)
+
+struct tcp_state {
+    struct tcb *buckets[TCP_HASH_SIZE]; /* synchronized connections by 4-tuple */
+    struct tcb *listeners;
+    struct tcb *all;
+    unsigned count;
+    uint64_t isn_key[2]; /* RFC 6528 secret, from stack_random at init */
+    uint16_t next_ephemeral;
+    /* The trace line of the segment being processed waits until its first reply goes out
+     * (or processing ends), so the state changes it caused join it:
+     * "10.0.0.1:40112 > 10.0.0.2:7 SYN seq=1 win=64240 mss=1460 | LISTEN -> SYN-RECEIVED" */
+    bool rx_pending;
+    char rx_line[256];
+    char transitions[160];
+};
+
+/* Times (microseconds) */
+#define TCP_RTO_INITIAL_US 1000000u  /* RFC 6298 2.1 */
+#define TCP_RTO_MIN_US     200000u   /* Linux's floor; RFC 6298 says 1 s */
+#define TCP_RTO_MAX_US     60000000u /* RFC 6298 2.5 */
+#define TCP_DELACK_US      40000u    /* RFC 1122 4.2.3.2 allows up to 500 ms */
+#define TCP_DEFAULT_MSS    536       /* RFC 9293 3.7.1: when the peer sends no MSS */
+
+/* tcp.c */
+const char *tcp_state_name(enum tcb_state s);
+void tcp_set_state(struct tcb *tcb, enum tcb_state s);
+struct tcb *tcp_lookup(struct stack *stack, uint32_t lip, uint16_t lport, uint32_t rip,
+                       uint16_t rport);
+struct tcb *tcp_lookup_listener(struct stack *stack, uint32_t lip, uint16_t lport);
+struct tcb *tcp_new_child(struct tcb *listener, uint32_t lip, uint32_t rip, uint16_t rport);
+void tcp_hash(struct tcb *tcb);
+uint32_t tcp_new_isn(struct stack *stack, uint32_t lip, uint16_t lport, uint32_t rip,
+                     uint16_t rport);
+/* The connection is over: report err (0: none) through the error upcall, enter CLOSED. */
+void tcp_connection_dead(struct tcb *tcb, int err);
+/* A child reached ESTABLISHED: queue it for accept (false if the queue is full). */
+bool tcp_child_established(struct tcb *child);
+/* Begin / end of TCP's work on a TCB: end delivers the upcalls and frees it if done. */
+void tcb_hold(struct tcb *tcb);
+void tcb_release(struct tcb *tcb);
+void tcp_choose_wscale(struct tcb *tcb);
+/* Print the pending trace line of the arriving segment, if any. */
+void tcp_trace_flush(struct stack *stack);
+
+/* rings */
+uint32_t ring_free(const struct tcp_ring *r);
+void ring_write_at(struct tcp_ring *r, uint32_t off, const uint8_t *src, uint32_t n);
+void ring_read_at(const struct tcp_ring *r, uint32_t off, uint8_t *dst, uint32_t n);
+void ring_consume(struct tcp_ring *r, uint32_t n);
+
+/* tcp_output.c */
+void tcp_timers_init(struct tcb *tcb);
+void tcp_timers_cancel(struct tcb *tcb);
+void tcp_output(struct tcb *tcb);
+void tcp_send_syn(struct tcb *tcb); /* SYN or SYN-ACK, by state */
+void tcp_send_ack(struct tcb *tcb);
+void tcp_send_rst_for(struct tcb *tcb); /* <SEQ=SND.NXT><CTL=RST> */
+void tcp_send_challenge_ack(struct tcb *tcb);
+void tcp_retransmit_first(struct tcb *tcb);
+/* A RST that belongs to no TCB (RFC 9293 3.10.7.1). Addresses are the reply's. */
+void tcp_send_reset(struct stack *stack, uint32_t src, uint32_t dst, uint16_t sport, uint16_t dport,
+                    uint32_t seq, uint32_t ack, bool with_ack);
+void tcp_rtt_sample(struct tcb *tcb, uint32_t rtt_us);
+void tcp_arm_rtx(struct tcb *tcb);
+void tcp_enter_time_wait(struct tcb *tcb);
+uint32_t tcp_rcv_window(struct tcb *tcb);
+void tcp_window_update(struct tcb *tcb);
+void tcp_schedule_ack(struct tcb *tcb);
+uint32_t tcp_fin_seq(const struct tcb *tcb);
+bool tcp_fin_acked(const struct tcb *tcb);
+
+/* tcp_cc.c */
+void tcp_cc_init(struct tcb *tcb);
+void tcp_cc_on_ack(struct tcb *tcb, uint32_t acked);
+void tcp_cc_on_dupack(struct tcb *tcb);
+void tcp_cc_on_timeout(struct tcb *tcb);
+
+/* tcp_input.c */
+void tcp_error(struct stack *stack, const struct ip_error *err);
+
+#endif

@@ -1,0 +1,489 @@
+/* tcp_output.c - sending segments, and the timers that make TCP reliable.
+ *
+ * tcp_output() is the one place that decides what may leave now: as much queued data as
+ * the peer's window (flow control) and the congestion window allow, in full-MSS segments,
+ * holding back small ones by Nagle's algorithm (RFC 9293 3.7.4) and sender-side silly
+ * window avoidance (3.8.6.2.1), then the FIN once the data is out, and otherwise an ACK
+ * if one is owed. The timers:
+ *   retransmission  RFC 6298: RTO from SRTT/RTTVAR, doubled on each timeout; the SYN, the
+ *                   data and the FIN are all resent from it; after too many, -ETIMEDOUT.
+ *   persist         RFC 9293 3.8.6.1: the peer's window is zero and nothing is in flight,
+ *                   so no ACK will come to reopen it: probe until it does.
+ *   delayed ACK     RFC 1122 4.2.3.2: ACK every second segment, or after 40 ms.
+ *   wait            TIME-WAIT lasts 2*MSL (3.10.7.4); an orphaned FIN-WAIT-2 as long.
+ */
+#include "bytes.h"
+#include "ip.h"
+#include "pkb.h"
+#include "tcp_impl.h"
+
+#include <errno.h>
+#include <string.h>
+
+static inline uint32_t min_u32(uint32_t a, uint32_t b)
+{
+    return a < b ? a : b;
+}
+
+/* ---- the receive window we advertise ---- */
+
+/* RFC 9293 3.8.6.2.2 (receiver SWS avoidance): the window is the free receive buffer,
+ * but its right edge only moves on by at least min(buffer/2, MSS) at a time; until then
+ * we keep offering the edge we offered before. It never moves left (RFC 9293 3.8.6). */
+uint32_t tcp_rcv_window(struct tcb *tcb)
+{
+    uint32_t free = ring_free(&tcb->rcv);
+    uint32_t cur = seq_gt(tcb->rcv_adv, tcb->rcv_nxt) ? tcb->rcv_adv - tcb->rcv_nxt : 0;
+    if (cur > free)
+        cur = free;
+    uint32_t step = min_u32(tcb->rcv.cap / 2, tcb->rcv_mss);
+    if (free - cur < step)
+        return cur;
+    return free;
+}
+
+/* The 16-bit window field: the window shifted right by our scale (RFC 7323 2.3), rounded
+ * up when the buffer has room for it so the advertised edge does not creep backwards. */
+static uint16_t window_field(struct tcb *tcb)
+{
+    uint32_t win = tcp_rcv_window(tcb);
+    uint8_t ws = tcb->rcv_wscale;
+    uint32_t field = (uint32_t)(((uint64_t)win + (1u << ws) - 1) >> ws);
+    if (((uint64_t)field << ws) > ring_free(&tcb->rcv))
+        field = win >> ws;
+    if (field > 65535)
+        field = 65535;
+    uint32_t edge = tcb->rcv_nxt + (field << ws);
+    if (seq_gt(edge, tcb->rcv_adv))
+        tcb->rcv_adv = edge;
+    return (uint16_t)field;
+}
+
+/* ---- one segment ---- */
+
+/* Build and send one segment of this connection: `len` bytes of the send ring starting at
+ * sequence number `seq`. Every segment but the first SYN carries an ACK of rcv_nxt, which
+ * settles any ACK we owed. */
+static void xmit(struct tcb *tcb, uint32_t seq, uint8_t flags, uint32_t len)
+{
+    struct stack *stack = tcb->stack;
+    struct tcp_hdr h;
+    memset(&h, 0, sizeof(h));
+    h.sport = tcb->local_port;
+    h.dport = tcb->remote_port;
+    h.seq = seq;
+    h.flags = flags;
+    if (flags & TCP_ACK)
+        h.ack = tcb->rcv_nxt;
+    if (flags & TCP_SYN) {
+        /* RFC 9293 3.7.1: announce our MSS; RFC 7323 2.2: offer window scaling in a SYN,
+         * and in a SYN-ACK only if the peer offered it. A SYN's window is never scaled. */
+        h.opts.has_mss = true;
+        h.opts.mss = tcb->rcv_mss;
+        if (tcb->state == TCP_SYN_SENT || tcb->wscale_ok) {
+            h.opts.has_wscale = true;
+            h.opts.wscale = tcb->rcv_wscale;
+        }
+        h.wnd = (uint16_t)min_u32(ring_free(&tcb->rcv), 65535);
+        if (seq_gt(tcb->rcv_nxt + h.wnd, tcb->rcv_adv))
+            tcb->rcv_adv = tcb->rcv_nxt + h.wnd;
+    } else if (!(flags & TCP_RST) || (flags & TCP_ACK)) {
+        h.wnd = window_field(tcb);
+    }
+    size_t hlen = TCP_HDR_LEN + tcp_opts_len(&h.opts);
+    struct pkb *pkb = pkb_alloc(hlen + len);
+    if (!pkb) {
+        stack->stats.tcp.tx_errors++;
+        return;
+    }
+    uint8_t *p = pkb_put(pkb, hlen + len);
+    tcp_build(&h, p);
+    if (len)
+        ring_read_at(&tcb->snd, seq - tcb->snd_base, p + hlen, len);
+    tcp_set_checksum(p, hlen + len, tcb->local_ip, tcb->remote_ip);
+    if (stack_trace_enabled(stack, TRACE_TCP)) {
+        char line[256];
+        tcp_trace_flush(stack);
+        tcp_format(&h, tcb->local_ip, tcb->remote_ip, len, line, sizeof(line));
+        trace(stack, TRACE_TCP, "%s", line);
+    }
+    if (flags & TCP_ACK) {
+        timer_cancel(stack, &tcb->delack_timer);
+        tcb->segs_unacked = 0;
+        tcb->ack_now = false;
+    }
+    if (flags & TCP_RST)
+        stack->stats.tcp.tx_resets++;
+    stack->stats.tcp.tx_segments++;
+    /* DF stays off: without path MTU discovery, IP fragments rather than black-holes */
+    struct ip_send send = {.src = tcb->local_ip, .dst = tcb->remote_ip, .proto = IP_PROTO_TCP};
+    if (ip_output(stack, pkb, &send) < 0)
+        stack->stats.tcp.tx_errors++;
+}
+
+void tcp_send_reset(struct stack *stack, uint32_t src, uint32_t dst, uint16_t sport, uint16_t dport,
+                    uint32_t seq, uint32_t ack, bool with_ack)
+{
+    struct tcp_hdr h;
+    memset(&h, 0, sizeof(h));
+    h.sport = sport;
+    h.dport = dport;
+    h.seq = seq;
+    h.ack = with_ack ? ack : 0;
+    h.flags = TCP_RST | (with_ack ? TCP_ACK : 0);
+    struct pkb *pkb = pkb_alloc(TCP_HDR_LEN);
+    if (!pkb) {
+        stack->stats.tcp.tx_errors++;
+        return;
+    }
+    uint8_t *p = pkb_put(pkb, TCP_HDR_LEN);
+    tcp_build(&h, p);
+    tcp_set_checksum(p, TCP_HDR_LEN, src, dst);
+    if (stack_trace_enabled(stack, TRACE_TCP)) {
+        char line[256];
+        tcp_trace_flush(stack);
+        tcp_format(&h, src, dst, 0, line, sizeof(line));
+        trace(stack, TRACE_TCP, "%s", line);
+    }
+    stack->stats.tcp.tx_segments++;
+    stack->stats.tcp.tx_resets++;
+    struct ip_send send = {.src = src, .dst = dst, .proto = IP_PROTO_TCP};
+    if (ip_output(stack, pkb, &send) < 0)
+        stack->stats.tcp.tx_errors++;
+}
+
+void tcp_arm_rtx(struct tcb *tcb)
+{
+    timer_arm(tcb->stack, &tcb->rtx_timer, tcb->rto_us);
+}
+
+/* SYN (SYN-SENT) or SYN-ACK (SYN-RECEIVED), first time or again. */
+void tcp_send_syn(struct tcb *tcb)
+{
+    uint8_t flags = TCP_SYN;
+    if (tcb->state == TCP_SYN_RECEIVED)
+        flags |= TCP_ACK;
+    /* Karn: time the SYN only when it was sent once, so the sample is unambiguous */
+    tcb->rtt_timing = tcb->retries == 0;
+    tcb->rtt_seq = tcb->iss;
+    tcb->rtt_start_us = tcb->stack->now_us;
+    xmit(tcb, tcb->iss, flags, 0);
+    tcb->snd_nxt = tcb->iss + 1;
+    if (seq_gt(tcb->snd_nxt, tcb->snd_max))
+        tcb->snd_max = tcb->snd_nxt;
+    tcp_arm_rtx(tcb);
+}
+
+void tcp_send_ack(struct tcb *tcb)
+{
+    xmit(tcb, tcb->snd_nxt, TCP_ACK, 0);
+}
+
+/* RFC 5961 3.2 / 4.2: <SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK>. A peer that really lost its
+ * connection answers it with a RST carrying the exact sequence number; a blind attacker
+ * never sees it. (The rate limit of RFC 5961 section 7 is not implemented.) */
+void tcp_send_challenge_ack(struct tcb *tcb)
+{
+    tcb->stack->stats.tcp.challenge_acks++;
+    tcp_send_ack(tcb);
+}
+
+void tcp_send_rst_for(struct tcb *tcb)
+{
+    if (tcb->state == TCP_CLOSED || tcb->state == TCP_LISTEN || tcb->state == TCP_SYN_SENT)
+        return;
+    xmit(tcb, tcb->snd_nxt, TCP_RST | TCP_ACK, 0);
+}
+
+uint32_t tcp_fin_seq(const struct tcb *tcb)
+{
+    return tcb->snd_base + tcb->snd.len;
+}
+
+bool tcp_fin_acked(const struct tcb *tcb)
+{
+    return tcb->fin_queued && seq_gt(tcb->snd_una, tcp_fin_seq(tcb));
+}
+
+/* Data bytes (at snd_nxt) not sent yet. */
+static uint32_t unsent_bytes(const struct tcb *tcb)
+{
+    uint32_t off = tcb->snd_nxt - tcb->snd_base;
+    return off < tcb->snd.len ? tcb->snd.len - off : 0;
+}
+
+/* Send `len` bytes at snd_nxt (and the FIN after them if `fin`), advancing snd_nxt. */
+static void send_data(struct tcb *tcb, uint32_t len, bool fin)
+{
+    struct stack *stack = tcb->stack;
+    uint8_t flags = TCP_ACK;
+    if (fin)
+        flags |= TCP_FIN;
+    if (len && len == unsent_bytes(tcb))
+        flags |= TCP_PSH;
+    if (seq_lt(tcb->snd_nxt, tcb->snd_max)) {
+        stack->stats.tcp.retransmits++; /* going back over data after a timeout */
+    } else if (!tcb->rtt_timing && len) {
+        tcb->rtt_timing = true; /* time one segment per round trip (RFC 6298 3) */
+        tcb->rtt_seq = tcb->snd_nxt;
+        tcb->rtt_start_us = stack->now_us;
+    }
+    xmit(tcb, tcb->snd_nxt, flags, len);
+    tcb->snd_nxt += len + (fin ? 1 : 0);
+    if (seq_gt(tcb->snd_nxt, tcb->snd_max))
+        tcb->snd_max = tcb->snd_nxt;
+    if (!timer_armed(&tcb->rtx_timer))
+        tcp_arm_rtx(tcb);
+    timer_cancel(stack, &tcb->persist_timer);
+}
+
+/* May a segment shorter than the MSS go now? RFC 9293 3.7.4 (Nagle): not while earlier
+ * data is unacknowledged, unless the user turned Nagle off. RFC 9293 3.8.6.2.1 (sender
+ * SWS avoidance): only if it carries all we have, or at least half the largest window
+ * the peer ever offered. */
+static bool small_segment_ok(const struct tcb *tcb, uint32_t len, uint32_t unsent)
+{
+    if (tcb->snd_nxt != tcb->snd_una && !tcb->nodelay)
+        return false;
+    if (len == unsent)
+        return true;
+    return len >= tcb->max_sndwnd / 2;
+}
+
+static bool may_send_data(const struct tcb *tcb)
+{
+    switch (tcb->state) {
+    case TCP_ESTABLISHED:
+    case TCP_CLOSE_WAIT:
+    case TCP_FIN_WAIT_1:
+    case TCP_CLOSING:
+    case TCP_LAST_ACK:
+        return true;
+    default:
+        return false;
+    }
+}
+
+static uint64_t backoff_us(const struct tcb *tcb, unsigned shift)
+{
+    uint64_t t = (uint64_t)tcb->rto_us << (shift > 10 ? 10 : shift);
+    return t > TCP_RTO_MAX_US ? TCP_RTO_MAX_US : t;
+}
+
+void tcp_output(struct tcb *tcb)
+{
+    bool sent = false;
+    if (may_send_data(tcb)) {
+        for (;;) {
+            uint32_t unsent = unsent_bytes(tcb);
+            uint32_t wnd = min_u32(tcb->snd_wnd, tcb->cwnd);
+            uint32_t flight = tcb->snd_nxt - tcb->snd_una;
+            uint32_t usable = wnd > flight ? wnd - flight : 0;
+            uint32_t len = min_u32(min_u32(unsent, usable), tcb->smss);
+            /* the FIN goes with (or after) the last byte, and needs no window */
+            bool fin = tcb->fin_queued && len == unsent && tcb->snd_nxt + len == tcp_fin_seq(tcb);
+            if (len == 0 && !fin)
+                break;
+            if (len < tcb->smss && !fin && !small_segment_ok(tcb, len, unsent))
+                break;
+            send_data(tcb, len, fin);
+            sent = true;
+            if (fin)
+                break;
+        }
+        /* Data waits, nothing is in flight, so no ACK will come: only a probe can learn
+         * that the window opened (RFC 9293 3.8.6.1). */
+        if (unsent_bytes(tcb) && tcb->snd_nxt == tcb->snd_una && !timer_armed(&tcb->rtx_timer) &&
+            !timer_armed(&tcb->persist_timer))
+            timer_arm(tcb->stack, &tcb->persist_timer, backoff_us(tcb, tcb->probes));
+    }
+    if (!sent && tcb->ack_now && tcb->state != TCP_CLOSED && tcb->state != TCP_LISTEN &&
+        tcb->state != TCP_SYN_SENT)
+        tcp_send_ack(tcb);
+}
+
+/* Resend the oldest unacknowledged segment (fast retransmit, NewReno partial ACK). */
+void tcp_retransmit_first(struct tcb *tcb)
+{
+    uint32_t off = tcb->snd_una - tcb->snd_base;
+    uint32_t len = off < tcb->snd.len ? min_u32(tcb->snd.len - off, tcb->smss) : 0;
+    bool fin = tcb->fin_queued && tcb->snd_una + len == tcp_fin_seq(tcb) &&
+               seq_gt(tcb->snd_max, tcp_fin_seq(tcb));
+    if (len == 0 && !fin)
+        return;
+    tcb->stack->stats.tcp.retransmits++;
+    tcb->rtt_timing = false; /* Karn: an ACK now could be for either copy */
+    xmit(tcb, tcb->snd_una, TCP_ACK | (fin ? TCP_FIN : 0), len);
+    if (seq_gt(tcb->snd_una + len + fin, tcb->snd_nxt))
+        tcb->snd_nxt = tcb->snd_una + len + fin;
+}
+
+/* ---- round-trip time (RFC 6298 2) ---- */
+
+void tcp_rtt_sample(struct tcb *tcb, uint32_t r)
+{
+    if (!tcb->rtt_valid) {
+        tcb->srtt_us = r;
+        tcb->rttvar_us = r / 2;
+        tcb->rtt_valid = true;
+    } else {
+        uint32_t delta = tcb->srtt_us > r ? tcb->srtt_us - r : r - tcb->srtt_us;
+        tcb->rttvar_us = (3 * tcb->rttvar_us + delta) / 4; /* beta = 1/4 */
+        tcb->srtt_us = (7 * tcb->srtt_us + r) / 8;         /* alpha = 1/8 */
+    }
+    uint64_t rto = (uint64_t)tcb->srtt_us +
+                   (4 * (uint64_t)tcb->rttvar_us > 1000 ? 4 * (uint64_t)tcb->rttvar_us : 1000);
+    if (rto < TCP_RTO_MIN_US)
+        rto = TCP_RTO_MIN_US;
+    if (rto > TCP_RTO_MAX_US)
+        rto = TCP_RTO_MAX_US;
+    tcb->rto_us = (uint32_t)rto;
+}
+
+/* ---- receiving side helpers ---- */
+
+/* In-order data arrived: ACK at least every second segment, else within 40 ms. */
+void tcp_schedule_ack(struct tcb *tcb)
+{
+    if (++tcb->segs_unacked >= 2)
+        tcb->ack_now = true;
+    else if (!timer_armed(&tcb->delack_timer))
+        timer_arm(tcb->stack, &tcb->delack_timer, TCP_DELACK_US);
+}
+
+/* The user read data: if that opened the window noticeably, say so now (a sender facing
+ * a closed window would otherwise wait for its next probe). */
+void tcp_window_update(struct tcb *tcb)
+{
+    if (tcb->state != TCP_ESTABLISHED && tcb->state != TCP_FIN_WAIT_1 &&
+        tcb->state != TCP_FIN_WAIT_2)
+        return;
+    uint32_t old = seq_gt(tcb->rcv_adv, tcb->rcv_nxt) ? tcb->rcv_adv - tcb->rcv_nxt : 0;
+    uint32_t now = tcp_rcv_window(tcb);
+    uint32_t step = min_u32(2u * tcb->rcv_mss, tcb->rcv.cap / 2);
+    if (now >= old + step || (old < tcb->rcv_mss && now > old)) {
+        tcb->stack->stats.tcp.window_updates++;
+        tcp_send_ack(tcb);
+    }
+}
+
+/* ---- TIME-WAIT ---- */
+
+void tcp_enter_time_wait(struct tcb *tcb)
+{
+    struct stack *stack = tcb->stack;
+    tcp_set_state(tcb, TCP_TIME_WAIT);
+    timer_cancel(stack, &tcb->rtx_timer);
+    timer_cancel(stack, &tcb->persist_timer);
+    timer_arm(stack, &tcb->wait_timer, 2ull * stack->cfg.tcp_msl_ms * 1000);
+}
+
+/* ---- timers ---- */
+
+static void give_up(struct tcb *tcb)
+{
+    struct stack *stack = tcb->stack;
+    char a[16];
+    stack->stats.tcp.conn_timeouts++;
+    trace(stack, TRACE_TCP, "giving up on %s:%u after %u retransmissions",
+          ip_str(tcb->remote_ip, a), tcb->remote_port, tcb->retries - 1);
+    tcp_connection_dead(tcb, tcb->soft_err ? tcb->soft_err : -ETIMEDOUT);
+}
+
+static void rtx_fire(struct stack *stack, void *arg)
+{
+    struct tcb *tcb = arg;
+    tcb_hold(tcb);
+    if (tcb->state == TCP_SYN_SENT || tcb->state == TCP_SYN_RECEIVED) {
+        stack->stats.tcp.timeouts++;
+        if (++tcb->retries > stack->cfg.tcp_syn_retries) {
+            give_up(tcb);
+        } else {
+            tcb->rto_us = (uint32_t)backoff_us(tcb, 1);
+            stack->stats.tcp.retransmits++;
+            tcp_send_syn(tcb);
+        }
+    } else if (may_send_data(tcb) && tcb->snd_una != tcb->snd_max) {
+        stack->stats.tcp.timeouts++;
+        if (++tcb->retries > stack->cfg.tcp_max_retries) {
+            give_up(tcb);
+        } else {
+            /* RFC 6298 5.5-5.6: back off, resend from the oldest unacknowledged byte;
+             * RFC 5681 3.1: one segment of congestion window after a loss this bad. */
+            tcp_cc_on_timeout(tcb);
+            tcb->rto_us = (uint32_t)backoff_us(tcb, 1);
+            tcb->rtt_timing = false;
+            tcb->snd_nxt = tcb->snd_una; /* go back: everything after it is resent too */
+            tcp_output(tcb);
+        }
+    }
+    tcb_release(tcb);
+}
+
+static void persist_fire(struct stack *stack, void *arg)
+{
+    struct tcb *tcb = arg;
+    tcb_hold(tcb);
+    uint32_t unsent = unsent_bytes(tcb);
+    if (may_send_data(tcb) && unsent && tcb->snd_nxt == tcb->snd_una) {
+        if (tcb->snd_wnd == 0) {
+            /* A zero-window probe. Like Linux we send an already-acknowledged sequence
+             * number (SND.UNA - 1) with no data: any TCP must answer it with an ACK that
+             * carries its current window (RFC 9293 3.10.7.4 "first"), and no new byte
+             * is committed to a window that has no room for it. */
+            if (++tcb->probes > stack->cfg.tcp_max_retries) {
+                tcb->retries = tcb->probes;
+                give_up(tcb);
+                tcb_release(tcb);
+                return;
+            }
+            stack->stats.tcp.persist_probes++;
+            xmit(tcb, tcb->snd_una - 1, TCP_ACK, 0);
+        } else {
+            /* the window is open but too small for silly-window avoidance: the RFC's
+             * "override timeout" sends what fits anyway */
+            uint32_t len = min_u32(min_u32(unsent, tcb->snd_wnd), tcb->smss);
+            send_data(tcb, len, false);
+        }
+        if (tcb->snd_nxt == tcb->snd_una)
+            timer_arm(stack, &tcb->persist_timer, backoff_us(tcb, tcb->probes));
+    }
+    tcb_release(tcb);
+}
+
+static void delack_fire(struct stack *stack, void *arg)
+{
+    struct tcb *tcb = arg;
+    tcb_hold(tcb);
+    if (tcb->state != TCP_CLOSED && tcb->state != TCP_LISTEN && tcb->state != TCP_SYN_SENT) {
+        stack->stats.tcp.delayed_acks++;
+        tcp_send_ack(tcb);
+    }
+    tcb_release(tcb);
+}
+
+static void wait_fire(struct stack *stack, void *arg)
+{
+    struct tcb *tcb = arg;
+    (void)stack;
+    tcb_hold(tcb);
+    if (tcb->state == TCP_TIME_WAIT || tcb->state == TCP_FIN_WAIT_2)
+        tcp_set_state(tcb, TCP_CLOSED);
+    tcb_release(tcb);
+}
+
+void tcp_timers_init(struct tcb *tcb)
+{
+    timer_init(&tcb->rtx_timer, rtx_fire, tcb);
+    timer_init(&tcb->persist_timer, persist_fire, tcb);
+    timer_init(&tcb->delack_timer, delack_fire, tcb);
+    timer_init(&tcb->wait_timer, wait_fire, tcb);
+}
+
+void tcp_timers_cancel(struct tcb *tcb)
+{
+    timer_cancel(tcb->stack, &tcb->rtx_timer);
+    timer_cancel(tcb->stack, &tcb->persist_timer);
+    timer_cancel(tcb->stack, &tcb->delack_timer);
+    timer_cancel(tcb->stack, &tcb->wait_timer);
+}

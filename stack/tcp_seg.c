@@ -1,0 +1,191 @@
+/* tcp_seg.c - parsing and building TCP headers and options (RFC 9293 3.1).
+ *
+ *  0                   1                   2                   3
+ *  0 1 2 3 4 5 6 7 8 9 0 1 2 3 4 5 6 7 8 9 0 1 2 3 4 5 6 7 8 9 0 1
+ * +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
+ * |          Source Port          |       Destination Port        |
+ * +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
+ * |                        Sequence Number                        |
+ * +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
+ * |                    Acknowledgment Number                      |
+ * +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
+ * |  Data |       |C|E|U|A|P|R|S|F|                               |
+ * | Offset| Rsrvd |W|C|R|C|S|S|Y|I|            Window             |
+ * |       |       |R|E|G|K|H|T|N|N|                               |
+ * +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
+ * |           Checksum            |         Urgent Pointer        |
+ * +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
+ * |                    Options (data offset > 5)                  |
+ *
+ * Options are kind / length / value, except EOL (0) and NOP (1) which are one byte.
+ */
+#include "tcp_seg.h"
+#include "bytes.h"
+#include "checksum.h"
+#include "ip.h"
+
+#include <stdio.h>
+#include <string.h>
+
+/* Walk the options (RFC 9293 3.2). Unknown options are skipped by their length; a known
+ * option with the wrong length is ignored, as Linux does. A length below 2 (which would
+ * loop forever or step backwards) or one running past the header is malformed. */
+static bool parse_options(const uint8_t *p, size_t len, struct tcp_opts *o)
+{
+    size_t i = 0;
+    while (i < len) {
+        uint8_t kind = p[i];
+        if (kind == TCP_OPT_EOL)
+            break;
+        if (kind == TCP_OPT_NOP) {
+            i++;
+            continue;
+        }
+        if (i + 1 >= len)
+            return false; /* the length byte itself is missing */
+        uint8_t olen = p[i + 1];
+        if (olen < 2 || i + olen > len)
+            return false;
+        const uint8_t *v = p + i + 2;
+        switch (kind) {
+        case TCP_OPT_MSS:
+            if (olen == 4) {
+                o->has_mss = true;
+                o->mss = get_be16(v);
+            }
+            break;
+        case TCP_OPT_WSCALE:
+            if (olen == 3) {
+                o->has_wscale = true;
+                /* RFC 7323 2.3: a shift above 14 is treated as 14 */
+                o->wscale = v[0] > TCP_MAX_WSCALE ? TCP_MAX_WSCALE : v[0];
+            }
+            break;
+        case TCP_OPT_SACK_PERM:
+            if (olen == 2)
+                o->sack_permitted = true;
+            break;
+        case TCP_OPT_TIMESTAMP:
+            if (olen == 10) {
+                o->has_timestamp = true;
+                o->ts_val = get_be32(v);
+                o->ts_ecr = get_be32(v + 4);
+            }
+            break;
+        default:
+            break; /* SACK blocks and anything else: skipped */
+        }
+        i += olen;
+    }
+    return true;
+}
+
+enum tcp_parse_result tcp_parse(const uint8_t *b, size_t len, struct tcp_hdr *h)
+{
+    memset(h, 0, sizeof(*h));
+    if (len < TCP_HDR_LEN)
+        return TCP_PARSE_TRUNCATED;
+    h->sport = get_be16(b);
+    h->dport = get_be16(b + 2);
+    h->seq = get_be32(b + 4);
+    h->ack = get_be32(b + 8);
+    h->hdr_len = (uint8_t)((b[12] >> 4) * 4);
+    h->flags = b[13];
+    h->wnd = get_be16(b + 14);
+    h->checksum = get_be16(b + 16);
+    h->urg_ptr = get_be16(b + 18);
+    if (h->hdr_len < TCP_HDR_LEN || h->hdr_len > len)
+        return TCP_PARSE_BAD_OFFSET;
+    if ((h->flags & TCP_SYN) && (h->flags & (TCP_FIN | TCP_RST)))
+        return TCP_PARSE_BAD_FLAGS;
+    if (!parse_options(b + TCP_HDR_LEN, h->hdr_len - TCP_HDR_LEN, &h->opts))
+        return TCP_PARSE_BAD_OPTIONS;
+    return TCP_PARSE_OK;
+}
+
+bool tcp_checksum_ok(const uint8_t *seg, size_t len, uint32_t src, uint32_t dst)
+{
+    if (len > IP_MAX_LEN)
+        return false;
+    uint32_t sum = csum_pseudo_header(src, dst, IP_PROTO_TCP, (uint16_t)len);
+    return csum_fold(csum_add(sum, seg, len)) == 0;
+}
+
+size_t tcp_opts_len(const struct tcp_opts *o)
+{
+    size_t n = 0;
+    if (o->has_mss)
+        n += 4;
+    if (o->has_wscale)
+        n += 4; /* NOP + 3 bytes, to stay 4-byte aligned */
+    return n;
+}
+
+size_t tcp_build(const struct tcp_hdr *h, uint8_t *b)
+{
+    size_t hlen = TCP_HDR_LEN + tcp_opts_len(&h->opts);
+    put_be16(b, h->sport);
+    put_be16(b + 2, h->dport);
+    put_be32(b + 4, h->seq);
+    put_be32(b + 8, h->ack);
+    b[12] = (uint8_t)((hlen / 4) << 4);
+    b[13] = h->flags;
+    put_be16(b + 14, h->wnd);
+    put_be16(b + 16, 0);
+    put_be16(b + 18, h->urg_ptr);
+    uint8_t *p = b + TCP_HDR_LEN;
+    if (h->opts.has_mss) {
+        p[0] = TCP_OPT_MSS;
+        p[1] = 4;
+        put_be16(p + 2, h->opts.mss);
+        p += 4;
+    }
+    if (h->opts.has_wscale) {
+        p[0] = TCP_OPT_NOP;
+        p[1] = TCP_OPT_WSCALE;
+        p[2] = 3;
+        p[3] = h->opts.wscale;
+    }
+    return hlen;
+}
+
+void tcp_set_checksum(uint8_t *seg, size_t len, uint32_t src, uint32_t dst)
+{
+    put_be16(seg + 16, 0);
+    uint32_t sum = csum_pseudo_header(src, dst, IP_PROTO_TCP, (uint16_t)len);
+    put_be16(seg + 16, csum_fold(csum_add(sum, seg, len)));
+}
+
+void tcp_format(const struct tcp_hdr *h, uint32_t src, uint32_t dst, size_t data_len, char *buf,
+                size_t size)
+{
+    static const struct {
+        uint8_t bit;
+        const char *name;
+    } names[] = {{TCP_SYN, "SYN"}, {TCP_FIN, "FIN"}, {TCP_RST, "RST"}, {TCP_PSH, "PSH"},
+                 {TCP_ACK, "ACK"}, {TCP_URG, "URG"}, {TCP_ECE, "ECE"}, {TCP_CWR, "CWR"}};
+    char a[16], b[16], flags[40] = "";
+    for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+        if (h->flags & names[i].bit) {
+            if (flags[0])
+                strcat(flags, "|");
+            strcat(flags, names[i].name);
+        }
+    if (!flags[0])
+        strcpy(flags, "none");
+    int n = snprintf(buf, size, "%s:%u > %s:%u %s seq=%u", ip_str(src, a), h->sport, ip_str(dst, b),
+                     h->dport, flags, h->seq);
+    if (h->flags & TCP_ACK)
+        n += snprintf(buf + n, size - (size_t)n, " ack=%u", h->ack);
+    n += snprintf(buf + n, size - (size_t)n, " win=%u", h->wnd);
+    if (data_len)
+        n += snprintf(buf + n, size - (size_t)n, " len=%zu", data_len);
+    if (h->opts.has_mss)
+        n += snprintf(buf + n, size - (size_t)n, " mss=%u", h->opts.mss);
+    if (h->opts.has_wscale)
+        n += snprintf(buf + n, size - (size_t)n, " wscale=%u", h->opts.wscale);
+    if (h->opts.sack_permitted)
+        n += snprintf(buf + n, size - (size_t)n, " sackOK");
+    if (h->opts.has_timestamp)
+        snprintf(buf + n, size - (size_t)n, " ts=%u/%u", h->opts.ts_val, h->opts.ts_ecr);
+}
