@@ -159,8 +159,10 @@ void stack_step(struct stack *stack, uint64_t now_us)
         stack_start(stack, now_us);
     if (now_us > stack->now_us)
         stack->now_us = now_us;
+    tcp_burst_begin(stack);
     receive_frames(stack);
     deliver_loopback(stack);
+    tcp_burst_end(stack);
     timers_run(stack);
 }
 

@@ -489,6 +489,32 @@ void tcb_release(struct tcb *tcb)
     tcb_maybe_free(tcb);
 }
 
+/* ---- receive bursts ---- */
+
+void tcp_burst_begin(struct stack *stack)
+{
+    stack->tcp->in_burst = true;
+}
+
+/* The burst is over: let each application that got data act on it first (an echo
+ * server's reply then carries the ACK), then send the ACKs still owed. */
+void tcp_burst_end(struct stack *stack)
+{
+    struct tcp_state *ts = stack->tcp;
+    ts->in_burst = false;
+    while (ts->ack_batch) {
+        struct tcb *tcb = ts->ack_batch;
+        ts->ack_batch = tcb->ack_batch_next;
+        tcb->in_ack_batch = false;
+        deliver_events(tcb); /* our hold keeps the TCB alive through the upcalls */
+        if (tcb->state != TCP_CLOSED) {
+            tcp_ack_due(tcb);
+            tcp_output(tcb);
+        }
+        tcb_release(tcb);
+    }
+}
+
 /* ---- start and stop ---- */
 
 int tcp_init(struct stack *stack)

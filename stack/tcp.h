@@ -31,6 +31,9 @@ struct tcp_upcalls {
 int tcp_init(struct stack *stack);
 void tcp_fini(struct stack *stack);
 void tcp_input(struct stack *stack, struct pkb *pkb);
+/* Around the frames of one stack_step(): ACKs for a burst of segments go out once, at its end. */
+void tcp_burst_begin(struct stack *stack);
+void tcp_burst_end(struct stack *stack);
 
 struct tcb *tcp_open(struct stack *stack);
 void tcp_set_upcalls(struct tcb *tcb, const struct tcp_upcalls *up, void *ctx);

@@ -147,6 +147,8 @@ struct tcb {
     bool fin_rcvd;
     bool ack_now;          /* an ACK must go out on this round */
     unsigned segs_unacked; /* full segments received since our last ACK (delayed ACK) */
+    bool in_ack_batch;     /* owes an ACK at the end of this receive burst */
+    struct tcb *ack_batch_next;
     size_t sndbuf_size, rcvbuf_size;
 
     /* retransmission (RFC 6298) */
@@ -184,6 +186,10 @@ struct tcp_state {
     unsigned count;
     uint64_t isn_key[2]; /* RFC 6528 secret, from stack_random at init */
     uint16_t next_ephemeral;
+    /* A receive burst: the frames one stack_step() read. Segments of one connection that
+     * arrive in a burst are acknowledged once at its end (tcp_burst_end). */
+    bool in_burst;
+    struct tcb *ack_batch;
     /* The trace line of the segment being processed waits until its first reply goes out
      * (or processing ends), so the state changes it caused join it:
      * "10.0.0.1:40112 > 10.0.0.2:7 SYN seq=1 win=64240 mss=1460 | LISTEN -> SYN-RECEIVED" */
@@ -193,11 +199,12 @@ struct tcp_state {
 };
 
 /* Times (microseconds) */
-#define TCP_RTO_INITIAL_US 1000000u  /* RFC 6298 2.1 */
-#define TCP_RTO_MIN_US     200000u   /* Linux's floor; RFC 6298 says 1 s */
-#define TCP_RTO_MAX_US     60000000u /* RFC 6298 2.5 */
-#define TCP_DELACK_US      40000u    /* RFC 1122 4.2.3.2 allows up to 500 ms */
-#define TCP_DEFAULT_MSS    536       /* RFC 9293 3.7.1: when the peer sends no MSS */
+#define TCP_RTO_INITIAL_US    1000000u  /* RFC 6298 2.1 */
+#define TCP_RTO_MIN_US        200000u   /* Linux's floor; RFC 6298 says 1 s */
+#define TCP_RTO_MAX_US        60000000u /* RFC 6298 2.5 */
+#define TCP_DELACK_US         40000u    /* RFC 1122 4.2.3.2 allows up to 500 ms */
+#define TCP_BURST_MAX_UNACKED 16        /* a burst ACKs at least every 16 segments */
+#define TCP_DEFAULT_MSS       536       /* RFC 9293 3.7.1: when the peer sends no MSS */
 
 /* tcp.c */
 const char *tcp_state_name(enum tcb_state s);
@@ -244,6 +251,7 @@ void tcp_enter_time_wait(struct tcb *tcb);
 uint32_t tcp_rcv_window(struct tcb *tcb);
 void tcp_window_update(struct tcb *tcb);
 void tcp_schedule_ack(struct tcb *tcb);
+void tcp_ack_due(struct tcb *tcb);
 uint32_t tcp_fin_seq(const struct tcb *tcb);
 bool tcp_fin_acked(const struct tcb *tcb);
 

@@ -174,9 +174,14 @@ void tcp_send_syn(struct tcb *tcb)
     tcp_arm_rtx(tcb);
 }
 
+/* A pure ACK carries the highest sequence number we ever sent (SND.MAX), not SND.NXT:
+ * after a timeout SND.NXT goes back to resend, while the peer may hold everything up to
+ * SND.MAX already. An ACK numbered below its RCV.NXT would be "not acceptable" there and
+ * be answered with an ACK of its own; two peers in that state would ping-pong ACKs
+ * forever (Linux, too, numbers pure ACKs with the highest sequence sent). */
 void tcp_send_ack(struct tcb *tcb)
 {
-    xmit(tcb, tcb->snd_nxt, TCP_ACK, 0);
+    xmit(tcb, tcb->snd_max, TCP_ACK, 0);
 }
 
 /* RFC 5961 3.2 / 4.2: <SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK>. A peer that really lost its
@@ -345,9 +350,29 @@ void tcp_rtt_sample(struct tcb *tcb, uint32_t r)
 /* In-order data arrived: ACK at least every second segment, else within 40 ms. */
 void tcp_schedule_ack(struct tcb *tcb)
 {
-    if (++tcb->segs_unacked >= 2)
+    struct tcp_state *ts = tcb->stack->tcp;
+    tcb->segs_unacked++;
+    /* Segments that arrive together in one receive burst get one ACK at the end of the
+     * burst (tcp_burst_end), as Linux's GRO gives them: far fewer ACKs for the same data.
+     * Outside a burst, the RFC 1122 rule below. */
+    if (ts->in_burst && tcb->segs_unacked < TCP_BURST_MAX_UNACKED) {
+        if (!tcb->in_ack_batch) {
+            tcb_hold(tcb); /* kept alive until the burst ends */
+            tcb->in_ack_batch = true;
+            tcb->ack_batch_next = ts->ack_batch;
+            ts->ack_batch = tcb;
+        }
+        return;
+    }
+    tcp_ack_due(tcb);
+}
+
+/* RFC 1122 4.2.3.2: ACK at least every second full segment, and none later than 40 ms. */
+void tcp_ack_due(struct tcb *tcb)
+{
+    if (tcb->segs_unacked >= 2)
         tcb->ack_now = true;
-    else if (!timer_armed(&tcb->delack_timer))
+    else if (tcb->segs_unacked && !timer_armed(&tcb->delack_timer))
         timer_arm(tcb->stack, &tcb->delack_timer, TCP_DELACK_US);
 }
 
