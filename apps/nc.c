@@ -132,33 +132,45 @@ static void stdin_ended(struct nc *nc)
     }
 }
 
+/* One datagram per stdin read: UDP has no flow control, so we go at the pace of poll(). */
+static void stdin_to_udp(struct nc *nc, size_t n)
+{
+    ssize_t r;
+    if (nc->opt->listen)
+        r = nc->have_peer ? sock_sendto(nc->sock, nc->in, n, nc->peer_ip, nc->peer_port)
+                          : 0; /* nobody to send to yet, as with nc -u -l */
+    else
+        r = sock_send(nc->sock, nc->in, n);
+    if (r < 0)
+        fprintf(stderr, "tapir: nc: send: %s\n", strerror((int)-r));
+}
+
 static void on_stdin(struct stack *stack, int fd, void *ctx)
 {
     struct nc *nc = ctx;
     (void)stack;
-    size_t room = nc->opt->udp ? UDP_CHUNK : sizeof(nc->in);
-    ssize_t n = read(fd, nc->in, room);
-    if (n < 0 && (errno == EAGAIN || errno == EINTR))
-        return;
-    if (n <= 0) {
-        stdin_ended(nc);
-        return;
+    /* TCP: keep reading while TCP takes it all (bounded), so a fast source is not held to
+     * one read per trip around the event loop. */
+    for (int i = 0; i < 16; i++) {
+        size_t room = nc->opt->udp ? UDP_CHUNK : sizeof(nc->in);
+        ssize_t n = read(fd, nc->in, room);
+        if (n < 0 && (errno == EAGAIN || errno == EINTR))
+            return;
+        if (n <= 0) {
+            stdin_ended(nc);
+            return;
+        }
+        if (nc->opt->udp) {
+            stdin_to_udp(nc, (size_t)n);
+            return;
+        }
+        nc->in_off = 0;
+        nc->in_len = (size_t)n;
+        if (!push_stdin(nc)) {
+            watch_stdin(nc, false); /* TCP is full: wait for on_writable */
+            return;
+        }
     }
-    if (nc->opt->udp) {
-        ssize_t r;
-        if (nc->opt->listen)
-            r = nc->have_peer ? sock_sendto(nc->sock, nc->in, (size_t)n, nc->peer_ip, nc->peer_port)
-                              : 0; /* nobody to send to yet, as with nc -u -l */
-        else
-            r = sock_send(nc->sock, nc->in, (size_t)n);
-        if (r < 0)
-            fprintf(stderr, "tapir: nc: send: %s\n", strerror((int)-r));
-        return;
-    }
-    nc->in_off = 0;
-    nc->in_len = (size_t)n;
-    if (!push_stdin(nc))
-        watch_stdin(nc, false); /* TCP is full: wait for on_writable */
 }
 
 static void on_readable(struct sock *s, void *ctx)
