@@ -69,6 +69,7 @@ struct stack {
     /* per-layer state */
     struct arp_state *arp;
     struct ip_state *ip;
+    struct ip_frag_state *ip_frag; /* reassemblies in progress (ip_frag.c) */
     struct udp_state *udp;
     struct tcp_state *tcp;
     struct sock_state *sock;

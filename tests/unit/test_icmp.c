@@ -1,0 +1,297 @@
+/* test_icmp.c - ICMP (stack/icmp.c) with the kernel's echo request and echo reply.
+ *
+ * The echo reply byte by byte (with its checksum), every truncated length, bad checksums,
+ * unknown types, broadcast pings not answered, the kernel's echo reply handed to the ping
+ * callback, and errors we receive reported to it.
+ */
+#include <check.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../../stack/eth.h"
+#include "../../stack/icmp.h"
+#include "../../stack/ip.h"
+#include "../../stack/pkb.h"
+#include "unitnet.h"
+#include "vectors.h"
+
+#define IP_OFF   ETH_HDR_LEN
+#define ICMP_OFF (ETH_HDR_LEN + 20)
+
+static const uint8_t our_mac[6] = {0x02, 0x00, 0x00, 0x00, 0x00, 0x02};
+
+static struct unitnet *unet_knowing_kernel(void)
+{
+    struct unitnet *u = unet_create(NULL);
+    ck_assert_ptr_nonnull(u);
+    unet_inject(u, kern_arp_request, sizeof(kern_arp_request));
+    unet_drain(u);
+    return u;
+}
+
+/* An IP datagram from the kernel carrying `len` bytes of ICMP, valid IP header. */
+static size_t make_icmp_frame(uint8_t *f, const uint8_t *icmp, size_t len, uint32_t dst)
+{
+    memcpy(f, kern_echo_request, ETH_HDR_LEN);
+    struct ip_hdr h = {
+        .version = 4,
+        .ihl = 5,
+        .total_len = (uint16_t)(20 + len),
+        .id = 0x1234,
+        .ttl = 64,
+        .proto = IP_PROTO_ICMP,
+        .src = KERN_IP,
+        .dst = dst,
+    };
+    ip_build(&h, f + IP_OFF);
+    if (len)
+        memcpy(f + ICMP_OFF, icmp, len);
+    return ICMP_OFF + len;
+}
+
+START_TEST(parse_kernel_echo_request)
+{
+    struct icmp_hdr h;
+    const uint8_t *icmp = kern_echo_request + ICMP_OFF;
+    ck_assert_int_eq(icmp_parse(icmp, 64, &h), 0);
+    ck_assert_uint_eq(h.type, ICMP_ECHO_REQUEST);
+    ck_assert_uint_eq(h.code, 0);
+    ck_assert_uint_eq(h.checksum, 0x9e54);
+    ck_assert_uint_eq(h.rest, 0x22ba0001); /* identifier 0x22ba, sequence 1 */
+    ck_assert(unet_checksum_ok(icmp, 64));
+    uint8_t back[ICMP_HDR_LEN];
+    icmp_build(&h, back);
+    ck_assert_mem_eq(back, icmp, ICMP_HDR_LEN);
+
+    ck_assert_int_eq(icmp_parse(kern_echo_reply + ICMP_OFF, 64, &h), 0);
+    ck_assert_uint_eq(h.type, ICMP_ECHO_REPLY);
+    ck_assert_uint_eq(h.rest, 0x23090001);
+}
+END_TEST
+
+/* The reply to the kernel's ping, every byte: Ethernet and IP headers built by us, the ICMP
+ * message the request's with type 0 and the checksum adjusted by 0x0800 (RFC 1624). */
+START_TEST(echo_reply_bytes)
+{
+    struct unitnet *u = unet_knowing_kernel();
+    unet_inject(u, kern_echo_request, sizeof(kern_echo_request));
+    size_t n = unet_sent(u);
+    ck_assert_uint_eq(n, sizeof(kern_echo_request));
+    const uint8_t *f = u->frame;
+
+    ck_assert_mem_eq(f, kern_mac, 6);
+    ck_assert_mem_eq(f + 6, our_mac, 6);
+    ck_assert_uint_eq(get_be16(f + 12), ETH_TYPE_IPV4);
+
+    struct ip_hdr h;
+    ck_assert_int_eq(ip_parse(f + IP_OFF, n - IP_OFF, &h), IP_OK);
+    ck_assert_uint_eq(f[IP_OFF], 0x45);
+    ck_assert_uint_eq(h.total_len, 84);
+    ck_assert(!h.mf);
+    ck_assert_uint_eq(h.frag_off, 0);
+    ck_assert_uint_eq(h.ttl, 64);
+    ck_assert_uint_eq(h.proto, IP_PROTO_ICMP);
+    ck_assert_uint_eq(h.src, UNET_STACK_IP);
+    ck_assert_uint_eq(h.dst, KERN_IP);
+
+    uint8_t expect[64];
+    memcpy(expect, kern_echo_request + ICMP_OFF, sizeof(expect));
+    expect[0] = ICMP_ECHO_REPLY;
+    put_be16(expect + 2, 0x9e54 + 0x0800);
+    ck_assert_mem_eq(f + ICMP_OFF, expect, sizeof(expect));
+    ck_assert(unet_checksum_ok(f + ICMP_OFF, 64));
+
+    const struct stack_stats *st = stack_stats(u->stack);
+    ck_assert_uint_eq(st->icmp.rx_messages, 1);
+    ck_assert_uint_eq(st->icmp.echo_requests_rx, 1);
+    ck_assert_uint_eq(st->icmp.echo_replies_tx, 1);
+    ck_assert_uint_eq(st->ip.rx_delivered, 1);
+    ck_assert_uint_eq(st->ip.tx_packets, 1);
+    unet_destroy(u);
+}
+END_TEST
+
+START_TEST(truncated_every_length)
+{
+    struct icmp_hdr h;
+    for (size_t n = 0; n < ICMP_HDR_LEN; n++)
+        ck_assert_int_eq(icmp_parse(kern_echo_request + ICMP_OFF, n, &h), -1);
+
+    struct unitnet *u = unet_knowing_kernel();
+    uint8_t f[128];
+    for (size_t n = 0; n < ICMP_HDR_LEN; n++)
+        unet_inject(u, f, make_icmp_frame(f, kern_echo_request + ICMP_OFF, n, UNET_STACK_IP));
+    const struct stack_stats *st = stack_stats(u->stack);
+    ck_assert_uint_eq(st->icmp.rx_messages, ICMP_HDR_LEN);
+    ck_assert_uint_eq(st->icmp.rx_truncated, ICMP_HDR_LEN);
+    ck_assert_uint_eq(st->icmp.echo_requests_rx, 0);
+    ck_assert_uint_eq(unet_sent(u), 0);
+    unet_destroy(u);
+}
+END_TEST
+
+/* Any flipped bit in the message makes its checksum fail: no reply. */
+START_TEST(bad_checksum)
+{
+    struct unitnet *u = unet_knowing_kernel();
+    for (size_t byte = 0; byte < 64; byte += 7) {
+        uint8_t f[sizeof(kern_echo_request)];
+        memcpy(f, kern_echo_request, sizeof(f));
+        f[ICMP_OFF + byte] ^= 0x10;
+        unet_inject(u, f, sizeof(f));
+    }
+    const struct stack_stats *st = stack_stats(u->stack);
+    ck_assert_uint_eq(st->icmp.rx_bad_checksum, 10);
+    ck_assert_uint_eq(st->icmp.echo_replies_tx, 0);
+    ck_assert_uint_eq(unet_sent(u), 0);
+    unet_destroy(u);
+}
+END_TEST
+
+START_TEST(unknown_type)
+{
+    struct unitnet *u = unet_knowing_kernel();
+    uint8_t icmp[20] = {13, 0}; /* timestamp request */
+    put_be16(icmp + 2, inet_checksum(icmp, sizeof(icmp)));
+    uint8_t f[128];
+    unet_inject(u, f, make_icmp_frame(f, icmp, sizeof(icmp), UNET_STACK_IP));
+    ck_assert_uint_eq(stack_stats(u->stack)->icmp.rx_unknown_type, 1);
+    ck_assert_uint_eq(unet_sent(u), 0);
+    unet_destroy(u);
+}
+END_TEST
+
+/* Like Linux, a ping to the broadcast address is not answered. */
+START_TEST(broadcast_echo_not_answered)
+{
+    struct unitnet *u = unet_knowing_kernel();
+    uint8_t f[128];
+    size_t n = make_icmp_frame(f, kern_echo_request + ICMP_OFF, 64, 0x0a0000ff);
+    memset(f, 0xff, 6);
+    unet_inject(u, f, n);
+    const struct stack_stats *st = stack_stats(u->stack);
+    ck_assert_uint_eq(st->icmp.echo_requests_rx, 1);
+    ck_assert_uint_eq(st->icmp.echo_replies_tx, 0);
+    ck_assert_uint_eq(st->icmp.errors_suppressed, 1);
+    ck_assert_uint_eq(unet_sent(u), 0);
+    unet_destroy(u);
+}
+END_TEST
+
+struct ping_log {
+    int calls;
+    struct ping_event ev;
+    uint8_t data[64];
+};
+
+static void on_ping(void *ctx, const struct ping_event *ev)
+{
+    struct ping_log *log = ctx;
+    log->calls++;
+    log->ev = *ev;
+    if (ev->data && ev->data_len <= sizeof(log->data))
+        memcpy(log->data, ev->data, ev->data_len);
+}
+
+/* The kernel's echo reply reaches the ping callback with its id, sequence, TTL, data. */
+START_TEST(kernel_echo_reply_to_callback)
+{
+    struct unitnet *u = unet_create(NULL);
+    struct ping_log log = {0};
+    stack_on_ping(u->stack, on_ping, &log);
+    unet_inject(u, kern_echo_reply, sizeof(kern_echo_reply));
+    ck_assert_int_eq(log.calls, 1);
+    ck_assert_int_eq(log.ev.kind, PING_REPLY);
+    ck_assert_uint_eq(log.ev.from, KERN_IP);
+    ck_assert_uint_eq(log.ev.id, 0x2309);
+    ck_assert_uint_eq(log.ev.seq, 1);
+    ck_assert_uint_eq(log.ev.ttl, 64);
+    ck_assert_uint_eq(log.ev.len, 64);
+    ck_assert_uint_eq(log.ev.data_len, 56);
+    ck_assert_mem_eq(log.data, kern_echo_reply + ICMP_OFF + 8, 56);
+    ck_assert_uint_eq(stack_stats(u->stack)->icmp.echo_replies_rx, 1);
+    ck_assert_uint_eq(unet_sent(u), 0);
+    unet_destroy(u);
+}
+END_TEST
+
+/* A time exceeded about one of our echo requests, quoting its header and 8 bytes. */
+START_TEST(time_exceeded_to_callback)
+{
+    struct unitnet *u = unet_knowing_kernel();
+    struct ping_log log = {0};
+    stack_on_ping(u->stack, on_ping, &log);
+    ck_assert_int_eq(stack_ping(u->stack, 0x0a000063, 0x4242, 9, "12345678", 8), 0);
+    /* ARP for 10.0.0.99 is pending; build the error from the datagram we would send */
+    uint8_t orig[28];
+    struct ip_hdr oh = {.version = 4,
+                        .ihl = 5,
+                        .total_len = 36,
+                        .id = 1,
+                        .ttl = 1,
+                        .proto = IP_PROTO_ICMP,
+                        .src = UNET_STACK_IP,
+                        .dst = 0x0a000063};
+    ip_build(&oh, orig);
+    struct icmp_hdr eh = {.type = ICMP_ECHO_REQUEST, .rest = 0x42420009};
+    icmp_build(&eh, orig + 20);
+    uint8_t icmp[8 + sizeof(orig)] = {ICMP_TIME_EXCEEDED, ICMP_EXC_TTL};
+    memcpy(icmp + 8, orig, sizeof(orig));
+    put_be16(icmp + 2, inet_checksum(icmp, sizeof(icmp)));
+    uint8_t f[128];
+    unet_inject(u, f, make_icmp_frame(f, icmp, sizeof(icmp), UNET_STACK_IP));
+    ck_assert_int_eq(log.calls, 1);
+    ck_assert_int_eq(log.ev.kind, PING_TIME_EXCEEDED);
+    ck_assert_uint_eq(log.ev.from, KERN_IP);
+    ck_assert_uint_eq(log.ev.id, 0x4242);
+    ck_assert_uint_eq(log.ev.seq, 9);
+    ck_assert_uint_eq(log.ev.code, ICMP_EXC_TTL);
+    ck_assert_uint_eq(stack_stats(u->stack)->icmp.time_exceeded_rx, 1);
+    unet_destroy(u);
+}
+END_TEST
+
+/* Our own ping: the echo request on the wire is well formed and carries our data. */
+START_TEST(our_echo_request_bytes)
+{
+    struct unitnet *u = unet_knowing_kernel();
+    ck_assert_int_eq(stack_ping(u->stack, KERN_IP, 0x2309, 1, "0123456789", 10), 0);
+    size_t n = unet_sent(u);
+    ck_assert_uint_eq(n, ETH_MIN_FRAME); /* 52 bytes padded */
+    struct ip_hdr h;
+    ck_assert_int_eq(ip_parse(u->frame + IP_OFF, n - IP_OFF, &h), IP_OK);
+    ck_assert_uint_eq(h.total_len, 38);
+    const uint8_t *icmp = u->frame + ICMP_OFF;
+    ck_assert_uint_eq(icmp[0], ICMP_ECHO_REQUEST);
+    ck_assert(unet_checksum_ok(icmp, 18));
+    ck_assert_uint_eq(get_be32(icmp + 4), 0x23090001);
+    ck_assert_mem_eq(icmp + 8, "0123456789", 10);
+    unet_destroy(u);
+}
+END_TEST
+
+static Suite *icmp_suite(void)
+{
+    Suite *s = suite_create("icmp");
+    TCase *tc = tcase_create("icmp");
+    tcase_add_test(tc, parse_kernel_echo_request);
+    tcase_add_test(tc, echo_reply_bytes);
+    tcase_add_test(tc, truncated_every_length);
+    tcase_add_test(tc, bad_checksum);
+    tcase_add_test(tc, unknown_type);
+    tcase_add_test(tc, broadcast_echo_not_answered);
+    tcase_add_test(tc, kernel_echo_reply_to_callback);
+    tcase_add_test(tc, time_exceeded_to_callback);
+    tcase_add_test(tc, our_echo_request_bytes);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+int main(void)
+{
+    SRunner *sr = srunner_create(icmp_suite());
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
