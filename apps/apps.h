@@ -20,6 +20,13 @@ struct service *echo_start(struct stack *stack, uint16_t port, int *err);
 struct service *discard_start(struct stack *stack, uint16_t port, int *err);
 void service_stop(struct service *svc);
 
+/* hub.c: the event hub (rooms, emit, durable clients) on TCP `port`; docs/08-hub.md. */
+struct hub_server;
+struct hub_server *hub_start(struct stack *stack, uint16_t port, int *err);
+void hub_stop(struct hub_server *srv);
+/* The hub's counters, netstat -s style (for --stats). */
+void hub_print_stats(const struct hub_server *srv, FILE *out);
+
 /* nc.c: `tapir nc`: stdin -> socket -> stdout. host 0 with listen = server. */
 struct nc_options {
     bool udp;

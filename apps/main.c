@@ -194,7 +194,7 @@ static void close_stack(struct options *o, struct stack *stack, struct tap *tap)
 
 /* Start the services `serve` runs; a port of 0 leaves one off. */
 static bool start_services(struct options *o, struct stack *stack, struct service **echo,
-                           struct service **discard)
+                           struct service **discard, struct hub_server **hub)
 {
     int err = 0;
     if (o->echo_port && !(*echo = echo_start(stack, (uint16_t)o->echo_port, &err))) {
@@ -203,6 +203,11 @@ static bool start_services(struct options *o, struct stack *stack, struct servic
     }
     if (o->discard_port && !(*discard = discard_start(stack, (uint16_t)o->discard_port, &err))) {
         fprintf(stderr, "tapir: cannot start discard on port %ld: %s\n", o->discard_port,
+                strerror(-err));
+        return false;
+    }
+    if (o->hub_port && !(*hub = hub_start(stack, (uint16_t)o->hub_port, &err))) {
+        fprintf(stderr, "tapir: cannot start the hub on port %ld: %s\n", o->hub_port,
                 strerror(-err));
         return false;
     }
@@ -216,8 +221,10 @@ static int cmd_serve(struct options *o, int argc, char **argv)
     struct tap *tap;
     struct stack *stack = open_stack(o, &tap);
     struct service *echo = NULL, *discard = NULL;
-    if (!start_services(o, stack, &echo, &discard)) {
+    struct hub_server *hub = NULL;
+    if (!start_services(o, stack, &echo, &discard, &hub)) {
         service_stop(echo);
+        service_stop(discard);
         close_stack(o, stack, tap);
         return 1;
     }
@@ -231,6 +238,9 @@ static int cmd_serve(struct options *o, int argc, char **argv)
     int err = stack_run(stack, &stop);
     if (err < 0)
         fprintf(stderr, "tapir: link failed: %s\n", strerror(-err));
+    if (o->stats)
+        hub_print_stats(hub, stderr);
+    hub_stop(hub);
     service_stop(echo);
     service_stop(discard);
     close_stack(o, stack, tap);
