@@ -323,8 +323,53 @@ static int cmd_nc(struct options *o, int argc, char **argv)
     return rc;
 }
 
+/* Global options may also stand after the command (`tapir serve --stats`): move each
+ * known --option, with its value, in front of the command word before parsing. `sim` has
+ * options of its own and is left alone. */
+static void hoist_global_options(int argc, char **argv)
+{
+    static const char *const with_value[] = {"tap", "ip", "gw", "mac", "trace", "pcap",
+                                             "echo", "discard", "hub"};
+    static const char *const flags[] = {"stats", "help"};
+    int cmd = 1;
+    while (cmd < argc && argv[cmd][0] == '-') { /* skip the options already in front */
+        const char *name = argv[cmd] + 2;
+        bool takes_value = false;
+        for (size_t i = 0; i < sizeof(with_value) / sizeof(with_value[0]); i++)
+            takes_value |= !strcmp(name, with_value[i]);
+        cmd += takes_value ? 2 : 1;
+    }
+    if (cmd >= argc || !strcmp(argv[cmd], "sim"))
+        return;
+    char **moved = calloc((size_t)argc, sizeof(char *)), **rest = calloc((size_t)argc, sizeof(char *));
+    int n_moved = 0, n_rest = 0;
+    for (int i = cmd; i < argc; i++) {
+        const char *a = argv[i];
+        size_t len = strncmp(a, "--", 2) ? 0 : strcspn(a + 2, "=");
+        bool global = false, takes_value = false;
+        for (size_t k = 0; len && k < sizeof(with_value) / sizeof(with_value[0]); k++)
+            if (strlen(with_value[k]) == len && !strncmp(a + 2, with_value[k], len))
+                global = takes_value = true;
+        for (size_t k = 0; len && k < sizeof(flags) / sizeof(flags[0]); k++)
+            if (strlen(flags[k]) == len && !strncmp(a + 2, flags[k], len))
+                global = true;
+        if (!global) {
+            rest[n_rest++] = argv[i];
+            continue;
+        }
+        moved[n_moved++] = argv[i];
+        if (takes_value && !strchr(a, '=') && i + 1 < argc)
+            moved[n_moved++] = argv[++i];
+    }
+    memcpy(argv + cmd, moved, (size_t)n_moved * sizeof(char *));
+    memcpy(argv + cmd + n_moved, rest, (size_t)n_rest * sizeof(char *));
+    free(moved);
+    free(rest);
+}
+
 int main(int argc, char **argv)
 {
+    hoist_global_options(argc, argv);
     struct options o = {.tap = "tap0", .echo_port = 7, .discard_port = 9, .hub_port = 7000};
     stack_config_init(&o.cfg);
     int cmd = parse_options(argc, argv, &o);

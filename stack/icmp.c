@@ -230,6 +230,8 @@ void icmp_send_error(struct stack *stack, const struct pkb *pkb, uint8_t type, u
     memcpy(pkb_put(msg, n), ip, n);
     if (type == ICMP_DEST_UNREACH)
         stack->stats.icmp.dest_unreach_tx++;
+    else
+        stack->stats.icmp.time_exceeded_tx++;
     trace(stack, TRACE_ICMP, "%s (code %u) to %s",
           type == ICMP_DEST_UNREACH ? "destination unreachable" : "time exceeded", code,
           ip_str(pkb->meta.ip_src, a));

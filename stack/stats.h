@@ -77,6 +77,7 @@
     X(dest_unreach_rx, "destination unreachable received")                                         \
     X(dest_unreach_tx, "destination unreachable sent")                                             \
     X(time_exceeded_rx, "time exceeded received")                                                  \
+    X(time_exceeded_tx, "time exceeded sent")                                                      \
     X(errors_suppressed, "errors not sent (RFC 1122 3.2.2 forbids)")
 
 #define UDP_COUNTERS(X)                                                                            \
