@@ -27,7 +27,7 @@ static const char usage[] =
     "       tapir [OPTIONS] ping HOST [-c N] [-i SECONDS] [-s SIZE]\n"
     "       tapir [OPTIONS] nc [-u] HOST PORT\n"
     "       tapir [OPTIONS] nc [-u] -l PORT\n"
-    "       tapir sim [SCENARIO]\n"
+    "       tapir sim [SCENARIO] [--seed N] [--loss PCT] [--trace LAYERS] | --list\n"
     "options: --tap NAME (tap0)  --ip ADDR/PREFIX (10.0.0.2/24)  --gw ADDR\n"
     "         --mac MAC (02:00:00:00:00:02)  --trace LAYERS "
     "(eth,arp,ip,icmp,udp,tcp,sock,app|all)\n"
@@ -328,8 +328,8 @@ static int cmd_nc(struct options *o, int argc, char **argv)
  * options of its own and is left alone. */
 static void hoist_global_options(int argc, char **argv)
 {
-    static const char *const with_value[] = {"tap", "ip", "gw", "mac", "trace", "pcap",
-                                             "echo", "discard", "hub"};
+    static const char *const with_value[] = {"tap",  "ip",   "gw",      "mac", "trace",
+                                             "pcap", "echo", "discard", "hub"};
     static const char *const flags[] = {"stats", "help"};
     int cmd = 1;
     while (cmd < argc && argv[cmd][0] == '-') { /* skip the options already in front */
@@ -341,7 +341,8 @@ static void hoist_global_options(int argc, char **argv)
     }
     if (cmd >= argc || !strcmp(argv[cmd], "sim"))
         return;
-    char **moved = calloc((size_t)argc, sizeof(char *)), **rest = calloc((size_t)argc, sizeof(char *));
+    char **moved = calloc((size_t)argc, sizeof(char *)),
+         **rest = calloc((size_t)argc, sizeof(char *));
     int n_moved = 0, n_rest = 0;
     for (int i = cmd; i < argc; i++) {
         const char *a = argv[i];

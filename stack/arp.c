@@ -275,8 +275,16 @@ void arp_input(struct stack *stack, struct pkb *pkb)
         learn(stack, e, p.sha);
 
     /* ?Am I the target protocol address? */
-    if (p.tpa != stack->cfg.ip)
+    if (p.tpa != stack->cfg.ip) {
+        if (merged) { /* not for us, but it refreshed what we knew about the sender */
+            st->rx_not_for_us++;
+            trace(stack, TRACE_ARP, "updated %s is-at %s (target is not us: no reply)",
+                  ip_str(p.spa, a), mac_str(p.sha, m));
+            pkb_free(pkb);
+            return;
+        }
         return drop(stack, pkb, &st->rx_not_for_us, "target is not our address");
+    }
 
     /* If Merge_flag is false, add the triplet to the table. */
     if (!merged && may_learn && (e = new_entry(stack, p.spa)))

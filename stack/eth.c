@@ -74,7 +74,7 @@ void eth_input(struct stack *stack, struct pkb *pkb)
     if (memcmp(h.dst, stack->cfg.mac, 6) != 0 && !is_multicast(h.dst))
         return drop(stack, pkb, &st->rx_not_for_us, "not our MAC address");
 
-    trace(stack, TRACE_ETH, "%s > %s type=0x%04x len=%zu", mac_str(h.src, a), mac_str(h.dst, b),
+    trace(stack, TRACE_ETH, "rx %s > %s type=0x%04x len=%zu", mac_str(h.src, a), mac_str(h.dst, b),
           h.type, pkb->len);
 
     if (h.type == ETH_TYPE_IPV6)
@@ -120,7 +120,7 @@ int eth_output(struct stack *stack, struct pkb *pkb, const uint8_t dst[6], uint1
         return -ENOBUFS;
     }
     eth_build(&h, p);
-    trace(stack, TRACE_ETH, "%s > %s type=0x%04x len=%zu", mac_str(h.src, a), mac_str(h.dst, b),
+    trace(stack, TRACE_ETH, "tx %s > %s type=0x%04x len=%zu", mac_str(h.src, a), mac_str(h.dst, b),
           h.type, pkb->len);
     pcap_write(stack, pkb->data, pkb->len);
     err = stack->link->send(stack->link_driver, pkb->data, pkb->len, stack->now_us);

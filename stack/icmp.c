@@ -39,9 +39,27 @@ void icmp_build(const struct icmp_hdr *h, uint8_t *b)
     put_be32(b + 4, h->rest);
 }
 
+/* A local failure about an ICMP message we sent (ARP never resolved its next hop): tell
+ * the ping application, as Linux's ping says "Destination Host Unreachable" from itself.
+ * (Errors that arrive as ICMP messages are handled in deliver_error below.) */
+static void icmp_error(struct stack *stack, const struct ip_error *err)
+{
+    if (err->icmp_type != 0 || err->l4_len < ICMP_HDR_LEN || err->l4[0] != ICMP_ECHO_REQUEST ||
+        !stack->ping_fn)
+        return;
+    struct ping_event ev = {
+        .kind = PING_UNREACHABLE,
+        .from = err->reporter,
+        .id = get_be16(err->l4 + 4),
+        .seq = get_be16(err->l4 + 6),
+        .code = ICMP_UNREACH_HOST,
+    };
+    stack->ping_fn(stack->ping_ctx, &ev);
+}
+
 int icmp_init(struct stack *stack)
 {
-    stack_register_ip_protocol(stack, IP_PROTO_ICMP, icmp_input, NULL);
+    stack_register_ip_protocol(stack, IP_PROTO_ICMP, icmp_input, icmp_error);
     return 0;
 }
 
