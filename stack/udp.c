@@ -275,7 +275,8 @@ ssize_t udp_sendto(struct udp_pcb *pcb, const void *buf, size_t len, uint32_t ip
         return -ENOMEM;
     }
     uint8_t *p = pkb_put(pkb, UDP_HDR_LEN + len);
-    uint32_t src = pcb->local_ip && pcb->local_ip != IP_BROADCAST ? pcb->local_ip : stack->cfg.ip;
+    uint32_t src =
+        pcb->local_ip && !ip_is_broadcast(stack, pcb->local_ip) ? pcb->local_ip : stack->cfg.ip;
     struct udp_hdr h = {.sport = pcb->local_port,
                         .dport = port,
                         .len = (uint16_t)(UDP_HDR_LEN + len),
