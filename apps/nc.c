@@ -21,7 +21,6 @@
 #define NC_BUF         65536
 #define LINGER_POLL_US 5000
 #define LINGER_MAX_US  10000000 /* give up waiting for the peer's ACKs after 10 s */
-#define UDP_LINGER_US  200000   /* time for datagrams still waiting on ARP to leave */
 #define UDP_CHUNK      8192     /* bytes of stdin per datagram */
 
 struct nc {
@@ -73,12 +72,14 @@ static void watch_stdin(struct nc *nc, bool on)
     nc->stdin_watched = on;
 }
 
-/* Poll until everything we sent is acknowledged (TCP) or a moment has passed (UDP). */
+/* Poll until everything we sent is acknowledged (TCP) or has left (UDP). */
 static void linger_tick(struct stack *stack, void *arg)
 {
     struct nc *nc = arg;
     uint64_t waited = stack_now_us(stack) - nc->linger_start;
-    bool acked = nc->opt->udp ? waited >= UDP_LINGER_US : sock_send_pending(nc->sock) == 0;
+    /* UDP has no ACKs: done once no datagram still waits for ARP (it may take a retry). */
+    bool acked =
+        nc->opt->udp ? stack_packets_waiting(stack) == 0 : sock_send_pending(nc->sock) == 0;
     if (acked || waited >= LINGER_MAX_US) {
         *nc->stop = 1;
         return;

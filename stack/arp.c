@@ -300,6 +300,14 @@ void arp_input(struct stack *stack, struct pkb *pkb)
     pkb_free(pkb);
 }
 
+size_t arp_waiting(const struct stack *stack)
+{
+    size_t n = 0;
+    for (unsigned i = 0; i < stack->arp->n_entries; i++)
+        n += stack->arp->entries[i].waiting.count;
+    return n;
+}
+
 bool arp_lookup(struct stack *stack, uint32_t ip, uint8_t mac[6])
 {
     struct arp_entry *e = find_entry(stack, ip);

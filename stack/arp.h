@@ -38,6 +38,8 @@ int arp_resolve(struct stack *stack, uint32_t next_hop, struct pkb *pkb);
 void arp_announce(struct stack *stack);
 /* Look up a cached MAC; true if found and resolved. */
 bool arp_lookup(struct stack *stack, uint32_t ip, uint8_t mac[6]);
+/* Packets waiting for some address to be resolved. */
+size_t arp_waiting(const struct stack *stack);
 /* Called for every packet dropped because its next hop never answered. */
 void arp_on_unreachable(struct stack *stack, void (*fn)(struct stack *, struct pkb *));
 

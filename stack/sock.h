@@ -9,8 +9,10 @@
  *   "data"        on_readable    sock_recv() / sock_recvfrom() until -EAGAIN
  *   "drain"       on_writable    sock_send() again after it returned -EAGAIN or a short count
  *   "end"         on_closed      the peer sent FIN: sock_recv() returns 0; sock_close()
- *   "error"       on_error       the connection is dead (-ECONNRESET, -ETIMEDOUT,
- *                                -ECONNREFUSED, -EHOSTUNREACH); sock_close()
+ *   "error"       on_error       TCP: the connection is dead (-ECONNRESET, -ETIMEDOUT,
+ *                                -ECONNREFUSED, -EHOSTUNREACH); sock_close().
+ *                                UDP: an ICMP error about a datagram this socket sent
+ *                                (-ECONNREFUSED, ...); not fatal, the socket still works
  *
  * Every call returns 0 or a count on success and a negative errno on failure. Addresses
  * and ports are in host byte order. A callback may call any sock_* function, including

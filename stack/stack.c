@@ -245,6 +245,11 @@ uint64_t stack_now_us(const struct stack *stack)
     return stack->now_us;
 }
 
+size_t stack_packets_waiting(const struct stack *stack)
+{
+    return arp_waiting(stack);
+}
+
 const struct stack_config *stack_config(const struct stack *stack)
 {
     return &stack->cfg;

@@ -81,6 +81,9 @@ int stack_watch_fd(struct stack *stack, int fd, void (*fn)(struct stack *, int f
 void stack_unwatch_fd(struct stack *stack, int fd);
 
 uint64_t stack_now_us(const struct stack *stack);
+/* Packets still waiting for ARP to resolve their next hop: an application that wants its
+ * datagrams out before it exits waits for this to reach 0 (ARP gives up in a few s). */
+size_t stack_packets_waiting(const struct stack *stack);
 const struct stack_config *stack_config(const struct stack *stack);
 const struct stack_stats *stack_stats(const struct stack *stack);
 void stack_print_stats(const struct stack *stack, FILE *out);
