@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -167,7 +168,14 @@ static struct stack *open_stack(struct options *o, struct tap **tap_out)
                             "build/tapir ...\n");
         exit(1);
     }
-    o->cfg.seed = (uint32_t)getpid() ^ (uint32_t)time(NULL);
+    /* Real runs are not reproducible on purpose: ports, IP ids and above all TCP's
+     * initial sequence numbers (RFC 6528) must not be guessable. */
+    if (getrandom(&o->cfg.seed, sizeof(o->cfg.seed), 0) != sizeof(o->cfg.seed) ||
+        getrandom(o->cfg.isn_secret, sizeof(o->cfg.isn_secret), 0) !=
+            (ssize_t)sizeof(o->cfg.isn_secret)) {
+        fprintf(stderr, "tapir: getrandom failed: %s\n", strerror(errno));
+        exit(1);
+    }
     struct stack *stack = stack_create(&o->cfg, &tap_ops, tap);
     if (!stack) {
         fprintf(stderr, "tapir: out of memory\n");

@@ -22,16 +22,18 @@
 struct stack;
 
 struct stack_config {
-    char name[8];        /* shown in trace lines when two stacks share a terminal ("A") */
-    uint8_t mac[6];      /* our Ethernet address */
-    uint32_t ip;         /* our IPv4 address, host order */
-    uint8_t prefix_len;  /* on-link prefix, e.g. 24 */
-    uint32_t gateway;    /* default gateway, 0 for none */
-    uint16_t mtu;        /* IP MTU of the link (1500) */
-    uint8_t ttl;         /* TTL of datagrams we originate (64) */
-    uint32_t seed;       /* seeds IP ids, ephemeral ports and ISNs: fixed in tests */
-    unsigned trace_mask; /* TRACE_* bits */
-    FILE *trace_out;     /* where trace lines go (stderr when NULL) */
+    char name[8];           /* shown in trace lines when two stacks share a terminal ("A") */
+    uint8_t mac[6];         /* our Ethernet address */
+    uint32_t ip;            /* our IPv4 address, host order */
+    uint8_t prefix_len;     /* on-link prefix, e.g. 24 */
+    uint32_t gateway;       /* default gateway, 0 for none */
+    uint16_t mtu;           /* IP MTU of the link (1500) */
+    uint8_t ttl;            /* TTL of datagrams we originate (64) */
+    uint32_t seed;          /* seeds IP ids and ephemeral ports: fixed in tests */
+    uint64_t isn_secret[2]; /* RFC 6528 key for TCP's initial sequence numbers: from
+                               getrandom() in real runs; all zero: derived from seed */
+    unsigned trace_mask;    /* TRACE_* bits */
+    FILE *trace_out;        /* where trace lines go (stderr when NULL) */
 
     /* ARP (RFC 826) */
     unsigned arp_cache_size;   /* entries (64) */

@@ -522,8 +522,13 @@ int tcp_init(struct stack *stack)
     struct tcp_state *ts = calloc(1, sizeof(*ts));
     if (!ts)
         return -ENOMEM;
-    for (int i = 0; i < 4; i++)
-        ts->isn_key[i / 2] = ts->isn_key[i / 2] << 32 | stack_random(stack);
+    /* RFC 6528: the key must be secret, or ISNs can be predicted. A real run passes
+     * 128 random bits; tests leave it zero and get a key from their seed instead. */
+    ts->isn_key[0] = stack->cfg.isn_secret[0];
+    ts->isn_key[1] = stack->cfg.isn_secret[1];
+    if (!ts->isn_key[0] && !ts->isn_key[1])
+        for (int i = 0; i < 4; i++)
+            ts->isn_key[i / 2] = ts->isn_key[i / 2] << 32 | stack_random(stack);
     ts->next_ephemeral = (uint16_t)(EPHEMERAL_FIRST + stack_random(stack) % EPHEMERAL_COUNT);
     stack->tcp = ts;
     stack_register_ip_protocol(stack, IP_PROTO_TCP, tcp_input, tcp_error);

@@ -4,7 +4,7 @@
  *   cwnd      congestion window: bytes in flight allowed (besides the peer's window)
  *   ssthresh  below it cwnd grows fast (slow start), above it slowly (congestion avoidance)
  *
- * Slow start adds up to one MSS per ACK (doubling per round trip); congestion avoidance
+ * Slow start adds what each ACK acknowledges (doubling per round trip); congestion avoidance
  * one MSS per window acknowledged. Three duplicate ACKs mean one segment was lost but
  * later ones arrived: resend it at once (fast retransmit), halve the window and keep
  * sending while the duplicates come (fast recovery). An ACK that covers only part of
@@ -65,8 +65,11 @@ void tcp_cc_on_ack(struct tcb *tcb, uint32_t acked)
     if (tcb->recover_set && seq_gt(tcb->snd_una, tcb->recover))
         tcb->recover_set = false;
     if (tcb->cwnd < tcb->ssthresh) {
-        /* slow start, with appropriate byte counting (RFC 3465, L = 2*SMSS) */
-        tcb->cwnd += acked < 2 * smss ? acked : 2 * smss;
+        /* slow start with byte counting (RFC 3465): cwnd grows by what was acknowledged.
+         * RFC 3465 caps one ACK at L = 2*SMSS; like Linux we do not, because receivers
+         * that acknowledge a whole receive burst at once (tapir itself, Linux with GRO)
+         * would otherwise turn the doubling per round trip into +2 segments. */
+        tcb->cwnd += acked;
     } else {
         /* congestion avoidance: one SMSS per cwnd of acknowledged bytes */
         tcb->bytes_acked += acked;

@@ -157,10 +157,12 @@ struct tcb {
     bool rtt_timing; /* a segment is being timed (Karn: never a retransmitted one) */
     uint32_t rtt_seq;
     uint64_t rtt_start_us;
-    unsigned retries;       /* consecutive timeouts without progress */
-    unsigned probes;        /* unanswered zero-window probes */
-    bool close_after_estab; /* CLOSE/shutdown in SYN-SENT or SYN-RECEIVED: FIN once ESTABLISHED */
-    int soft_err;           /* an ICMP error seen; reported instead of -ETIMEDOUT */
+    unsigned retries;         /* consecutive timeouts without progress */
+    unsigned probes;          /* unanswered zero-window probes (give up after too many) */
+    unsigned persist_backoff; /* probes sent since the window closed: their interval doubles */
+    bool syn_timed_out;       /* our SYN (or SYN-ACK) was retransmitted (RFC 6298 5.7) */
+    bool close_after_estab;   /* CLOSE/shutdown in SYN-SENT or SYN-RECEIVED: FIN once ESTABLISHED */
+    int soft_err;             /* an ICMP error seen; reported instead of -ETIMEDOUT */
 
     /* congestion control (RFC 5681, RFC 6582) */
     uint32_t cwnd, ssthresh;

@@ -124,6 +124,9 @@ static void established(struct tcb *tcb)
 {
     tcp_set_state(tcb, TCP_ESTABLISHED);
     tcb->retries = 0;
+    /* RFC 6298 5.7: after a SYN timed out, with no RTT measured, data starts at 3 s */
+    if (tcb->syn_timed_out && !tcb->rtt_valid)
+        tcb->rto_us = 3000000;
     if (!tcb->parent)
         tcb->events |= EV_CONNECTED | EV_WRITABLE;
     if (tcb->close_after_estab) {
@@ -357,15 +360,17 @@ static bool check_ack(struct tcb *tcb, const struct seg *s)
     if (seq_gt(ack, tcb->snd_una))
         ack_new_data(tcb, ack);
     /* update the send window from the newest segment (SND.WL1, SND.WL2 decide) */
-    if (seq_lt(tcb->snd_wl1, s->h.seq) ||
-        (tcb->snd_wl1 == s->h.seq && seq_leq(tcb->snd_wl2, ack))) {
+    if (seq_leq(tcb->snd_una, ack) && (seq_lt(tcb->snd_wl1, s->h.seq) ||
+                                       (tcb->snd_wl1 == s->h.seq && seq_leq(tcb->snd_wl2, ack)))) {
         tcb->snd_wnd = wnd;
         tcb->snd_wl1 = s->h.seq;
         tcb->snd_wl2 = ack;
         if (wnd > tcb->max_sndwnd)
             tcb->max_sndwnd = wnd;
     }
-    tcb->probes = 0; /* the peer answers */
+    tcb->probes = 0; /* the peer answers: not dead, however long its window stays shut */
+    if (tcb->snd_wnd)
+        tcb->persist_backoff = 0; /* the window opened */
     if (dup)
         tcp_cc_on_dupack(tcb);
 
@@ -394,18 +399,27 @@ static bool check_ack(struct tcb *tcb, const struct seg *s)
 }
 
 /* seventh, process the segment text */
-static void process_text(struct tcb *tcb, struct seg *s)
+/* Returns false when the data reset the connection. */
+static bool process_text(struct tcb *tcb, struct seg *s)
 {
     if (s->len == 0)
-        return;
+        return true;
     if (tcb->state != TCP_ESTABLISHED && tcb->state != TCP_FIN_WAIT_1 &&
         tcb->state != TCP_FIN_WAIT_2)
-        return; /* the peer's FIN came already: "ignore the segment text" */
+        return true; /* the peer's FIN came already: "ignore the segment text" */
+    if (tcb->owner == OWNER_TCP) {
+        /* The user closed: nobody will ever read this. Tell the peer its data is lost
+         * instead of acknowledging it (RFC 1122 4.2.2.13; Linux does the same). */
+        tcb->stack->stats.tcp.rx_data_after_close++;
+        tcp_send_rst_for(tcb);
+        tcp_connection_dead(tcb, -ECONNRESET);
+        return false;
+    }
     if (s->seq != tcb->rcv_nxt) {
         /* a hole before it: hold it, and send a duplicate ACK at once (RFC 5681 4.2) */
         ooo_insert(tcb, s->seq, s->data, s->len);
         tcb->ack_now = true;
-        return;
+        return true;
     }
     ring_write_at(&tcb->rcv, tcb->rcv.len, s->data, s->len);
     tcb->rcv.len += s->len;
@@ -417,6 +431,7 @@ static void process_text(struct tcb *tcb, struct seg *s)
     } else {
         tcp_schedule_ack(tcb);
     }
+    return true;
 }
 
 /* eighth, check the FIN bit */
@@ -527,7 +542,8 @@ static void synchronized_input(struct tcb *tcb, struct seg *s)
      * applications not to use it); urgent bytes are delivered as ordinary data */
 
     /* seventh, process the segment text */
-    process_text(tcb, s);
+    if (!process_text(tcb, s))
+        return;
 
     /* eighth, check the FIN bit */
     process_fin(tcb, s);

@@ -184,8 +184,8 @@ void tcp_send_ack(struct tcb *tcb)
     xmit(tcb, tcb->snd_max, TCP_ACK, 0);
 }
 
-/* RFC 5961 3.2 / 4.2: <SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK>. A peer that really lost its
- * connection answers it with a RST carrying the exact sequence number; a blind attacker
+/* RFC 5961 3.2 / 4.2: <SEQ=SND.MAX><ACK=RCV.NXT><CTL=ACK> (see tcp_send_ack). A peer that really
+ * lost its connection answers it with a RST carrying the exact sequence number; a blind attacker
  * never sees it. (The rate limit of RFC 5961 section 7 is not implemented.) */
 void tcp_send_challenge_ack(struct tcb *tcb)
 {
@@ -300,7 +300,7 @@ void tcp_output(struct tcb *tcb)
          * that the window opened (RFC 9293 3.8.6.1). */
         if (unsent_bytes(tcb) && tcb->snd_nxt == tcb->snd_una && !timer_armed(&tcb->rtx_timer) &&
             !timer_armed(&tcb->persist_timer))
-            timer_arm(tcb->stack, &tcb->persist_timer, backoff_us(tcb, tcb->probes));
+            timer_arm(tcb->stack, &tcb->persist_timer, backoff_us(tcb, tcb->persist_backoff));
     }
     if (!sent && tcb->ack_now && tcb->state != TCP_CLOSED && tcb->state != TCP_LISTEN &&
         tcb->state != TCP_SYN_SENT)
@@ -425,6 +425,7 @@ static void rtx_fire(struct stack *stack, void *arg)
             give_up(tcb);
         } else {
             tcb->rto_us = (uint32_t)backoff_us(tcb, 1);
+            tcb->syn_timed_out = true;
             stack->stats.tcp.retransmits++;
             tcp_send_syn(tcb);
         }
@@ -463,6 +464,7 @@ static void persist_fire(struct stack *stack, void *arg)
                 return;
             }
             stack->stats.tcp.persist_probes++;
+            tcb->persist_backoff++; /* RFC 9293 3.8.6.1: the interval grows exponentially */
             xmit(tcb, tcb->snd_una - 1, TCP_ACK, 0);
         } else {
             /* the window is open but too small for silly-window avoidance: the RFC's
@@ -471,7 +473,7 @@ static void persist_fire(struct stack *stack, void *arg)
             send_data(tcb, len, false);
         }
         if (tcb->snd_nxt == tcb->snd_una)
-            timer_arm(stack, &tcb->persist_timer, backoff_us(tcb, tcb->probes));
+            timer_arm(stack, &tcb->persist_timer, backoff_us(tcb, tcb->persist_backoff));
     }
     tcb_release(tcb);
 }

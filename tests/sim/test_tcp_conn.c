@@ -246,6 +246,24 @@ START_TEST(abort_resets_peer)
 }
 END_TEST
 
+/* RFC 1122 4.2.2.13: data that arrives after our user closed cannot be delivered to
+ * anyone: it is answered with RST, not acknowledged as if it had been read. */
+START_TEST(data_after_close_is_reset)
+{
+    open_connection();
+    tcp_close(srv.tcb); /* B closes: FIN goes out, A is in CLOSE-WAIT */
+    srv.tcb = NULL;
+    simnet_run(&net, 100000, NULL, NULL);
+    ck_assert(cli.peer_closed);
+    ck_assert_int_eq(tcp_send(cli.tcb, "late data", 9), 9); /* half-close: A may still send */
+    ck_assert(simnet_run(&net, 1000000, cli_err, NULL));
+    ck_assert_int_eq(cli.err, -ECONNRESET);
+    ck_assert_uint_eq(stack_stats(net.b)->tcp.rx_data_after_close, 1);
+    simnet_run(&net, 1000, NULL, NULL);
+    ck_assert_uint_eq(tcp_count(net.b), 1); /* only the listener: no TIME-WAIT for B */
+}
+END_TEST
+
 /* RFC 5961 3.2: a RST inside the window but not at RCV.NXT draws a challenge ACK and
  * leaves the connection alone; only the exact sequence number resets. */
 START_TEST(rst_in_window_challenged)
@@ -464,6 +482,7 @@ int main(void)
     tcase_add_test(tc, simultaneous_open);
     tcase_add_test(tc, connect_to_closed_port_refused);
     tcase_add_test(tc, abort_resets_peer);
+    tcase_add_test(tc, data_after_close_is_reset);
     tcase_add_test(tc, rst_in_window_challenged);
     tcase_add_test(tc, syn_on_established_challenged);
     tcase_add_test(tc, rst_rules_without_connection);

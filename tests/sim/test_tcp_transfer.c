@@ -201,6 +201,9 @@ START_TEST(zero_window_persist)
     ck_assert_int_eq(cli.err, 0);
     uint64_t probes = stack_stats(net.a)->tcp.persist_probes;
     ck_assert_uint_gt(probes, 3);
+    /* ... but their interval doubles (RFC 9293 3.8.6.1): at a fixed 400 ms there would
+     * be ~300 in 120 s; doubling from 400 ms up to the 60 s cap gives about 10 */
+    ck_assert_uint_lt(probes, 16);
     /* resume: the window update restarts the sender */
     srv.stalled = false;
     ep_drain(&srv);
@@ -209,6 +212,44 @@ START_TEST(zero_window_persist)
     ck_assert_uint_eq(srv.rx_len, MiB);
     ck_assert(memcmp(srv.rx, data_ab, MiB) == 0);
     ck_assert_uint_gt(stack_stats(net.b)->tcp.window_updates, 0);
+}
+END_TEST
+
+/* Slow start doubles the window each round trip even though the receiver acknowledges a
+ * whole receive burst with one ACK: the sender counts every acknowledged byte. */
+static unsigned flights[64], n_flights;
+static uint64_t last_data_us;
+static bool count_flights(void *ctx, int side, const uint8_t *frame, size_t len)
+{
+    (void)frame;
+    struct simnet *n = ctx;
+    if (side != 0 || len != 14 + 40 + 1460)
+        return false;
+    if (n_flights == 0 || n->now_us != last_data_us) /* a new burst: a new round trip */
+        n_flights += n_flights < 64;
+    flights[n_flights - 1]++;
+    last_data_us = n->now_us;
+    return false;
+}
+
+START_TEST(slow_start_doubles_per_round_trip)
+{
+    open_connection(1, NULL);
+    n_flights = 0;
+    memset(flights, 0, sizeof(flights));
+    wire_set_filter(net.wire, count_flights, &net);
+    data_ab = malloc(MiB);
+    fill_pattern(data_ab, MiB, 5);
+    cli.tx = data_ab;
+    cli.tx_len = MiB;
+    ep_push(&cli);
+    simnet_run(&net, 2000000, NULL, NULL);
+    ck_assert_uint_eq(srv.rx_len, MiB);
+    /* initial window 10 segments, then twice as many each round trip */
+    ck_assert_uint_ge(n_flights, 3);
+    ck_assert_uint_eq(flights[0], 10);
+    ck_assert_uint_ge(flights[1], 19);
+    ck_assert_uint_ge(flights[2], 38);
 }
 END_TEST
 
@@ -245,6 +286,7 @@ int main(void)
     tcase_add_test(tc, fast_retransmit_one_loss);
     tcase_add_test(tc, zero_window_persist);
     tcase_add_test(tc, nagle_coalesces);
+    tcase_add_test(tc, slow_start_doubles_per_round_trip);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);
