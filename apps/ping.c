@@ -41,7 +41,10 @@ static void on_ping(void *ctx, const struct ping_event *ev)
         printf("From ");
         print_addr(ev->from);
         printf(" icmp_seq=%u %s\n", ev->seq,
-               ev->kind == PING_UNREACHABLE ? "Destination Unreachable" : "Time to live exceeded");
+               ev->kind != PING_UNREACHABLE ? "Time to live exceeded"
+               : ev->code == 3 /* port */   ? "Destination Port Unreachable"
+               : ev->code == 0 /* net */    ? "Destination Net Unreachable"
+                                            : "Destination Host Unreachable");
         fflush(stdout);
         return;
     }
@@ -84,7 +87,9 @@ static void send_one(struct stack *stack, void *arg)
     if (!p->count || p->sent < p->count)
         timer_arm(stack, &p->send_timer, (uint64_t)p->interval_ms * 1000);
     else /* wait for the last reply as iputils does: up to 2 intervals, at least 1 s */
-        timer_arm(stack, &p->finish_timer, 1000000 + 2000ull * p->interval_ms);
+        /* wait for the last reply: 2 intervals, and long enough for ARP to give up on a
+         * silent host (3 requests 1 s apart), so its "Destination Host Unreachable" shows */
+        timer_arm(stack, &p->finish_timer, 4000000 + 2000ull * p->interval_ms);
 }
 
 int ping_run(struct stack *stack, uint32_t dst, unsigned count, unsigned interval_ms,

@@ -263,6 +263,14 @@ void arp_input(struct stack *stack, struct pkb *pkb)
         st->replies_rx++;
         trace(stack, TRACE_ARP, "reply %s is-at %s", ip_str(p.spa, a), mac_str(p.sha, m));
     }
+    /* Someone else claims our address (RFC 5227 calls it a conflict): never cache it. */
+    if (p.spa == stack->cfg.ip) {
+        st->rx_conflict++;
+        trace(stack, TRACE_ARP, "conflict: %s claims our address %s", mac_str(p.sha, m),
+              ip_str(p.spa, a));
+        pkb_free(pkb);
+        return;
+    }
     /* A sender address of 0.0.0.0 is a probe (RFC 5227) and a multicast sender MAC is
      * a lie: neither may enter the cache. */
     bool may_learn = p.spa != 0 && !(p.sha[0] & 1);

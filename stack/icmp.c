@@ -95,15 +95,15 @@ static void answer_echo(struct stack *stack, struct pkb *pkb, const struct icmp_
     stack->stats.icmp.echo_requests_rx++;
     trace(stack, TRACE_ICMP, "echo request from %s id=%u seq=%u len=%zu",
           ip_str(pkb->meta.ip_src, a), h->rest >> 16, h->rest & 0xffff, pkb->len);
-    /* Like Linux (icmp_echo_ignore_broadcasts), we do not answer broadcast pings. */
-    if (pkb->meta.ip_broadcast || pkb->meta.link_broadcast) {
-        stack->stats.icmp.errors_suppressed++;
-        pkb_free(pkb);
-        return;
-    }
+    /* Like Linux (icmp_echo_ignore_broadcasts), we do not answer broadcast pings: one
+     * request would otherwise draw a reply from every host on the link. */
+    if (pkb->meta.ip_broadcast || pkb->meta.link_broadcast)
+        return drop(stack, pkb, &stack->stats.icmp.echo_broadcast_ignored,
+                    "echo request to a broadcast address is not answered");
     stack->stats.icmp.echo_replies_tx++;
     pkb_pull(pkb, ICMP_HDR_LEN);
-    trace(stack, TRACE_ICMP, "echo reply to %s id=%u seq=%u", a, h->rest >> 16, h->rest & 0xffff);
+    trace(stack, TRACE_ICMP, "echo reply to %s id=%u seq=%u", ip_str(pkb->meta.ip_src, a),
+          h->rest >> 16, h->rest & 0xffff);
     send_message(stack, pkb, pkb->meta.ip_src, ICMP_ECHO_REPLY, 0, h->rest);
 }
 

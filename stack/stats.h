@@ -28,6 +28,7 @@
     X(rx_bad_format, "ARP packets not Ethernet/IPv4")                                              \
     X(rx_bad_opcode, "ARP packets with an unknown opcode")                                         \
     X(rx_not_for_us, "ARP packets for another address")                                            \
+    X(rx_conflict, "ARP packets from another host claiming our address")                           \
     X(requests_rx, "requests received")                                                            \
     X(replies_rx, "replies received")                                                              \
     X(requests_tx, "requests sent")                                                                \
@@ -72,6 +73,7 @@
     X(rx_unknown_type, "messages of a type we ignore")                                             \
     X(echo_requests_rx, "echo requests received")                                                  \
     X(echo_replies_tx, "echo replies sent")                                                        \
+    X(echo_broadcast_ignored, "echo requests to a broadcast address, not answered")                \
     X(echo_requests_tx, "echo requests sent")                                                      \
     X(echo_replies_rx, "echo replies received")                                                    \
     X(dest_unreach_rx, "destination unreachable received")                                         \

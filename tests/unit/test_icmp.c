@@ -172,7 +172,7 @@ START_TEST(broadcast_echo_not_answered)
     const struct stack_stats *st = stack_stats(u->stack);
     ck_assert_uint_eq(st->icmp.echo_requests_rx, 1);
     ck_assert_uint_eq(st->icmp.echo_replies_tx, 0);
-    ck_assert_uint_eq(st->icmp.errors_suppressed, 1);
+    ck_assert_uint_eq(st->icmp.echo_broadcast_ignored, 1);
     ck_assert_uint_eq(unet_sent(u), 0);
     unet_destroy(u);
 }
