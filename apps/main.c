@@ -37,9 +37,10 @@ static const char usage[] =
 
 static void fail_usage(const char *fmt, const char *arg)
 {
+    /* one line, as DESIGN.md promises: what was wrong, and where to look */
     fprintf(stderr, "tapir: ");
     fprintf(stderr, fmt, arg);
-    fprintf(stderr, "\n(tapir --help shows the usage)\n");
+    fprintf(stderr, " (see tapir --help)\n");
     exit(2);
 }
 
@@ -108,8 +109,9 @@ static int parse_options(int argc, char **argv, struct options *o)
         {"help", no_argument, 0, 'h'},          {0, 0, 0, 0},
     };
     int c;
+    opterr = 0; /* we say it ourselves, in one line */
     /* "+": stop at the first non-option, the command; its own options follow it */
-    while ((c = getopt_long(argc, argv, "+h", longopts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "+:h", longopts, NULL)) != -1) {
         switch (c) {
         case 't':
             o->tap = optarg;
@@ -149,9 +151,11 @@ static int parse_options(int argc, char **argv, struct options *o)
         case 'h':
             fputs(usage, stdout);
             exit(0);
+        case ':':
+            fail_usage("option '%s' needs a value", argv[optind - 1]);
+            break;
         default:
-            fputs(usage, stderr);
-            exit(2);
+            fail_usage("unknown option '%s'", argv[optind - 1]);
         }
     }
     return optind;
@@ -241,6 +245,7 @@ static int cmd_serve(struct options *o, int argc, char **argv)
              (o->cfg.ip >> 8) & 255, o->cfg.ip & 255);
     snprintf(mac, sizeof(mac), "%02x:%02x:%02x:%02x:%02x:%02x", o->cfg.mac[0], o->cfg.mac[1],
              o->cfg.mac[2], o->cfg.mac[3], o->cfg.mac[4], o->cfg.mac[5]);
+    stack_start(stack, stack_real_clock_us(stack)); /* announces us: gratuitous ARP */
     printf("tapir: up tap=%s ip=%s/%u mac=%s\n", o->tap, ip, o->cfg.prefix_len, mac);
     fflush(stdout);
     int err = stack_run(stack, &stop);

@@ -180,10 +180,16 @@ static uint64_t clock_us(clockid_t id)
     return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
 }
 
-int stack_run(struct stack *stack, volatile sig_atomic_t *stop)
+uint64_t stack_real_clock_us(struct stack *stack)
 {
     uint64_t now = clock_us(CLOCK_MONOTONIC);
     stack->wall_offset_us = clock_us(CLOCK_REALTIME) - now;
+    return now;
+}
+
+int stack_run(struct stack *stack, volatile sig_atomic_t *stop)
+{
+    uint64_t now = stack_real_clock_us(stack);
     if (!stack->started)
         stack_start(stack, now);
     while (!*stop) {

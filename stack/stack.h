@@ -74,6 +74,9 @@ void stack_start(struct stack *stack, uint64_t now_us);
 void stack_step(struct stack *stack, uint64_t now_us);
 /* Microseconds until the stack next needs stack_step() without a frame arriving. */
 uint64_t stack_next_timeout_us(const struct stack *stack);
+/* The real clock (CLOCK_MONOTONIC, microseconds) that stack_run() drives the stack with;
+ * also ties pcap timestamps to the wall clock. For stack_start() before stack_run(). */
+uint64_t stack_real_clock_us(struct stack *stack);
 /* The real-time loop: poll() the link and any watched fds until *stop becomes nonzero.
  * Returns 0, or -errno if the link failed. */
 int stack_run(struct stack *stack, volatile sig_atomic_t *stop);

@@ -32,6 +32,7 @@ if [ "$mode" = test ]; then
     need "command -v tshark" tshark
     need "command -v tc" iproute2
     need "command -v sha256sum" coreutils
+    need "command -v gdb" gdb
 fi
 [ -z "$missing" ] && exit 0
 

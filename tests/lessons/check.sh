@@ -1,0 +1,455 @@
+#!/bin/bash
+# tests/lessons/check.sh - run the commands in docs/lessons/*.md and check their output.
+#
+#   tests/lessons/check.sh [--tapir PATH] [--lab NS] [--skip-lab] [--show] [--no-citations]
+#                          [FILE.md...]
+#
+# Every fenced block whose info string starts with `console` is a terminal session:
+# `$ COMMAND` lines, each followed by the output the lesson promises. The format (`...`
+# lines, `<any>`, and the block kinds `console`, `console gdb`, `console lab`,
+# `console norun`) is described in docs/lessons/README.md, for students and authors alike.
+#
+# The checker runs each block's commands from the repository root, in one bash session
+# per block, with `build/tapir` replaced by --tapir (default build/tapir), `/tmp/` by a
+# private directory, and (lab blocks) `tapir-lab` by the namespace given with --lab and
+# `sudo ` removed. Output has those replacements undone before it is compared, so the
+# lesson reads exactly like what a student sees. A command must exit 0 and its output
+# must match the expected lines in order, `...` skipping any number of lines and `<any>`
+# any text within one line. The first mismatch is reported as FILE:LINE with the expected
+# line and the real output.
+#
+# It also checks the citations: every `path/file.c` named in a lesson exists, every
+# `function()` is defined in the tree, and in a table row naming one source file, the
+# functions in the cell after it are defined in that file.
+#
+# Without --lab, `console lab` blocks are skipped (they need root and a namespace); tests/
+# kernel/test_lessons.sh runs them. `console gdb` blocks are skipped when gdb is missing or
+# cannot trace. Prints one line per block (PASS/FAIL/SKIP) and a summary
+# `lessons: N passed, N failed, N skipped`; exits 1 if anything failed.
+#
+# --show prints every command's real output as the checker saw it (for writing a lesson).
+# Internal: check.sh --match EXPECTED ACTUAL [REPORT] compares two files (exit 0 on match).
+set -u
+
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+repo=$(cd "$here/../.." && pwd)
+self="$here/check.sh"
+CMD_TIMEOUT=${LESSONS_TIMEOUT:-60} # seconds, per foreground command
+BG_WAIT_TENTHS=100                 # a background command has 10 s to print what it promises
+
+# ---- the matcher -------------------------------------------------------------------------
+#
+# match EXPECTED ACTUAL [REPORT]: the whole of ACTUAL must match EXPECTED, line by line.
+# A line `...` matches any number of lines (none too); `<any>` within a line matches any
+# text (none too). On failure, REPORT gets the index (1-based) of the first expected line
+# that cannot be matched, or "extra N" if every expected line matched but output line N
+# was left over.
+match()
+{
+    awk -v report="${3:-/dev/null}" -v wantfile="$1" '
+    function strip(s) { sub(/[ \t\r]+$/, "", s); return s }
+    # glob-match one line: pieces between <any> must appear in order, the first at the
+    # start, the last at the end
+    function linematch(pat, s,    n, parts, i, p, pos) {
+        n = split(pat, parts, "<any>")
+        if (n == 1) return pat == s
+        if (substr(s, 1, length(parts[1])) != parts[1]) return 0
+        pos = length(parts[1]) + 1
+        for (i = 2; i < n; i++) {
+            p = index(substr(s, pos), parts[i])
+            if (p == 0) return 0
+            pos += p - 1 + length(parts[i])
+        }
+        if (length(s) - pos + 1 < length(parts[n])) return 0
+        return substr(s, length(s) - length(parts[n]) + 1) == parts[n]
+    }
+    BEGIN { ne = 0; na = 0; while ((getline line < wantfile) > 0) want[++ne] = strip(line) }
+    { act[++na] = strip($0) }
+    END {
+        # reach[i, j]: the first i expected lines match the first j output lines
+        reach[0, 0] = 1
+        best = 0
+        for (i = 0; i < ne; i++) {
+            any = 0
+            for (j = 0; j <= na; j++) {
+                if (!((i, j) in reach)) continue
+                any = 1
+                if (want[i + 1] == "...") {
+                    for (k = j; k <= na; k++) reach[i + 1, k] = 1
+                    break
+                }
+                if (j < na && linematch(want[i + 1], act[j + 1])) reach[i + 1, j + 1] = 1
+            }
+            if (!any) break
+            best = i
+        }
+        if ((ne, na) in reach) exit 0
+        for (i = ne; i >= 0; i--) {
+            found = 0
+            for (j = 0; j <= na; j++) if ((i, j) in reach) { found = 1; last = j }
+            if (found) break
+        }
+        if (i == ne) print "extra " (last + 1) > report
+        else print (i + 1) > report
+        exit 1
+    }' "$2"
+}
+
+if [ "${1:-}" = --match ]; then
+    shift
+    match "$@"
+    exit $?
+fi
+
+# ---- options -----------------------------------------------------------------------------
+
+tapir="$repo/build/tapir"
+ns=""
+skip_lab=""
+show_output=""
+no_citations=""
+files=()
+while [ $# -gt 0 ]; do
+    case "$1" in
+    --tapir) tapir=$2; shift 2 ;;
+    --lab) ns=$2; shift 2 ;;
+    --skip-lab) skip_lab=1; shift ;;
+    --show) show_output=1; shift ;;
+    --no-citations) no_citations=1; shift ;;
+    -h | --help) sed -n '2,30p' "$self" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -*) echo "check.sh: unknown option '$1'" >&2; exit 2 ;;
+    *) files+=("$1"); shift ;;
+    esac
+done
+case "$tapir" in /*) ;; *) tapir="$PWD/$tapir" ;; esac
+[ ${#files[@]} -gt 0 ] || files=("$repo"/docs/lessons/[0-9]*.md)
+for i in "${!files[@]}"; do
+    case "${files[i]}" in /*) ;; *) files[i]="$PWD/${files[i]}" ;; esac
+done
+[ -x "$tapir" ] || { echo "lessons: no tapir binary at '$tapir': build it first (make)"; echo "lessons: 0 passed, 1 failed, 0 skipped"; exit 1; }
+
+work=$(mktemp -d /tmp/tapir-lessons.XXXXXX)
+cleanup()
+{
+    [ -z "$ns" ] || "$repo/tap/lab" down "$ns" >/dev/null 2>&1
+    rm -rf "$work"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+passed=0
+failed=0
+skipped=0
+
+# The name a lesson file is reported by: relative to the repository when inside it.
+show() { case "$1" in "$repo"/*) echo "${1#"$repo"/}" ;; *) echo "$1" ;; esac; }
+
+# ---- parsing -----------------------------------------------------------------------------
+#
+# parse FILE DIR: one directory per console block, DIR/NNN/ holding `kind` (the info
+# string after "console"), `line` (where the block opens), and per command K: cK.cmd (the
+# command, continuation lines joined), cK.exp (expected lines), cK.lines (their line
+# numbers in FILE) and cK.at (the command's line number).
+parse()
+{
+    awk -v dir="$2" '
+    function out(name) { return dir "/" sprintf("%03d", nb) "/" name }
+    /^```/ {
+        if (state == 0) {
+            info = substr($0, 4)
+            sub(/^[ \t]+/, "", info)
+            if (info ~ /^console([ \t]|$)/) {
+                state = 1; nb++; nc = 0; cont = 0
+                kind = info; sub(/^console[ \t]*/, "", kind)
+                system("mkdir -p \"" dir "/" sprintf("%03d", nb) "\"")
+                print kind > out("kind"); close(out("kind"))
+                print FNR > out("line"); close(out("line"))
+            } else {
+                state = 2
+            }
+        } else {
+            state = 0
+        }
+        next
+    }
+    state != 1 { next }
+    cont {
+        print $0 > cmdf
+        cont = ($0 ~ /\\$/)
+        if (!cont) close(cmdf)
+        next
+    }
+    /^\$ / {
+        nc++
+        cmdf = out("c" nc ".cmd")
+        print substr($0, 3) > cmdf
+        print FNR > out("c" nc ".at"); close(out("c" nc ".at"))
+        printf "" > out("c" nc ".exp"); printf "" > out("c" nc ".lines")
+        cont = ($0 ~ /\\$/)
+        if (!cont) close(cmdf)
+        next
+    }
+    nc == 0 { print FNR > out("orphan"); next }
+    { print $0 >> out("c" nc ".exp"); print FNR >> out("c" nc ".lines") }
+    ' "$1"
+}
+
+# ---- running one block -------------------------------------------------------------------
+
+# to_run TEXT: a lesson's command as the checker runs it.
+to_run()
+{
+    local s=$1
+    s=${s//build\/tapir/$tapir}
+    s=${s//\/tmp\//$tmpdir/}
+    if [ -n "$lab" ]; then
+        s=${s//tapir-lab/$ns}
+        s=$(printf '%s\n' "$s" | sed -E 's/(^|[;&|(]|\$\() *sudo +/\1/g; s/^sudo +//')
+    fi
+    printf '%s\n' "$s"
+}
+
+# unrun FILE: undo the replacements in a command's output.
+unrun()
+{
+    local sedargs=(-e "s#$tmpdir/#/tmp/#g" -e "s#$tapir#build/tapir#g" -e '/^Running as user "root" and group "root"/d')
+    [ -z "$lab" ] || sedargs+=(-e "s#$ns#tapir-lab#g")
+    sed "${sedargs[@]}" "$1"
+}
+
+block_fail() # LESSON BLOCKLINE TEXT...
+{
+    echo "FAIL $(show "$1"):$2 ${block_title}"
+    shift 2
+    printf '%s\n' "$@" | sed 's/^/    /'
+    block_ok=""
+}
+
+# run_block LESSON DIR: generate a bash script for the block, run it, compare.
+run_block()
+{
+    local lesson=$1 d=$2 k n cmd runcmd
+    n=$(ls "$d" | grep -c '\.cmd$')
+    local script="$d/run.sh"
+    {
+        echo "cd \"$repo\" || exit 1"
+        echo "export TAPIR_LESSON_CHECK=1"
+        printf 'unrun() { sed -e "s#%s/#/tmp/#g" -e "s#%s#build/tapir#g" -e "s#%s#tapir-lab#g" "$1"; }\n' \
+            "$tmpdir" "$tapir" "${ns:-tapir-lab}"
+        for ((k = 1; k <= n; k++)); do
+            cmd=$(cat "$d/c$k.cmd")
+            runcmd=$(to_run "$cmd")
+            if [[ "$runcmd" =~ ^(.*[^&])\&[[:space:]]*$ ]]; then
+                # a background command: start it, then poll (bounded) for what it promises
+                printf '{ %s\n} >"%s" 2>&1 </dev/null &\n' "${BASH_REMATCH[1]}" "$d/c$k.raw"
+                printf 'echo bg >"%s"\n' "$d/c$k.status"
+                printf 'for ((t = 0; t < %d; t++)); do unrun "%s" >"%s"; "%s" --match "%s" "%s" && break; sleep 0.1; done\n' \
+                    "$BG_WAIT_TENTHS" "$d/c$k.raw" "$d/c$k.out" "$self" "$d/c$k.exp" "$d/c$k.out"
+            else
+                printf '{ timeout -k 5 %s bash -c %q\n} >"%s" 2>&1 </dev/null\n' "$CMD_TIMEOUT" "$runcmd" "$d/c$k.raw"
+                printf 'echo $? >"%s"\n' "$d/c$k.status"
+            fi
+        done
+    } >"$script"
+    mkdir -p "$tmpdir"
+    bash "$script" >"$d/script.log" 2>&1 </dev/null
+
+    local exp_line line_no what report at status
+    if [ -n "$show_output" ]; then
+        for ((k = 1; k <= n; k++)); do
+            echo "\$ $(cat "$d/c$k.cmd")"
+            if [ "$(cat "$d/c$k.status" 2>/dev/null)" = bg ]; then cat "$d/c$k.out"; else unrun "$d/c$k.raw"; fi
+        done
+    fi
+    for ((k = 1; k <= n; k++)); do
+        at=$(cat "$d/c$k.at")
+        cmd=$(head -n 1 "$d/c$k.cmd")
+        status=$(cat "$d/c$k.status" 2>/dev/null || echo "not run")
+        [ "$status" = bg ] || unrun "$d/c$k.raw" >"$d/c$k.out"
+        if [ "$status" != bg ] && [ "$status" != 0 ]; then
+            block_fail "$lesson" "$at" "\$ $cmd" "exited with status $status; its output:" \
+                "$(head -n 40 "$d/c$k.out")"
+            return
+        fi
+        report="$d/c$k.report"
+        : >"$report"
+        if ! match "$d/c$k.exp" "$d/c$k.out" "$report"; then
+            what=$(cat "$report")
+            if [[ "$what" == extra* ]]; then
+                line_no=${what#extra }
+                block_fail "$lesson" "$at" "\$ $cmd" \
+                    "unexpected output line $line_no (the lesson ends its expected output before it; add it, or '...'):" \
+                    "> $(sed -n "${line_no}p" "$d/c$k.out")" "---- the command's output ----" \
+                    "$(head -n 80 "$d/c$k.out")"
+            else
+                exp_line=$(sed -n "${what}p" "$d/c$k.exp")
+                line_no=$(sed -n "${what}p" "$d/c$k.lines")
+                block_fail "$lesson" "$line_no" "\$ $cmd" \
+                    "expected line $(show "$lesson"):$line_no not found where the lesson puts it:" \
+                    "> $exp_line" "---- the command's output ----" "$(head -n 80 "$d/c$k.out")"
+            fi
+            return
+        fi
+    done
+}
+
+# ---- citations ---------------------------------------------------------------------------
+
+# The index of definitions: "FILE NAME" for every line at column 0 that names a function
+# (or a function-like macro) in the tree's C files. Built once.
+declare -A defs_in=()
+index_definitions()
+{
+    local f name
+    while read -r f name; do
+        defs_in[$name]+=" $f "
+    done < <(cd "$repo" && find stack tap apps tests -name '*.[ch]' -print0 | xargs -0 awk '
+        /^#define [a-z_][a-z0-9_]*\(/ { n = $2; sub(/\(.*/, "", n); print FILENAME, n; next }
+        /^[a-z_]/ && match($0, /[a-z_][a-z0-9_]*\(/) { print FILENAME, substr($0, RSTART, RLENGTH - 1) }')
+}
+
+# cited LESSON: one row per citation, "LINE<TAB>path<TAB>P" for a file, "LINE<TAB>fn<TAB>F<TAB>SRC"
+# for a function (SRC: the file it must be in, or empty), "LINE<TAB>link<TAB>L" for a link.
+cited()
+{
+    awk -v OFS='\t' '
+    function srcfile(p) { return p ~ /\.[ch]$/ }
+    /^```/ { fence = !fence; next }
+    {
+        line = $0; nsrc = 0; src = ""
+        s = line
+        while (match(s, /`[a-z_.\/-]+\.(c|h|md|sh)`|`tap\/lab`/)) {
+            p = substr(s, RSTART + 1, RLENGTH - 2)
+            print FNR, p, "P"
+            if (srcfile(p)) { nsrc++; src = p }
+            s = substr(s, RSTART + RLENGTH)
+        }
+        # in a table row naming one source file, the cell after its cell must hold
+        # functions from that file
+        must = ""
+        if (line ~ /^\|/ && nsrc == 1) {
+            n = split(line, cells, "|")
+            for (c = 1; c < n; c++) if (index(cells[c], "`" src "`")) { must = cells[c + 1]; break }
+        }
+        s = line
+        while (match(s, /`[a-z_][a-z0-9_]*\(\)`/)) {
+            f = substr(s, RSTART + 1, RLENGTH - 4)
+            print FNR, f, "F", (index(must, "`" f "()`") ? src : "")
+            s = substr(s, RSTART + RLENGTH)
+        }
+        s = line
+        while (match(s, /\]\([^):# ]+/)) {
+            print FNR, substr(s, RSTART + 2, RLENGTH - 2), "L"
+            s = substr(s, RSTART + RLENGTH)
+        }
+    }' "$1"
+}
+
+check_citations()
+{
+    local lesson=$1 bad=() lineno what kind src dir
+    dir=$(dirname "$lesson")
+    while IFS=$'\t' read -r lineno what kind src; do
+        case "$kind" in
+        P) [ -e "$repo/$what" ] || [ -e "$dir/$what" ] || bad+=("$(show "$lesson"):$lineno: \`$what\` does not exist") ;;
+        L) [ -e "$dir/$what" ] || bad+=("$(show "$lesson"):$lineno: link target '$what' does not exist") ;;
+        F)
+            if [ -n "$src" ]; then
+                [[ "${defs_in[$what]:-}" == *" $src "* ]] || bad+=("$(show "$lesson"):$lineno: \`$what()\` is not defined in $src")
+            else
+                [ -n "${defs_in[$what]:-}" ] || bad+=("$(show "$lesson"):$lineno: \`$what()\` is not defined anywhere in the tree")
+            fi
+            ;;
+        esac
+    done < <(cited "$lesson")
+    if [ ${#bad[@]} -gt 0 ]; then
+        echo "FAIL $(show "$lesson") citations"
+        printf '    %s\n' "${bad[@]}"
+        failed=$((failed + 1))
+    else
+        passed=$((passed + 1))
+    fi
+}
+
+# ---- main --------------------------------------------------------------------------------
+
+gdb_ok=""
+if command -v gdb >/dev/null 2>&1 &&
+    gdb -q -batch -ex run --args /bin/true 2>&1 | grep -q 'exited normally'; then
+    gdb_ok=1
+fi
+
+start=$(date +%s%N)
+index_definitions
+nlesson=0
+for lesson in "${files[@]}"; do
+    [ -f "$lesson" ] || { echo "FAIL $lesson (no such file)"; failed=$((failed + 1)); continue; }
+    nlesson=$((nlesson + 1))
+    [ -n "$no_citations" ] || check_citations "$lesson"
+    ldir="$work/$(basename "$lesson" .md)"
+    mkdir -p "$ldir"
+    parse "$lesson" "$ldir"
+    for d in "$ldir"/[0-9]*; do
+        [ -d "$d" ] || continue
+        kind=$(cat "$d/kind")
+        bline=$(cat "$d/line")
+        block_title="(console${kind:+ $kind} block)"
+        ncmd=$(ls "$d" | grep -c '\.cmd$')
+        if [ -f "$d/orphan" ]; then
+            echo "FAIL $(show "$lesson"):$(head -n 1 "$d/orphan") $block_title"
+            echo "    a console block must start with a '\$ command' line"
+            failed=$((failed + 1))
+            continue
+        fi
+        lab=""
+        case "$kind" in
+        norun*) skipped=$((skipped + 1)); continue ;;
+        lab*)
+            if [ -n "$skip_lab" ] || [ -z "$ns" ]; then
+                echo "SKIP $(show "$lesson"):$bline $block_title: needs root and a namespace (tests/kernel/test_lessons.sh)"
+                skipped=$((skipped + 1))
+                continue
+            fi
+            lab=1
+            ;;
+        gdb*)
+            if [ -z "$gdb_ok" ]; then
+                echo "SKIP $(show "$lesson"):$bline $block_title: gdb is missing or cannot trace here"
+                skipped=$((skipped + 1))
+                continue
+            fi
+            ;;
+        "") ;;
+        *)
+            echo "FAIL $(show "$lesson"):$bline: unknown block kind 'console $kind' (console, console gdb, console lab, console norun)"
+            failed=$((failed + 1))
+            continue
+            ;;
+        esac
+        [ "$ncmd" -gt 0 ] || { echo "FAIL $(show "$lesson"):$bline $block_title: no '\$ command' line"; failed=$((failed + 1)); continue; }
+        if [ -n "$lab" ]; then
+            # a lab block must name its namespace, so it never touches a student's own lab
+            if cat "$d"/c*.cmd | grep -E 'tap/lab +(up|down|exec)' | grep -vq 'tapir-lab'; then
+                echo "FAIL $(show "$lesson"):$bline $block_title: write 'tap/lab up|down|exec tapir-lab ...' (the checker swaps in its own namespace)"
+                failed=$((failed + 1))
+                continue
+            fi
+            "$repo/tap/lab" down "$ns" >/dev/null 2>&1
+        fi
+        tmpdir="$d/tmp"
+        block_ok=1
+        run_block "$lesson" "$d"
+        if [ -n "$lab" ]; then
+            "$repo/tap/lab" down "$ns" >/dev/null 2>&1
+        fi
+        if [ -n "$block_ok" ]; then
+            echo "PASS $(show "$lesson"):$bline $block_title ($ncmd command$([ "$ncmd" = 1 ] || echo s))"
+            passed=$((passed + 1))
+        else
+            failed=$((failed + 1))
+        fi
+    done
+done
+ms=$((($(date +%s%N) - start) / 1000000))
+echo "lessons: $passed passed, $failed failed, $skipped skipped ($nlesson lessons, ${ms} ms)"
+[ "$failed" = 0 ] && [ "$nlesson" -gt 0 ]
