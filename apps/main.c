@@ -189,6 +189,10 @@ static struct stack *open_stack(struct options *o, struct tap **tap_out)
         fprintf(stderr, "tapir: cannot write pcap '%s': %s\n", o->pcap, strerror(-err));
         exit(1);
     }
+    /* The clock starts now, before any command arms a timer (a SYN's retransmission, an
+     * ARP retry): armed against time 0 they would fire at once. This also announces us
+     * with a gratuitous ARP. */
+    stack_start(stack, stack_real_clock_us(stack));
     install_signals();
     if (signal_pipe[0] >= 0)
         stack_watch_fd(stack, signal_pipe[0], on_signal_pipe, NULL);
@@ -245,7 +249,6 @@ static int cmd_serve(struct options *o, int argc, char **argv)
              (o->cfg.ip >> 8) & 255, o->cfg.ip & 255);
     snprintf(mac, sizeof(mac), "%02x:%02x:%02x:%02x:%02x:%02x", o->cfg.mac[0], o->cfg.mac[1],
              o->cfg.mac[2], o->cfg.mac[3], o->cfg.mac[4], o->cfg.mac[5]);
-    stack_start(stack, stack_real_clock_us(stack)); /* announces us: gratuitous ARP */
     printf("tapir: up tap=%s ip=%s/%u mac=%s\n", o->tap, ip, o->cfg.prefix_len, mac);
     fflush(stdout);
     int err = stack_run(stack, &stop);

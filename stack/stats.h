@@ -100,6 +100,7 @@
     X(rx_bad_flags, "segments with impossible flags (SYN+FIN, ...)")                               \
     X(rx_bad_options, "segments with malformed options")                                           \
     X(rx_no_connection, "segments for no connection (answered with RST)")                          \
+    X(rx_listen_ack, "ACKs to a listener for no connection (answered with RST)")                   \
     X(rx_data_after_close, "segments with data after our user closed (answered with RST)")         \
     X(rx_not_unicast, "segments to a broadcast or multicast address")                              \
     X(rx_out_of_window, "segments outside the receive window (answered with ACK)")                 \

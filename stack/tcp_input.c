@@ -89,6 +89,9 @@ static void listen_input(struct tcb *l, const struct seg *s)
         return;
     /* second, check for an ACK: nothing of ours can be acknowledged yet */
     if (s->h.flags & TCP_ACK) {
+        /* typically a late ACK for a connection that has already gone */
+        stack->stats.tcp.rx_listen_ack++;
+        trace(stack, TRACE_TCP, "ACK to a listener, for no connection: RST");
         tcp_send_reset(stack, s->dst, s->src, s->h.dport, s->h.sport, s->h.ack, 0, false);
         return;
     }

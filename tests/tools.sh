@@ -33,6 +33,8 @@ if [ "$mode" = test ]; then
     need "command -v tc" iproute2
     need "command -v sha256sum" coreutils
     need "command -v gdb" gdb
+    # the lossy-link TCP tests use tc netem, or a python3 relay where the kernel has no netem
+    need "command -v python3" python3
 fi
 [ -z "$missing" ] && exit 0
 
