@@ -12,10 +12,12 @@
  * stacks through the socket API (or stack_ping) and prints a summary.
  */
 #include "apps.h"
+#include "hub.h"
 #include "../tap/wire.h"
 
 #include <errno.h>
 #include <inttypes.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -42,12 +44,17 @@ struct sim {
     unsigned loss;   /* --loss, percent */
     unsigned trace;  /* --trace, TRACE_* bits */
     FILE *out;       /* stdout: trace lines and the scenario's own lines */
+    /* The wire's counters when the scenario's story ended (see story_over), if it did
+     * before the scenario returned: what is torn down after that is not counted. */
+    bool story_over;
+    struct wire_stats wire_at_end;
 };
 
 struct scenario {
     const char *name;
     const char *what;            /* one line, for --list */
     int (*run)(struct sim *sim); /* exit status: 0 if it did what it set out to do */
+    unsigned trace;              /* the layers traced unless --trace says otherwise */
 };
 
 static void print_ip(FILE *out, uint32_t ip)
@@ -103,11 +110,27 @@ static int sim_open(struct sim *sim)
 
 static void sim_close(struct sim *sim)
 {
+    /* The story is over: what tearing down says (sockets still open are aborted) is not
+     * part of it. */
+    if (sim->a)
+        stack_set_trace(sim->a, 0, NULL);
+    if (sim->b)
+        stack_set_trace(sim->b, 0, NULL);
     stack_destroy(sim->a);
     stack_destroy(sim->b);
     wire_destroy(sim->wire);
     sim->a = sim->b = NULL;
     sim->wire = NULL;
+}
+
+/* The story is told and the summary printed: from here on the scenario only tidies up
+ * (closes what is still open), which the trace and the wire's counters leave out. */
+static void story_over(struct sim *sim)
+{
+    sim->story_over = true;
+    sim->wire_at_end = *wire_stats(sim->wire);
+    stack_set_trace(sim->a, 0, NULL);
+    stack_set_trace(sim->b, 0, NULL);
 }
 
 /* Microseconds since the stacks started, for the scenarios' own lines. */
@@ -297,14 +320,844 @@ static int scenario_ping(struct sim *sim)
     return p.received ? 0 : 1;
 }
 
+/* ---- the TCP scenarios: an application on each side ----
+ *
+ * Each side is a small program written against stack/sock.h, as any application on tapir
+ * would be: it reacts to the socket's events and says what it does in lines of its own,
+ *
+ *   [   0.001000] L7 app  A: connect() -> 10.0.0.2:9
+ *
+ * stamped with the stack's clock like the trace lines between them. These lines are the
+ * story and are printed whatever --trace says; the trace shows what TCP did about it.
+ */
+
+#define SERVER_PORT   9                /* B's listener: the discard port (RFC 863); B only reads */
+#define CLOSED_PORT   7                /* nothing listens there on B */
+#define TRANSFER_LEN  20000            /* bytes A sends in transfer and loss */
+#define LOSS_SEGMENT  3                /* loss: the wire drops A's third data segment */
+#define APP_DELAY_US  100000           /* close: B's application takes 100 ms before it closes */
+#define TCP_RUN_US    (60 * SECOND_US) /* the longest a step may take: --loss backs off */
+#define TRACE_TCP_APP (TRACE_TCP | TRACE_APP)
+
+/* One application: a listener or a connection on one of the stacks. */
+struct app {
+    struct sim *sim;
+    const char *name; /* "A" or "B": shown in its lines */
+    struct stack *stack;
+    struct sock *listener;
+    struct sock *conn;
+    /* what it sends, then closes if asked */
+    const uint8_t *tx;
+    size_t tx_len, tx_off;
+    bool close_when_sent;
+    /* what it received */
+    uint8_t *rx; /* the first rx_cap bytes are kept, to compare */
+    size_t rx_cap, rx_len;
+    bool close_on_eof; /* close() at once when the peer's FIN is read */
+    struct timer close_timer;
+    uint64_t close_delay_us; /* ... or this long after it */
+    /* what happened */
+    bool connected, eof, closed;
+    int err;
+};
+
+static uint64_t app_time_us(const struct app *app)
+{
+    return stack_now_us(app->stack) - SIM_START_US;
+}
+
+/* One line of the application's, in the trace's format and on the trace's clock. */
+static void say(const struct app *app, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void say(const struct app *app, const char *fmt, ...)
+{
+    FILE *out = app->sim->out;
+    uint64_t t = app_time_us(app);
+    fprintf(out, "[%4" PRIu64 ".%06" PRIu64 "] L7 app  %s: ", t / SECOND_US, t % SECOND_US,
+            app->name);
+    va_list ap;
+    va_start(ap, fmt);
+    vfprintf(out, fmt, ap);
+    va_end(ap);
+    fputc('\n', out);
+}
+
+/* "-ECONNREFUSED": the name a C programmer tests for (strerror gives the words). */
+static const char *errno_name(int err)
+{
+    switch (err < 0 ? -err : err) {
+    case ECONNREFUSED:
+        return "-ECONNREFUSED";
+    case ECONNRESET:
+        return "-ECONNRESET";
+    case ETIMEDOUT:
+        return "-ETIMEDOUT";
+    case EHOSTUNREACH:
+        return "-EHOSTUNREACH";
+    default:
+        return "error";
+    }
+}
+
+static void app_close(struct app *app)
+{
+    if (!app->conn)
+        return;
+    say(app, "close()");
+    sock_close(app->conn);
+    app->conn = NULL;
+    app->closed = true;
+}
+
+static void app_close_later(struct stack *stack, void *arg)
+{
+    (void)stack;
+    app_close(arg);
+}
+
+static void app_init(struct app *app, struct sim *sim, int side)
+{
+    memset(app, 0, sizeof(*app));
+    app->sim = sim;
+    app->name = side ? "B" : "A";
+    app->stack = side ? sim->b : sim->a;
+    timer_init(&app->close_timer, app_close_later, app);
+}
+
+static void app_fini(struct app *app)
+{
+    timer_cancel(app->stack, &app->close_timer);
+    if (app->conn)
+        sock_close(app->conn);
+    if (app->listener)
+        sock_close(app->listener);
+    app->conn = app->listener = NULL;
+}
+
+/* Queue as much of tx as the socket takes; close once all of it is queued, if asked. */
+static void app_push(struct app *app)
+{
+    while (app->conn && app->tx_off < app->tx_len) {
+        ssize_t n = sock_send(app->conn, app->tx + app->tx_off, app->tx_len - app->tx_off);
+        if (n <= 0)
+            break; /* -EAGAIN: on_writable says when there is room again */
+        say(app, "send(%zu bytes) -> %zd queued", app->tx_len - app->tx_off, n);
+        app->tx_off += (size_t)n;
+    }
+    if (app->conn && app->tx_off == app->tx_len && app->close_when_sent)
+        app_close(app);
+}
+
+static void app_end_of_stream(struct app *app)
+{
+    if (app->eof)
+        return;
+    app->eof = true;
+    say(app, "recv() -> 0: end of stream, the peer has closed its side");
+    if (app->close_on_eof) {
+        app_close(app);
+    } else if (app->close_delay_us) {
+        timer_arm(app->stack, &app->close_timer, app->close_delay_us);
+    }
+}
+
+static void app_readable(struct sock *s, void *ctx)
+{
+    struct app *app = ctx;
+    uint8_t buf[16384]; /* as a program would read: in large pieces */
+    size_t got = 0;
+    ssize_t n;
+    while ((n = sock_recv(s, buf, sizeof(buf))) > 0) {
+        size_t keep = app->rx_len < app->rx_cap ? app->rx_cap - app->rx_len : 0;
+        if (keep > (size_t)n)
+            keep = (size_t)n;
+        if (keep)
+            memcpy(app->rx + app->rx_len, buf, keep);
+        app->rx_len += (size_t)n;
+        got += (size_t)n;
+    }
+    if (got)
+        say(app, "recv() -> %zu bytes (%zu so far)", got, app->rx_len);
+    if (n == 0)
+        app_end_of_stream(app);
+}
+
+static void app_connected(struct sock *s, void *ctx)
+{
+    struct app *app = ctx;
+    uint32_t ip;
+    uint16_t port;
+    app->connected = true;
+    sock_local(s, &ip, &port);
+    say(app, "on_connect: connected, local port %u", port);
+    app_push(app);
+}
+
+static void app_writable(struct sock *s, void *ctx)
+{
+    (void)s;
+    app_push(ctx);
+}
+
+static void app_peer_closed(struct sock *s, void *ctx)
+{
+    app_readable(s, ctx); /* reads what is left, then the 0 of end of stream */
+}
+
+static void app_error(struct sock *s, int err, void *ctx)
+{
+    struct app *app = ctx;
+    (void)s;
+    app->err = err;
+    say(app, "on_error: %s (%s)", errno_name(err), strerror(-err));
+    app_close(app);
+}
+
+static const struct sock_events app_events = {
+    .on_connect = app_connected,
+    .on_readable = app_readable,
+    .on_writable = app_writable,
+    .on_closed = app_peer_closed,
+    .on_error = app_error,
+};
+
+static void app_accept(struct sock *listener, void *ctx)
+{
+    struct app *app = ctx;
+    struct sock *c;
+    while (sock_accept(listener, &c) == 0) {
+        if (app->conn) { /* one connection is all a scenario needs */
+            sock_abort(c);
+            continue;
+        }
+        uint32_t ip;
+        uint16_t port;
+        sock_peer(c, &ip, &port);
+        app->conn = c;
+        app->connected = true;
+        sock_on(c, &app_events, app);
+        say(app, "on_accept: accept() -> a connection from %u.%u.%u.%u:%u", ip >> 24,
+            (ip >> 16) & 255, (ip >> 8) & 255, ip & 255, port);
+        app_push(app);
+        app_readable(c, app); /* data may have come with the handshake */
+    }
+}
+
+static const struct sock_events listener_events = {.on_accept = app_accept};
+
+static int app_listen(struct app *app, uint16_t port)
+{
+    app->listener = sock_open(app->stack, SOCK_TYPE_TCP);
+    if (!app->listener)
+        return -ENOMEM;
+    sock_on(app->listener, &listener_events, app);
+    say(app, "listen() on port %u", port);
+    int err = sock_bind(app->listener, 0, port);
+    if (!err)
+        err = sock_listen(app->listener, 4);
+    if (err < 0)
+        say(app, "listen() failed: %s", strerror(-err));
+    return err;
+}
+
+static int app_connect(struct app *app, uint32_t ip, uint16_t port)
+{
+    app->conn = sock_open(app->stack, SOCK_TYPE_TCP);
+    if (!app->conn)
+        return -ENOMEM;
+    sock_on(app->conn, &app_events, app);
+    say(app, "connect() -> %u.%u.%u.%u:%u", ip >> 24, (ip >> 16) & 255, (ip >> 8) & 255, ip & 255,
+        port);
+    int err = sock_connect(app->conn, ip, port);
+    if (err < 0)
+        say(app, "connect() failed: %s (%s)", errno_name(err), strerror(-err));
+    return err;
+}
+
+/* ---- watching TCP on the wire (what tcpdump would show), for numbers the trace lacks ---- */
+
+struct wire_tcp {
+    uint8_t flags;
+    uint32_t seq;
+    size_t len; /* data bytes */
+};
+
+/* The TCP header of an Ethernet frame carrying IPv4/TCP; false for anything else. */
+static bool peek_tcp(const uint8_t *f, size_t n, struct wire_tcp *t)
+{
+    if (n < 14 + 20 || f[12] != 0x08 || f[13] != 0x00 || f[14 + 9] != 6)
+        return false;
+    size_t ihl = (size_t)(f[14] & 15) * 4;
+    size_t ip_len = (size_t)f[16] << 8 | f[17];
+    if (ihl < 20 || ip_len > n - 14 || ip_len < ihl + 20)
+        return false;
+    const uint8_t *h = f + 14 + ihl;
+    size_t doff = (size_t)(h[12] >> 4) * 4;
+    if (doff < 20 || ip_len < ihl + doff)
+        return false;
+    t->seq = (uint32_t)h[4] << 24 | (uint32_t)h[5] << 16 | (uint32_t)h[6] << 8 | h[7];
+    t->flags = h[13];
+    t->len = ip_len - ihl - doff;
+    return true;
+}
+
+#define WIRE_SYN 0x02
+
+/* What a TCP scenario learns by watching the wire: each side's ISN, and in `loss` which
+ * segment to drop and whether it came again. */
+struct watch {
+    struct sim *sim;
+    bool have_isn[2];
+    uint32_t isn[2];
+    /* loss */
+    unsigned drop_nth;      /* drop side A's nth data segment (0: drop nothing) */
+    unsigned data_segments; /* A's data segments seen, first copies only */
+    bool dropped;
+    uint32_t drop_seq;
+    size_t drop_len;
+    uint64_t fast_before, timeouts_before; /* A's counters when it was dropped */
+    unsigned resent;
+};
+
+static void watch_say(struct watch *w, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void watch_say(struct watch *w, const char *fmt, ...)
+{
+    FILE *out = w->sim->out;
+    uint64_t t = stack_now_us(w->sim->a) - SIM_START_US;
+    fprintf(out, "[%4" PRIu64 ".%06" PRIu64 "] wire    ", t / SECOND_US, t % SECOND_US);
+    va_list ap;
+    va_start(ap, fmt);
+    vfprintf(out, fmt, ap);
+    va_end(ap);
+    fputc('\n', out);
+}
+
+static bool watch_frame(void *ctx, int side, const uint8_t *frame, size_t len)
+{
+    struct watch *w = ctx;
+    struct wire_tcp t;
+    if (!peek_tcp(frame, len, &t))
+        return false;
+    if ((t.flags & WIRE_SYN) && !w->have_isn[side]) {
+        w->have_isn[side] = true;
+        w->isn[side] = t.seq;
+    }
+    if (side != 0 || !w->drop_nth || !t.len)
+        return false;
+    const struct tcp_stats *a = &stack_stats(w->sim->a)->tcp;
+    if (w->dropped && t.seq == w->drop_seq) {
+        /* the same bytes again: A noticed the loss */
+        w->resent++;
+        bool fast = a->fast_retransmits > w->fast_before;
+        bool rto = a->timeouts > w->timeouts_before;
+        watch_say(w, "A sends seq=%" PRIu32 " (relative %" PRIu32 ") len=%zu again: %s", t.seq,
+                  t.seq - w->isn[0], t.len,
+                  fast  ? "fast retransmit, after 3 duplicate ACKs (RFC 5681 3.2)"
+                  : rto ? "retransmission timeout (RFC 6298 5)"
+                        : "retransmission");
+        return false;
+    }
+    if (w->dropped)
+        return false;
+    if (++w->data_segments == w->drop_nth) {
+        w->dropped = true;
+        w->drop_seq = t.seq;
+        w->drop_len = t.len;
+        w->fast_before = a->fast_retransmits;
+        w->timeouts_before = a->timeouts;
+        watch_say(w, "drops A's data segment %u: seq=%" PRIu32 " (relative %" PRIu32 ") len=%zu",
+                  w->drop_nth, t.seq, t.seq - w->isn[0], t.len);
+        return true;
+    }
+    return false;
+}
+
+/* ---- a pair: B's listener, A's connection ---- */
+
+struct pair {
+    struct sim *sim;
+    struct app a, b;
+    struct watch watch;
+};
+
+static bool pair_connected(void *ctx)
+{
+    struct pair *p = ctx;
+    return (p->a.connected && p->b.connected) || p->a.err;
+}
+
+static bool pair_both_closed(void *ctx)
+{
+    struct pair *p = ctx;
+    return p->a.closed && p->b.closed;
+}
+
+/* B listens on SERVER_PORT and A connects; true once both have the connection. */
+static bool pair_open(struct sim *sim, struct pair *p)
+{
+    memset(p, 0, sizeof(*p));
+    p->sim = sim;
+    app_init(&p->a, sim, 0);
+    app_init(&p->b, sim, 1);
+    p->watch.sim = sim;
+    wire_set_filter(sim->wire, watch_frame, &p->watch);
+    if (app_listen(&p->b, SERVER_PORT) < 0 || app_connect(&p->a, SIM_IP_B, SERVER_PORT) < 0)
+        return false;
+    return sim_run(sim, TCP_RUN_US, pair_connected, p) && !p->a.err;
+}
+
+/* The end of the scenario: close what is still open, quietly (the summary is printed). */
+static void pair_close(struct pair *p)
+{
+    story_over(p->sim);
+    app_fini(&p->a);
+    app_fini(&p->b);
+    wire_set_filter(p->sim->wire, NULL, NULL);
+    free(p->a.rx);
+    free(p->b.rx);
+    p->a.rx = p->b.rx = NULL;
+}
+
+/* A short quiet time, so that one act of a scenario does not run into the next. */
+static void sim_pause(struct sim *sim)
+{
+    sim_run(sim, 10000, NULL, NULL);
+}
+
+/* Long enough for TIME-WAIT (2*MSL) to run out, and then some. */
+static uint64_t time_wait_us(const struct sim *sim)
+{
+    return 2ull * stack_config(sim->a)->tcp_msl_ms * 1000 + SECOND_US / 2;
+}
+
+static void print_tcp_counts(struct sim *sim)
+{
+    for (int side = 0; side < 2; side++) {
+        const struct tcp_stats *t = &stack_stats(side ? sim->b : sim->a)->tcp;
+        fprintf(sim->out,
+                "%s: %" PRIu64 " segment%s sent, %" PRIu64 " received, %" PRIu64
+                " retransmitted, %" PRIu64 " RST%s sent\n",
+                side ? "B" : "A", t->tx_segments, plural(t->tx_segments), t->rx_segments,
+                t->retransmits, t->tx_resets, plural(t->tx_resets));
+    }
+}
+
+/* ---- handshake ---- */
+
+static int scenario_handshake(struct sim *sim)
+{
+    struct pair p;
+    FILE *out = sim->out;
+    fprintf(out, "# B listens on port %u; A connects: SYN, SYN-ACK, ACK (RFC 9293 3.5)\n",
+            SERVER_PORT);
+    bool ok = pair_open(sim, &p);
+    sim_pause(sim);
+
+    fprintf(out, "\n--- handshake summary ---\n");
+    fprintf(out, "A: %s\n", p.a.connected ? "connected (ESTABLISHED)" : "not connected");
+    fprintf(out, "B: %s\n", p.b.connected ? "accepted (ESTABLISHED)" : "nothing accepted");
+    if (p.watch.have_isn[0] && p.watch.have_isn[1])
+        fprintf(out,
+                "ISNs: A %" PRIu32 ", B %" PRIu32 "; each side's first data byte is ISN+1 "
+                "(relative seq 1)\n",
+                p.watch.isn[0], p.watch.isn[1]);
+    print_tcp_counts(sim);
+    pair_close(&p);
+    return ok && p.b.connected ? 0 : 1;
+}
+
+/* ---- transfer and loss: A sends TRANSFER_LEN bytes, B checks them ---- */
+
+static void fill_pattern(uint8_t *p, size_t n)
+{
+    uint32_t x = 2463534242u;
+    for (size_t i = 0; i < n; i++) {
+        x ^= x << 13;
+        x ^= x >> 17;
+        x ^= x << 5;
+        p[i] = (uint8_t)x;
+    }
+}
+
+static bool transfer_done(void *ctx)
+{
+    struct pair *p = ctx;
+    return (p->a.closed || p->a.err) && (p->b.closed || p->b.err);
+}
+
+/* Returns whether B got every byte, byte for byte. */
+static bool run_transfer(struct sim *sim, struct pair *p, unsigned drop_nth)
+{
+    uint8_t data[TRANSFER_LEN];
+    FILE *out = sim->out;
+    fill_pattern(data, sizeof(data));
+    if (!pair_open(sim, p))
+        return false;
+    p->watch.drop_nth = drop_nth;
+    p->b.rx_cap = TRANSFER_LEN;
+    p->b.rx = malloc(TRANSFER_LEN);
+    if (!p->b.rx)
+        return false;
+    p->b.close_on_eof = true;
+    sim_pause(sim);
+
+    fprintf(out, "# A sends %u bytes, then closes; B reads to the end of stream, then closes\n",
+            TRANSFER_LEN);
+    p->a.tx = data;
+    p->a.tx_len = sizeof(data);
+    p->a.close_when_sent = true;
+    app_push(&p->a);
+    sim_run(sim, TCP_RUN_US, transfer_done, p);
+    sim_run(sim, time_wait_us(sim), NULL, NULL); /* A's TIME-WAIT */
+    p->a.tx = NULL;                              /* data goes out of scope */
+    p->a.tx_len = p->a.tx_off = 0;
+    return p->b.rx_len == TRANSFER_LEN && !memcmp(p->b.rx, data, TRANSFER_LEN) && p->b.eof;
+}
+
+static void print_received(struct sim *sim, const struct pair *p, bool exact)
+{
+    fprintf(sim->out, "B received %zu of %u bytes%s\n", p->b.rx_len, TRANSFER_LEN,
+            exact ? ", byte-exact" : ": NOT what A sent");
+}
+
+static int scenario_transfer(struct sim *sim)
+{
+    struct pair p;
+    bool exact = run_transfer(sim, &p, 0);
+    fprintf(sim->out, "\n--- transfer summary ---\n");
+    print_received(sim, &p, exact);
+    print_tcp_counts(sim);
+    pair_close(&p);
+    return exact ? 0 : 1;
+}
+
+static int scenario_loss(struct sim *sim)
+{
+    struct pair p;
+    FILE *out = sim->out;
+    fprintf(out, "# the wire drops A's data segment number %u, once; TCP must send it again\n",
+            LOSS_SEGMENT);
+    bool exact = run_transfer(sim, &p, LOSS_SEGMENT);
+    const struct tcp_stats *a = &stack_stats(sim->a)->tcp;
+    fprintf(out, "\n--- loss summary ---\n");
+    if (p.watch.dropped)
+        fprintf(out,
+                "the wire dropped 1 segment (relative seq %" PRIu32 ", %zu bytes); A sent it "
+                "again %u time%s\n",
+                p.watch.drop_seq - p.watch.isn[0], p.watch.drop_len, p.watch.resent,
+                plural(p.watch.resent));
+    else
+        fprintf(out, "the wire dropped nothing\n");
+    fprintf(out, "A: %" PRIu64 " fast retransmit%s, %" PRIu64 " retransmission timeout%s\n",
+            a->fast_retransmits, plural(a->fast_retransmits), a->timeouts, plural(a->timeouts));
+    print_received(sim, &p, exact);
+    print_tcp_counts(sim);
+    pair_close(&p);
+    return exact && p.watch.dropped && p.watch.resent ? 0 : 1;
+}
+
+/* ---- close and simultaneous-close ---- */
+
+static int scenario_close(struct sim *sim)
+{
+    struct pair p;
+    FILE *out = sim->out;
+    bool ok = pair_open(sim, &p);
+    sim_pause(sim);
+    fprintf(out,
+            "# A closes first (active close); B reads the end of stream and closes %u ms "
+            "later\n",
+            APP_DELAY_US / 1000);
+    p.b.close_delay_us = APP_DELAY_US;
+    app_close(&p.a);
+    ok = ok && sim_run(sim, TCP_RUN_US, pair_both_closed, &p);
+    sim_pause(sim); /* B's FIN and A's ACK of it */
+    fprintf(out,
+            "# A waits in TIME-WAIT for 2*MSL = %" PRIu32 " s (MSL is %" PRIu32
+            " s here; Linux waits 60 s)\n",
+            2 * stack_config(sim->a)->tcp_msl_ms / 1000, stack_config(sim->a)->tcp_msl_ms / 1000);
+    sim_run(sim, time_wait_us(sim), NULL, NULL);
+
+    fprintf(out, "\n--- close summary ---\n");
+    fprintf(out, "A: closed first: FIN-WAIT-1, FIN-WAIT-2, TIME-WAIT, CLOSED\n");
+    fprintf(out, "B: read the end of stream%s: CLOSE-WAIT, LAST-ACK, CLOSED\n",
+            p.b.eof ? ", then closed" : " NOT");
+    print_tcp_counts(sim);
+    pair_close(&p);
+    return ok && p.b.eof ? 0 : 1;
+}
+
+static int scenario_simultaneous_close(struct sim *sim)
+{
+    struct pair p;
+    FILE *out = sim->out;
+    bool ok = pair_open(sim, &p);
+    sim_pause(sim);
+    fprintf(out, "# A and B both close at the same instant: the two FINs cross on the wire\n");
+    app_close(&p.a);
+    app_close(&p.b);
+    sim_run(sim, time_wait_us(sim) + SECOND_US, NULL, NULL);
+
+    fprintf(out, "\n--- simultaneous-close summary ---\n");
+    fprintf(out, "each side got the other's FIN before the ACK of its own: FIN-WAIT-1, "
+                 "CLOSING, TIME-WAIT, CLOSED on both (RFC 9293 3.6, figure 13)\n");
+    print_tcp_counts(sim);
+    pair_close(&p);
+    return ok ? 0 : 1;
+}
+
+/* ---- reset ---- */
+
+static bool app_failed(void *ctx)
+{
+    return ((struct app *)ctx)->err != 0;
+}
+
+static int scenario_reset(struct sim *sim)
+{
+    FILE *out = sim->out;
+    struct app refused;
+    app_init(&refused, sim, 0);
+    fprintf(out, "# 1. A connects to 10.0.0.2:%u, where nothing listens: B answers with RST\n",
+            CLOSED_PORT);
+    app_connect(&refused, SIM_IP_B, CLOSED_PORT);
+    sim_run(sim, TCP_RUN_US, app_failed, &refused);
+    app_fini(&refused);
+    sim_pause(sim);
+
+    fprintf(out, "# 2. A connects to B's port %u, then aborts: RST, and B's connection is dead\n",
+            SERVER_PORT);
+    struct pair p;
+    bool ok = pair_open(sim, &p);
+    sim_pause(sim);
+    say(&p.a, "abort(): close at once with RST (SO_LINGER 0)");
+    sock_abort(p.a.conn);
+    p.a.conn = NULL;
+    sim_run(sim, TCP_RUN_US, app_failed, &p.b);
+    sim_pause(sim);
+
+    fprintf(out, "\n--- reset summary ---\n");
+    fprintf(out, "1. A's connect() to port %u: %s\n", CLOSED_PORT,
+            refused.err ? errno_name(refused.err) : "no error");
+    fprintf(out, "2. B's connection after A's abort(): %s\n",
+            p.b.err ? errno_name(p.b.err)
+                    : "no error: the RST was lost, and nobody retransmits a RST (B learns "
+                      "when it next sends)");
+    print_tcp_counts(sim);
+    pair_close(&p);
+    return ok && refused.err == -ECONNREFUSED && p.b.err == -ECONNRESET ? 0 : 1;
+}
+
+/* ---- hub: the hub on B, three clients on A ---- */
+
+#define HUB_PORT    7000
+#define HUB_CLIENTS 3
+
+struct hub_client {
+    struct sim *sim;
+    const char *name;
+    struct sock *sock;
+    char line[1100];
+    size_t line_len;
+    unsigned lines; /* lines received */
+    bool connected, eof;
+    int err;
+};
+
+static void client_say(const struct hub_client *c, const char *arrow, const char *line, size_t len)
+{
+    FILE *out = c->sim->out;
+    uint64_t t = stack_now_us(c->sim->a) - SIM_START_US;
+    fprintf(out, "[%4" PRIu64 ".%06" PRIu64 "] L7 app  A: %-5s %s%s%.*s\n", t / SECOND_US,
+            t % SECOND_US, c->name, arrow, len ? " " : "", (int)len, line);
+}
+
+static void client_readable(struct sock *s, void *ctx)
+{
+    struct hub_client *c = ctx;
+    char buf[2048];
+    ssize_t n;
+    while ((n = sock_recv(s, buf, sizeof(buf))) > 0) {
+        for (ssize_t i = 0; i < n; i++) {
+            if (buf[i] == '\n') {
+                client_say(c, "<-", c->line, c->line_len);
+                c->lines++;
+                c->line_len = 0;
+            } else if (c->line_len < sizeof(c->line)) {
+                c->line[c->line_len++] = buf[i];
+            }
+        }
+    }
+    if (n == 0 && !c->eof) {
+        c->eof = true;
+        client_say(c, "<-", "(end of stream)", 15);
+        client_say(c, "close()", "", 0);
+        sock_close(s);
+        c->sock = NULL;
+    }
+}
+
+static void client_connected(struct sock *s, void *ctx)
+{
+    (void)s;
+    ((struct hub_client *)ctx)->connected = true;
+}
+
+static void client_error(struct sock *s, int err, void *ctx)
+{
+    (void)s;
+    ((struct hub_client *)ctx)->err = err;
+}
+
+static const struct sock_events client_events = {
+    .on_connect = client_connected,
+    .on_readable = client_readable,
+    .on_closed = client_readable,
+    .on_error = client_error,
+};
+
+static bool client_ready(void *ctx)
+{
+    struct hub_client *c = ctx;
+    return c->connected || c->err;
+}
+
+struct hub_wait {
+    struct hub_client *clients;
+    unsigned lines; /* all clients' lines together */
+};
+
+static bool hub_lines_reached(void *ctx)
+{
+    struct hub_wait *w = ctx;
+    unsigned n = 0;
+    for (int i = 0; i < HUB_CLIENTS; i++)
+        n += w->clients[i].lines;
+    return n >= w->lines;
+}
+
+static bool hub_all_ended(void *ctx)
+{
+    struct hub_client *c = ctx;
+    for (int i = 0; i < HUB_CLIENTS; i++)
+        if (!c[i].eof && !c[i].err)
+            return false;
+    return true;
+}
+
+/* One line of the conversation: who says what, and how many lines come back in all. */
+struct hub_step {
+    int client;
+    const char *line;
+    unsigned answers;
+};
+
+static const struct hub_step hub_script[] = {
+    {0, "HELLO alice", 1},
+    {1, "HELLO bob", 1},
+    {2, "HELLO carol", 1},
+    {0, "JOIN lobby", 1},
+    {1, "JOIN lobby", 1},
+    {2, "JOIN lobby", 1},
+    {0, "EMIT lobby chat hello from alice", 3}, /* OK EMIT 1 to alice, EVENT to bob and carol */
+    {1, "ACK 1", 1},
+    {2, "ACK 1", 1},
+    {0, "QUIT", 1},
+    {1, "QUIT", 1},
+    {2, "QUIT", 1},
+};
+
+static int scenario_hub(struct sim *sim)
+{
+    static const char *const names[HUB_CLIENTS] = {"alice", "bob", "carol"};
+    FILE *out = sim->out;
+    struct hub_client c[HUB_CLIENTS];
+    int err = 0, rc = 0;
+    struct hub_server *srv = hub_server_start(sim->b, HUB_PORT, NULL, &err);
+    if (!srv) {
+        fprintf(stderr, "tapir: sim: cannot start the hub: %s\n", strerror(-err));
+        return 1;
+    }
+    fprintf(out, "# the hub listens on B, port %u; alice, bob and carol connect from A\n",
+            HUB_PORT);
+    memset(c, 0, sizeof(c));
+    for (int i = 0; i < HUB_CLIENTS; i++) {
+        c[i].sim = sim;
+        c[i].name = names[i];
+        c[i].sock = sock_open(sim->a, SOCK_TYPE_TCP);
+        if (!c[i].sock) {
+            rc = 1;
+            break;
+        }
+        sock_on(c[i].sock, &client_events, &c[i]);
+        client_say(&c[i], "connect() ->", "10.0.0.2:7000", 13);
+        sock_connect(c[i].sock, SIM_IP_B, HUB_PORT);
+        if (!sim_run(sim, TCP_RUN_US, client_ready, &c[i]) || c[i].err)
+            rc = 1;
+    }
+
+    fprintf(out, "# the conversation (-> to the hub, <- from it)\n");
+    struct hub_wait w = {.clients = c};
+    for (size_t i = 0; i < sizeof(hub_script) / sizeof(hub_script[0]) && !rc; i++) {
+        const struct hub_step *st = &hub_script[i];
+        struct hub_client *who = &c[st->client];
+        char line[128];
+        int n = snprintf(line, sizeof(line), "%s\n", st->line);
+        client_say(who, "->", st->line, strlen(st->line));
+        if (sock_send(who->sock, line, (size_t)n) != n)
+            rc = 1;
+        w.lines += st->answers;
+        if (!sim_run(sim, TCP_RUN_US, hub_lines_reached, &w)) {
+            fprintf(out, "# no answer after %u s: giving up\n", TCP_RUN_US / SECOND_US);
+            rc = 1;
+        }
+    }
+    /* after QUIT the hub closes each connection; each client closes its side in turn */
+    if (!sim_run(sim, TCP_RUN_US, hub_all_ended, c))
+        rc = 1;
+    sim_run(sim, time_wait_us(sim), NULL, NULL); /* the hub's TIME-WAITs */
+
+    const struct hub_stats *hs = hub_stats(hub_server_core(srv));
+    fprintf(out, "\n--- hub summary ---\n");
+    fprintf(out,
+            "hub: %" PRIu64 " connections, %" PRIu64 " event%s emitted, %" PRIu64
+            " delivered, %" PRIu64 " ACKs, %" PRIu64 " errors\n",
+            hs->conns_accepted, hs->events_in, plural(hs->events_in), hs->events_out, hs->acks,
+            hs->errors);
+    for (int i = 0; i < HUB_CLIENTS; i++)
+        fprintf(out, "%s: %u line%s from the hub%s\n", c[i].name, c[i].lines, plural(c[i].lines),
+                c[i].eof ? ", then the end of stream" : "");
+    bool delivered = hs->events_in == 1 && hs->events_out == 2;
+    story_over(sim);
+    for (int i = 0; i < HUB_CLIENTS; i++)
+        if (c[i].sock)
+            sock_close(c[i].sock);
+    hub_server_stop(srv);
+    return rc || !delivered ? 1 : 0;
+}
+
 /* ---- the scenarios, and the command ---- */
 
 /* One entry per scenario, in the order --list shows them. A new scenario is one function
  * taking the running pair (struct sim: A, B, the wire and the clock) and one line here. */
 static const struct scenario scenarios[] = {
-    {"arp", "A resolves B's Ethernet address with ARP (RFC 826), then uses its cache",
-     scenario_arp},
-    {"ping", "A pings B 3 times (ICMP echo, RFC 792), then prints ping's summary", scenario_ping},
+    {"arp", "A resolves B's Ethernet address with ARP (RFC 826), then uses its cache", scenario_arp,
+     TRACE_ALL},
+    {"ping", "A pings B 3 times (ICMP echo, RFC 792), then prints ping's summary", scenario_ping,
+     TRACE_ALL},
+    {"handshake", "A connects to B's listener: SYN, SYN-ACK, ACK; both ESTABLISHED",
+     scenario_handshake, TRACE_TCP},
+    {"transfer", "A sends B 20000 bytes over TCP (data and ACKs), then both close",
+     scenario_transfer, TRACE_TCP},
+    {"loss", "the transfer with one data segment lost on the wire: TCP retransmits it",
+     scenario_loss, TRACE_TCP},
+    {"close", "A closes first: FIN-WAIT-1/2 and TIME-WAIT on A, CLOSE-WAIT and LAST-ACK on B",
+     scenario_close, TRACE_TCP},
+    {"simultaneous-close", "A and B close at the same instant: CLOSING on both sides",
+     scenario_simultaneous_close, TRACE_TCP},
+    {"reset", "RST: connect() to a closed port is refused; abort() resets the peer", scenario_reset,
+     TRACE_TCP},
+    {"hub", "the hub on B, three clients on A: HELLO, JOIN, EMIT, the EVENT delivered",
+     scenario_hub, TRACE_TCP_APP},
 };
 #define N_SCENARIOS      (sizeof(scenarios) / sizeof(scenarios[0]))
 #define DEFAULT_SCENARIO "ping"
@@ -328,8 +1181,9 @@ static const char sim_usage[] =
     "usage: tapir sim [SCENARIO] [--seed N] [--loss PCT] [--trace LAYERS]\n"
     "       tapir sim --list\n"
     "Two stacks, A (10.0.0.1) and B (10.0.0.2), over a simulated wire on a fake clock.\n"
-    "The trace (all layers unless --trace) goes to stdout; a seed gives the same output\n"
-    "every run. Default: scenario " DEFAULT_SCENARIO ", --seed 1, --loss 0.\n";
+    "The trace goes to stdout (arp, ping: all layers; the TCP scenarios: tcp; hub: tcp\n"
+    "and app; --trace picks others); a seed gives the same output every run.\n"
+    "Default: scenario " DEFAULT_SCENARIO ", --seed 1, --loss 0.\n";
 
 static int sim_fail(const char *what, const char *arg)
 {
@@ -365,7 +1219,8 @@ static bool parse_unsigned(const char *s, unsigned long max, unsigned long *v)
 
 int sim_main(int argc, char **argv)
 {
-    struct sim sim = {.seed = SIM_SEED, .trace = TRACE_ALL, .out = stdout};
+    struct sim sim = {.seed = SIM_SEED, .out = stdout};
+    bool trace_given = false;
     const char *name = NULL;
     const char *v;
     unsigned long n;
@@ -390,6 +1245,7 @@ int sim_main(int argc, char **argv)
                 return sim_fail("bad --trace '%s' (layers: eth,arp,ip,icmp,udp,tcp,sock,app, "
                                 "all or none)",
                                 v);
+            trace_given = true;
         } else if (argv[i][0] == '-' || name) {
             return sim_fail("unexpected argument '%s'", argv[i]);
         } else {
@@ -405,6 +1261,8 @@ int sim_main(int argc, char **argv)
         fprintf(stderr, ")\n");
         return 2;
     }
+    if (!trace_given)
+        sim.trace = sc->trace;
 
     /* Trace lines and the scenario's lines share stdout: line-buffered, they keep their
      * order even when stdout is a pipe. */
@@ -420,9 +1278,12 @@ int sim_main(int argc, char **argv)
     }
     int rc = sc->run(&sim);
 
-    const struct wire_stats *w = wire_stats(sim.wire);
-    fprintf(sim.out, "wire: %" PRIu64 " frames sent, %" PRIu64 " delivered, %" PRIu64 " lost\n",
+    const struct wire_stats *w = sim.story_over ? &sim.wire_at_end : wire_stats(sim.wire);
+    fprintf(sim.out, "wire: %" PRIu64 " frames sent, %" PRIu64 " delivered, %" PRIu64 " lost",
             w->sent, w->delivered, w->lost);
+    if (w->filtered)
+        fprintf(sim.out, ", %" PRIu64 " dropped on purpose", w->filtered);
+    fputc('\n', sim.out);
     sim_close(&sim);
     return rc;
 }
