@@ -31,7 +31,7 @@ SIM_OBJ  := $(SIM_SRC:%.c=$(BUILD)/%.o)
 CHECK_CFLAGS = $(shell pkg-config --cflags check 2>/dev/null)
 CHECK_LIBS   = $(shell pkg-config --libs check 2>/dev/null)
 
-.PHONY: all run check debug bench clean tools tools-test unit sim kernel tests check-asan lab-up lab-down fuzz
+.PHONY: all run check debug bench clean tools tools-test unit sim kernel tests lab-up lab-down gdb-test
 all: $(BUILD)/tapir
 
 $(BUILD)/%.o: %.c
@@ -73,9 +73,14 @@ sim: tools $(SIM_BIN)
 kernel: tools-test $(BUILD)/tapir
 	tests/kernel/run.sh $(BUILD)/tapir
 
+# The gdb walkthrough of docs/debugging.md, against the -O0 build.
+gdb-test: debug
+	tests/gdb/test_gdb.sh build-debug
+
 # The whole suite, then the same suite built with the sanitizers.
 check: tools-test
 	$(MAKE) --no-print-directory BUILD=build unit sim kernel
+	$(MAKE) --no-print-directory gdb-test
 	$(MAKE) --no-print-directory BUILD=build-asan OPT="-O1 -g" \
 	    SAN="-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all" \
 	    unit sim kernel

@@ -1013,6 +1013,9 @@ static void server_accept(struct sock *listener, void *ctx)
         l->srv = srv;
         l->sock = s;
         l->conn = c;
+        /* Events are small and should leave at once: Nagle would hold each one back
+         * until the subscriber's (delayed) ACK of the previous one, up to 40 ms. */
+        sock_setopt(s, SOCK_OPT_NODELAY, 1);
         l->next = srv->links;
         if (srv->links)
             srv->links->prev = l;
