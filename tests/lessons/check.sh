@@ -200,8 +200,9 @@ parse()
 to_run()
 {
     local s=$1
-    s=${s//build\/tapir/$tapir}
+    # /tmp/ first: the tapir path may itself live under /tmp (a clone in /tmp/c)
     s=${s//\/tmp\//$tmpdir/}
+    s=${s//build\/tapir/$tapir}
     if [ -n "$lab" ]; then
         s=${s//tapir-lab/$ns}
         s=$(printf '%s\n' "$s" | sed -E 's/(^|[;&|(]|\$\() *sudo +/\1/g; s/^sudo +//')
