@@ -86,6 +86,9 @@ for t in "${tests[@]}"; do
     reason_file="$tmp/$name.reason"
     : >"$reason_file"
     start=$(date +%s%N)
+    # a test may ask for more time with a line "# kernel-timeout: SECONDS"
+    test_limit=$(sed -n 's/^# kernel-timeout: *\([0-9][0-9]*\)$/\1/p' "$t" | head -n 1)
+    [ -n "$test_limit" ] && [ -z "${KERNEL_TIMEOUT:-}" ] && limit=$test_limit || limit=${KERNEL_TIMEOUT:-30}
     TAPIR="$tapir" KERNEL_REASON="$reason_file" timeout -k 5 "$limit" bash "$t" >"$log" 2>&1 </dev/null
     rc=$?
     ms=$((($(date +%s%N) - start) / 1000000))

@@ -2,10 +2,10 @@
 # tests/kernel/test_tcp_netem.sh - TCP over a bad link: 5% loss, 5 ms delay, 25% reordering.
 #
 # Run as test_tcp_netem.sh, the link from the kernel to tapir is impaired and the kernel's
-# `nc -N` sends 1 MiB through tapir's echo service (port 7): tapir must put the lost and
+# `nc -N` sends 5 MiB through tapir's echo service (port 7): tapir must put the lost and
 # reordered segments back in order and echo the same bytes (sha256). Run through
 # test_tcp_netem_send.sh (which sources this file), the link from tapir to the kernel is
-# impaired and `tapir nc` sends 1 MiB to the kernel's `nc -l`: tapir's retransmissions
+# impaired and `tapir nc` sends 5 MiB to the kernel's `nc -l`: tapir's retransmissions
 # (RFC 6298 timeouts, RFC 5681/6582 fast retransmit and recovery) must deliver it intact.
 # Either way: no kernel socket stays half-closed, the counters show the repair work
 # (segments held out of order / retransmitted) and no bad checksum, and tshark finds
@@ -22,12 +22,12 @@
 
 need_root
 
-# 1 MiB, not more: tapir offers neither SACK nor timestamps, so at 5% loss both senders
-# fall back on retransmission timeouts often, and with no valid RTT sample (Karn) the
-# timeout keeps doubling; 5 MiB took 6-35 s and 2 MiB up to 18 s, against the
-# suite's 30 s per test.
-# TCP_NETEM_MIB=N overrides it by hand.
-MIB=${TCP_NETEM_MIB:-1}
+# 5 MiB, as the issue asks. tapir offers neither SACK nor timestamps, so at 5% loss both
+# senders often fall back on retransmission timeouts, and with no valid RTT sample (Karn)
+# the timeout keeps doubling: a run takes 4-35 s, hence the longer limit below.
+# TCP_NETEM_MIB=N overrides the size by hand.
+# kernel-timeout: 120
+MIB=${TCP_NETEM_MIB:-5}
 BYTES=$((MIB * 1024 * 1024))
 LOSS=5 DELAY_MS=5 REORDER=25
 case "$TEST_NAME" in
