@@ -180,7 +180,7 @@ static struct stack *open_stack(struct options *o, struct tap **tap_out)
         fprintf(stderr, "tapir: getrandom failed: %s\n", strerror(errno));
         exit(1);
     }
-    struct stack *stack = stack_create(&o->cfg, &tap_ops, tap);
+    struct stack *stack = stack_create(&o->cfg, tap_netif_ops(tap), tap);
     if (!stack) {
         fprintf(stderr, "tapir: out of memory\n");
         exit(1);

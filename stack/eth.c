@@ -123,7 +123,11 @@ int eth_output(struct stack *stack, struct pkb *pkb, const uint8_t dst[6], uint1
     trace(stack, TRACE_ETH, "tx %s > %s type=0x%04x len=%zu", mac_str(h.src, a), mac_str(h.dst, b),
           h.type, pkb->len);
     pcap_write(stack, pkb->data, pkb->len);
-    err = stack->link->send(stack->link_driver, pkb->data, pkb->len, stack->now_us);
+    if (pkb->tso_mss) /* only TCP builds these, and only when the link offers TSO */
+        err = stack->link->send_tso(stack->link_driver, pkb->data, pkb->len, pkb->tso_mss,
+                                    stack->now_us);
+    else
+        err = stack->link->send(stack->link_driver, pkb->data, pkb->len, stack->now_us);
     if (err < 0) {
         st->tx_errors++;
     } else {

@@ -296,7 +296,12 @@ int ip_output(struct stack *stack, struct pkb *pkb, const struct ip_send *send)
         pkb_queue_push(&stack->loopback, pkb);
         return 0;
     }
-    if (h.total_len <= stack->cfg.mtu) {
+    if (pkb->tso_mss) {
+        /* a TSO segment: the link cuts it into datagrams that fit the MTU, numbering
+         * them from h.id on, as a network card does */
+        stack->ip->next_id = (uint16_t)(stack->ip->next_id + pkb->len / pkb->tso_mss);
+    }
+    if (h.total_len <= stack->cfg.mtu || pkb->tso_mss) {
         ip_build(&h, pkb_push(pkb, IP_HDR_LEN));
         trace_datagram(stack, "tx", &h);
         return link_send(stack, pkb, h.dst, next_hop);

@@ -18,6 +18,10 @@ struct netif_ops {
     ssize_t (*recv)(void *driver, uint8_t *buf, size_t cap, uint64_t now_us);
     /* A file descriptor that poll() reports readable when a frame waits, or -1. */
     int (*fd)(void *driver);
+    /* Optional (NULL: not offered). Send one IPv4/TCP frame whose TCP payload is larger
+     * than one segment; the link cuts it into segments of `mss` bytes ("TCP segmentation
+     * offload", as a network card does). Returns 0 or a negative errno. */
+    int (*send_tso)(void *driver, const uint8_t *frame, size_t len, uint16_t mss, uint64_t now_us);
 };
 
 #endif

@@ -40,6 +40,7 @@ struct pkb {
     size_t len;       /* bytes from data */
     size_t cap;       /* bytes from head */
     struct pkb *next; /* link for the queue that owns it, if any */
+    uint16_t tso_mss; /* outbound: a TCP segment the link cuts into pieces of this size */
     struct pkb_meta meta;
 };
 

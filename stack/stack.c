@@ -50,6 +50,7 @@ void stack_config_init(struct stack_config *c)
     c->tcp_syn_retries = 5;
     c->tcp_ooo_max = 64;
     c->max_sockets = 1024;
+    c->tso = true;
 }
 
 uint32_t stack_random(struct stack *stack)

@@ -58,6 +58,7 @@ struct stack_config {
     unsigned tcp_syn_retries; /* SYN retransmissions before giving up (5) */
     unsigned tcp_ooo_max;     /* out-of-order segments held per connection (64) */
     unsigned max_sockets;     /* sockets at once (1024) */
+    bool tso;                 /* hand the link large TCP segments when it offers TSO (on) */
 };
 
 /* Fill in the defaults above (10.0.0.2/24, 02:00:00:00:00:02, MTU 1500, ...). */

@@ -119,6 +119,7 @@
     X(listen_drops, "SYNs or handshake ACKs dropped: listener backlog full")                       \
     X(tcb_limit, "connections refused: TCB limit reached")                                         \
     X(tx_segments, "segments sent")                                                                \
+    X(tx_tso_frames, "of which large frames the link cut into segments (TSO)")                     \
     X(tx_resets, "RSTs sent")                                                                      \
     X(retransmits, "segments retransmitted")                                                       \
     X(fast_retransmits, "fast retransmits (3 duplicate ACKs)")                                     \

@@ -206,6 +206,7 @@ struct tcp_state {
 #define TCP_RTO_MAX_US        60000000u /* RFC 6298 2.5 */
 #define TCP_DELACK_US         40000u    /* RFC 1122 4.2.3.2 allows up to 500 ms */
 #define TCP_BURST_MAX_UNACKED 16        /* a burst ACKs at least every 16 segments */
+#define TCP_TSO_MAX 64000 /* bytes of data in one TSO frame (the frame stays < 64 KiB) */
 #define TCP_DEFAULT_MSS       536       /* RFC 9293 3.7.1: when the peer sends no MSS */
 
 /* tcp.c */

@@ -101,6 +101,10 @@ static void xmit(struct tcb *tcb, uint32_t seq, uint8_t flags, uint32_t len)
     if (len)
         ring_read_at(&tcb->snd, seq - tcb->snd_base, p + hlen, len);
     tcp_set_checksum(p, hlen + len, tcb->local_ip, tcb->remote_ip);
+    if (len > tcb->smss) { /* TSO: the link cuts it into segments of SMSS */
+        pkb->tso_mss = tcb->smss;
+        stack->stats.tcp.tx_tso_frames++;
+    }
     if (stack_trace_enabled(stack, TRACE_TCP)) {
         char line[256];
         tcp_trace_flush(stack);
@@ -218,6 +222,18 @@ static uint32_t unsent_bytes(const struct tcb *tcb)
 }
 
 /* Send `len` bytes at snd_nxt (and the FIN after them if `fin`), advancing snd_nxt. */
+/* The most data one call may hand to IP: one segment, or with TCP segmentation offload
+ * (a link that cuts large segments up itself, tap/tap.c with a virtio-net header) up to
+ * TCP_TSO_MAX bytes of whole segments. Fewer, larger writes are what lets a user-space
+ * stack keep up with the kernel; what travels on the link is still segments of SMSS. */
+static uint32_t max_segment(const struct tcb *tcb)
+{
+    struct stack *stack = tcb->stack;
+    if (!stack->link->send_tso || !stack->cfg.tso || tcb->remote_ip == stack->cfg.ip)
+        return tcb->smss;
+    return TCP_TSO_MAX / tcb->smss * tcb->smss;
+}
+
 static void send_data(struct tcb *tcb, uint32_t len, bool fin)
 {
     struct stack *stack = tcb->stack;
@@ -284,9 +300,13 @@ void tcp_output(struct tcb *tcb)
             uint32_t wnd = min_u32(tcb->snd_wnd, tcb->cwnd);
             uint32_t flight = tcb->snd_nxt - tcb->snd_una;
             uint32_t usable = wnd > flight ? wnd - flight : 0;
-            uint32_t len = min_u32(min_u32(unsent, usable), tcb->smss);
-            /* the FIN goes with (or after) the last byte, and needs no window */
-            bool fin = tcb->fin_queued && len == unsent && tcb->snd_nxt + len == tcp_fin_seq(tcb);
+            uint32_t len = min_u32(min_u32(unsent, usable), max_segment(tcb));
+            if (len > tcb->smss && len < unsent)
+                len -= len % tcb->smss; /* a TSO frame holds whole segments but the last */
+            /* the FIN goes with (or after) the last byte, and needs no window; never on
+             * a TSO frame (the link would have to put it on the last piece) */
+            bool fin = tcb->fin_queued && len == unsent && len <= tcb->smss &&
+                       tcb->snd_nxt + len == tcp_fin_seq(tcb);
             if (len == 0 && !fin)
                 break;
             if (len < tcb->smss && !fin && !small_segment_ok(tcb, len, unsent))

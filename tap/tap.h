@@ -6,11 +6,11 @@
 
 struct tap;
 
-extern const struct netif_ops tap_ops;
-
 /* Attach to TAP device `name`, creating it if it does not exist (needs CAP_NET_ADMIN).
  * Returns NULL and sets *err to -errno on failure. */
 struct tap *tap_open(const char *name, int *err);
 void tap_close(struct tap *tap);
+/* The driver operations for this device (with TSO when the kernel offers it). */
+const struct netif_ops *tap_netif_ops(const struct tap *tap);
 
 #endif

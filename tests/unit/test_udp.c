@@ -137,7 +137,8 @@ static int fake_fd(void *driver)
     return -1;
 }
 
-static const struct netif_ops fake_ops = {"fake", fake_send, fake_recv, fake_fd};
+static const struct netif_ops fake_ops = {
+    .kind = "fake", .send = fake_send, .recv = fake_recv, .fd = fake_fd};
 
 /* ---- the fixture: tapir at 10.0.0.2 that knows the kernel's MAC, echo socket on 7 ---- */
 
