@@ -68,8 +68,9 @@ void eth_input(struct stack *stack, struct pkb *pkb)
 
     if (eth_parse(pkb->data, pkb->len, &h) < 0)
         return drop(stack, pkb, &st->rx_truncated, "shorter than an Ethernet header");
-    /* 4 extra bytes allow for an 802.1Q tag we do not otherwise support */
-    if (pkb->len > ETH_HDR_LEN + (size_t)stack->cfg.mtu + 4)
+    /* 4 extra bytes allow for an 802.1Q tag we do not otherwise support; a link that
+     * joins segments on receive (rx_large) hands up larger frames on purpose */
+    if (pkb->len > ETH_HDR_LEN + (size_t)stack->cfg.mtu + 4 && !stack->link->rx_large)
         return drop(stack, pkb, &st->rx_oversize, "longer than the MTU");
     if (memcmp(h.dst, stack->cfg.mac, 6) != 0 && !is_multicast(h.dst))
         return drop(stack, pkb, &st->rx_not_for_us, "not our MAC address");

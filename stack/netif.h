@@ -6,6 +6,7 @@
 #ifndef TAPIR_NETIF_H
 #define TAPIR_NETIF_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -21,6 +22,9 @@ struct netif_ops {
     /* Optional (NULL: not offered). Send one IPv4/TCP frame whose TCP payload is larger
      * than one segment; the link cuts it into segments of `mss` bytes ("TCP segmentation
      * offload", as a network card does). Returns 0 or a negative errno. */
+    /* Frames larger than the MTU may arrive: the link hands up TCP segments it joined
+     * (receive offload, as GRO does), up to 64 KiB. */
+    bool rx_large;
     int (*send_tso)(void *driver, const uint8_t *frame, size_t len, uint16_t mss, uint64_t now_us);
 };
 

@@ -253,7 +253,7 @@ void tcp_arm_rtx(struct tcb *tcb);
 void tcp_enter_time_wait(struct tcb *tcb);
 uint32_t tcp_rcv_window(struct tcb *tcb);
 void tcp_window_update(struct tcb *tcb);
-void tcp_schedule_ack(struct tcb *tcb);
+void tcp_schedule_ack(struct tcb *tcb, uint32_t len);
 void tcp_ack_due(struct tcb *tcb);
 uint32_t tcp_fin_seq(const struct tcb *tcb);
 bool tcp_fin_acked(const struct tcb *tcb);

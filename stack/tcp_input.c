@@ -432,7 +432,7 @@ static bool process_text(struct tcb *tcb, struct seg *s)
         ooo_advance(tcb);
         tcb->ack_now = true; /* it filled (part of) a hole: tell the sender now */
     } else {
-        tcp_schedule_ack(tcb);
+        tcp_schedule_ack(tcb, s->len);
     }
     return true;
 }

@@ -368,10 +368,13 @@ void tcp_rtt_sample(struct tcb *tcb, uint32_t r)
 /* ---- receiving side helpers ---- */
 
 /* In-order data arrived: ACK at least every second segment, else within 40 ms. */
-void tcp_schedule_ack(struct tcb *tcb)
+void tcp_schedule_ack(struct tcb *tcb, uint32_t len)
 {
     struct tcp_state *ts = tcb->stack->tcp;
-    tcb->segs_unacked++;
+    /* a large segment joined by the link (receive offload) counts as the MSS-sized
+     * segments it was made of */
+    uint32_t segs = tcb->rcv_mss ? (len + tcb->rcv_mss - 1) / tcb->rcv_mss : 1;
+    tcb->segs_unacked += segs ? segs : 1;
     /* Segments that arrive together in one receive burst get one ACK at the end of the
      * burst (tcp_burst_end), as Linux's GRO gives them: far fewer ACKs for the same data.
      * Outside a burst, the RFC 1122 rule below. */

@@ -6,6 +6,7 @@
  * Ethernet frame, with no extra packet-information header in front.
  */
 #include "tap.h"
+#include "../stack/checksum.h"
 
 #include <errno.h>
 #include <stdbool.h>
@@ -21,11 +22,12 @@
 /* With IFF_VNET_HDR every frame, both ways, is preceded by a virtio-net header (the
  * interface of a virtual machine's network card). We use it for one thing: to hand the
  * kernel a large TCP segment and let it act as a card doing TCP segmentation offload
- * (TSO). Received frames get a header too, which we skip (we enable no receive offload,
- * so the kernel sends us ordinary, fully checksummed frames). */
-#define VNET_HDR_LEN   10
-#define VNET_GSO_NONE  0
-#define VNET_GSO_TCPV4 1
+ * (TSO), and, the other way, to let the kernel hand us large TCP segments (as a card's
+ * receive offload would) with the checksum left for us to finish (tap_recv does). */
+#define VNET_HDR_LEN      10
+#define VNET_GSO_NONE     0
+#define VNET_GSO_TCPV4    1
+#define VNET_F_NEEDS_CSUM 1
 
 struct tap {
     int fd;
@@ -64,6 +66,9 @@ struct tap *tap_open(const char *name, int *err)
         close(fd);
         return NULL;
     }
+    /* Offer receive offloads: checksums left to us, and IPv4 TCP segments up to 64 KiB */
+    if (vnet_hdr && ioctl(fd, TUNSETOFFLOAD, TUN_F_CSUM | TUN_F_TSO4) < 0)
+        ioctl(fd, TUNSETOFFLOAD, 0);
     tap->fd = fd;
     tap->vnet_hdr = vnet_hdr;
     memcpy(tap->name, ifr.ifr_name, IFNAMSIZ);
@@ -126,6 +131,25 @@ static int tap_send_tso(void *driver, const uint8_t *frame, size_t len, uint16_t
     return write_frame(tap, hdr, frame, len);
 }
 
+static uint16_t get_le16(const uint8_t *p)
+{
+    return (uint16_t)(p[0] | p[1] << 8);
+}
+
+/* The kernel left the transport checksum for the "card" to compute, as on a real NIC
+ * with checksum offload: csum_start says where the sum starts (the transport header,
+ * whose checksum field holds the pseudo-header's sum), csum_offset where it goes. We
+ * finish it in software, so the stack above sees an ordinary, checkable frame. */
+static void finish_checksum(const uint8_t hdr[VNET_HDR_LEN], uint8_t *frame, size_t len)
+{
+    size_t start = get_le16(hdr + 6), off = get_le16(hdr + 8);
+    if (start >= len || start + off + 2 > len)
+        return; /* nonsense: leave it, the stack's own check will drop the frame */
+    uint16_t sum = inet_checksum(frame + start, len - start);
+    frame[start + off] = (uint8_t)(sum >> 8);
+    frame[start + off + 1] = (uint8_t)sum;
+}
+
 static ssize_t tap_recv(void *driver, uint8_t *buf, size_t cap, uint64_t now_us)
 {
     struct tap *tap = driver;
@@ -139,8 +163,11 @@ static ssize_t tap_recv(void *driver, uint8_t *buf, size_t cap, uint64_t now_us)
     ssize_t n = readv(tap->fd, iov + first, 2 - first);
     if (n < 0)
         return (errno == EAGAIN || errno == EINTR) ? 0 : -errno;
-    if (tap->vnet_hdr)
-        n = n >= VNET_HDR_LEN ? n - VNET_HDR_LEN : 0;
+    if (!tap->vnet_hdr)
+        return n;
+    n = n >= VNET_HDR_LEN ? n - VNET_HDR_LEN : 0;
+    if (hdr[0] & VNET_F_NEEDS_CSUM)
+        finish_checksum(hdr, buf, (size_t)n);
     return n;
 }
 
@@ -161,6 +188,7 @@ static const struct netif_ops tap_ops_tso = {
     .send = tap_send,
     .recv = tap_recv,
     .fd = tap_fd,
+    .rx_large = true,
     .send_tso = tap_send_tso,
 };
 
