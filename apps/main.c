@@ -33,6 +33,7 @@ static const char usage[] =
     "         --mac MAC (02:00:00:00:00:02)  --trace LAYERS "
     "(eth,arp,ip,icmp,udp,tcp,sock,app|all)\n"
     "         --pcap FILE  --stats  --echo PORT (7)  --discard PORT (9)  --hub PORT (7000)\n"
+    "         --offload on|off (on: TCP segmentation and checksum offload on the TAP device)\n"
     "         (a service port of 0 turns that service off)\n";
 
 static void fail_usage(const char *fmt, const char *arg)
@@ -48,6 +49,7 @@ struct options {
     const char *tap;
     const char *pcap;
     bool stats;
+    bool offload; /* TSO and checksum offload on the TAP device */
     long echo_port, discard_port, hub_port;
     struct stack_config cfg;
 };
@@ -101,12 +103,19 @@ static void install_signals(void)
 static int parse_options(int argc, char **argv, struct options *o)
 {
     static const struct option longopts[] = {
-        {"tap", required_argument, 0, 't'},     {"ip", required_argument, 0, 'a'},
-        {"gw", required_argument, 0, 'g'},      {"mac", required_argument, 0, 'm'},
-        {"trace", required_argument, 0, 'T'},   {"pcap", required_argument, 0, 'p'},
-        {"stats", no_argument, 0, 'S'},         {"echo", required_argument, 0, 'e'},
-        {"discard", required_argument, 0, 'd'}, {"hub", required_argument, 0, 'H'},
-        {"help", no_argument, 0, 'h'},          {0, 0, 0, 0},
+        {"tap", required_argument, 0, 't'},
+        {"ip", required_argument, 0, 'a'},
+        {"gw", required_argument, 0, 'g'},
+        {"mac", required_argument, 0, 'm'},
+        {"trace", required_argument, 0, 'T'},
+        {"pcap", required_argument, 0, 'p'},
+        {"stats", no_argument, 0, 'S'},
+        {"echo", required_argument, 0, 'e'},
+        {"discard", required_argument, 0, 'd'},
+        {"hub", required_argument, 0, 'H'},
+        {"offload", required_argument, 0, 'o'},
+        {"help", no_argument, 0, 'h'},
+        {0, 0, 0, 0},
     };
     int c;
     opterr = 0; /* we say it ourselves, in one line */
@@ -136,6 +145,11 @@ static int parse_options(int argc, char **argv, struct options *o)
         case 'p':
             o->pcap = optarg;
             break;
+        case 'o':
+            if (strcmp(optarg, "on") && strcmp(optarg, "off"))
+                fail_usage("bad --offload '%s' (on or off)", optarg);
+            o->offload = !strcmp(optarg, "on");
+            break;
         case 'S':
             o->stats = true;
             break;
@@ -164,7 +178,7 @@ static int parse_options(int argc, char **argv, struct options *o)
 static struct stack *open_stack(struct options *o, struct tap **tap_out)
 {
     int err = 0;
-    struct tap *tap = tap_open(o->tap, &err);
+    struct tap *tap = tap_open_with(o->tap, o->offload, &err);
     if (!tap) {
         fprintf(stderr, "tapir: cannot attach to TAP device '%s': %s\n", o->tap, strerror(-err));
         if (err == -EPERM || err == -EACCES)
@@ -345,7 +359,7 @@ static int cmd_nc(struct options *o, int argc, char **argv)
 static void hoist_global_options(int argc, char **argv)
 {
     static const char *const with_value[] = {"tap",  "ip",   "gw",      "mac", "trace",
-                                             "pcap", "echo", "discard", "hub"};
+                                             "pcap", "echo", "discard", "hub", "offload"};
     static const char *const flags[] = {"stats", "help"};
     int cmd = 1;
     while (cmd < argc && argv[cmd][0] == '-') { /* skip the options already in front */
@@ -387,7 +401,8 @@ static void hoist_global_options(int argc, char **argv)
 int main(int argc, char **argv)
 {
     hoist_global_options(argc, argv);
-    struct options o = {.tap = "tap0", .echo_port = 7, .discard_port = 9, .hub_port = 7000};
+    struct options o = {
+        .tap = "tap0", .offload = true, .echo_port = 7, .discard_port = 9, .hub_port = 7000};
     stack_config_init(&o.cfg);
     int cmd = parse_options(argc, argv, &o);
     const char *name = cmd < argc ? argv[cmd] : "serve";

@@ -21,7 +21,12 @@
 #define NC_BUF         65536
 #define LINGER_POLL_US 5000
 #define LINGER_MAX_US  10000000 /* give up waiting for the peer's ACKs after 10 s */
-#define UDP_CHUNK      8192     /* bytes of stdin per datagram */
+/* After the peer's FIN: stay a moment in what is TIME-WAIT for TCP, to answer the FIN
+ * again if our ACK of it was lost. A kernel keeps TIME-WAIT after its process exits; our
+ * stack lives in this process, so the process stays (long enough for one retransmission
+ * at Linux's minimum RTO of 200 ms). */
+#define TIME_WAIT_US 400000
+#define UDP_CHUNK    8192 /* bytes of stdin per datagram */
 
 struct nc {
     struct stack *stack;
@@ -35,6 +40,7 @@ struct nc {
     uint16_t peer_port;
     bool have_peer;
     uint64_t linger_start;
+    uint64_t acked_at; /* when all we sent was acknowledged after the peer's FIN */
     struct timer linger;
     int exit_code;
 };
@@ -80,7 +86,12 @@ static void linger_tick(struct stack *stack, void *arg)
     /* UDP has no ACKs: done once no datagram still waits for ARP (it may take a retry). */
     bool acked =
         nc->opt->udp ? stack_packets_waiting(stack) == 0 : sock_send_pending(nc->sock) == 0;
-    if (acked || waited >= LINGER_MAX_US) {
+    if (acked && !nc->opt->udp && nc->peer_eof && !nc->acked_at)
+        nc->acked_at = stack_now_us(stack);
+    bool done = nc->opt->udp ? acked
+                             : acked && (!nc->peer_eof ||
+                                         stack_now_us(stack) - nc->acked_at >= TIME_WAIT_US);
+    if (done || waited >= LINGER_MAX_US) {
         *nc->stop = 1;
         return;
     }

@@ -37,6 +37,11 @@ struct tap {
 
 struct tap *tap_open(const char *name, int *err)
 {
+    return tap_open_with(name, true, err);
+}
+
+struct tap *tap_open_with(const char *name, bool offload, int *err)
+{
     struct ifreq ifr;
     if (strlen(name) >= IFNAMSIZ) {
         *err = -ENAMETOOLONG;
@@ -48,9 +53,9 @@ struct tap *tap_open(const char *name, int *err)
         return NULL;
     }
     memset(&ifr, 0, sizeof(ifr));
-    ifr.ifr_flags = IFF_TAP | IFF_NO_PI | IFF_VNET_HDR;
+    ifr.ifr_flags = IFF_TAP | IFF_NO_PI | (offload ? IFF_VNET_HDR : 0);
     strncpy(ifr.ifr_name, name, IFNAMSIZ - 1);
-    bool vnet_hdr = true;
+    bool vnet_hdr = offload;
     if (ioctl(fd, TUNSETIFF, &ifr) < 0) { /* an older kernel: plain frames, no TSO */
         vnet_hdr = false;
         ifr.ifr_flags = IFF_TAP | IFF_NO_PI;
