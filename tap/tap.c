@@ -72,7 +72,9 @@ struct tap *tap_open_with(const char *name, bool offload, int *err)
         return NULL;
     }
     /* Offer receive offloads: checksums left to us, and IPv4 TCP segments up to 64 KiB */
-    if (vnet_hdr && ioctl(fd, TUNSETOFFLOAD, TUN_F_CSUM | TUN_F_TSO4) < 0)
+    /* (Without the header, or if refused, turn off what an earlier user of a persistent
+     * device turned on: large frames would come without the header that explains them.) */
+    if (!vnet_hdr || ioctl(fd, TUNSETOFFLOAD, TUN_F_CSUM | TUN_F_TSO4) < 0)
         ioctl(fd, TUNSETOFFLOAD, 0);
     tap->fd = fd;
     tap->vnet_hdr = vnet_hdr;
