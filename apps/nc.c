@@ -196,8 +196,8 @@ static void on_readable(struct sock *s, void *ctx)
         if (n == -EAGAIN)
             return;
         if (n < 0) {
-            if (nc->opt->udp && !nc->opt->listen && n == -ECONNREFUSED) {
-                fail(nc, "read", (int)n);
+            if (nc->opt->udp && !nc->opt->listen) {
+                fail(nc, "read", (int)n); /* the error on_error reported, again */
                 return;
             }
             continue;
@@ -251,8 +251,12 @@ static void on_error(struct sock *s, int err, void *ctx)
     struct nc *nc = ctx;
     (void)s;
     if (nc->opt->udp) {
+        /* a client's datagrams cannot arrive: say why and stop, as a TCP client would
+         * (a server keeps serving its other peers) */
         if (!nc->opt->listen && err == -ECONNREFUSED)
             fail(nc, "connection refused by the peer (ICMP port unreachable)", err);
+        else if (!nc->opt->listen)
+            fail(nc, "a datagram could not be delivered", err);
         return;
     }
     fail(nc, nc->peer_eof || nc->shut_sent ? "connection" : "connect", err);

@@ -31,6 +31,8 @@ static void print_addr(uint32_t ip)
     printf("%u.%u.%u.%u", ip >> 24, (ip >> 16) & 255, (ip >> 8) & 255, ip & 255);
 }
 
+static void stop_when_all_answered(struct ping *p);
+
 static void on_ping(void *ctx, const struct ping_event *ev)
 {
     struct ping *p = ctx;
@@ -46,6 +48,7 @@ static void on_ping(void *ctx, const struct ping_event *ev)
                : ev->code == 0 /* net */    ? "Destination Net Unreachable"
                                             : "Destination Host Unreachable");
         fflush(stdout);
+        stop_when_all_answered(p);
         return;
     }
     uint64_t rtt = stack_now_us(p->stack) - p->sent_at[ev->seq];
@@ -59,6 +62,12 @@ static void on_ping(void *ctx, const struct ping_event *ev)
     print_addr(ev->from);
     printf(": icmp_seq=%u ttl=%u time=%.3f ms\n", ev->seq, ev->ttl, rtt / 1000.0);
     fflush(stdout);
+    stop_when_all_answered(p);
+}
+
+/* Every request of a counted run has its answer (a reply or an error): done. */
+static void stop_when_all_answered(struct ping *p)
+{
     if (p->count && p->received + p->errors >= p->count && p->sent >= p->count)
         *p->stop = 1;
 }
@@ -86,9 +95,8 @@ static void send_one(struct stack *stack, void *arg)
         fprintf(stderr, "ping: sendmsg: %s\n", strerror(-err));
     if (!p->count || p->sent < p->count)
         timer_arm(stack, &p->send_timer, (uint64_t)p->interval_ms * 1000);
-    else /* wait for the last reply as iputils does: up to 2 intervals, at least 1 s */
-        /* wait for the last reply: 2 intervals, and long enough for ARP to give up on a
-         * silent host (3 requests 1 s apart), so its "Destination Host Unreachable" shows */
+    else /* wait for the last reply: 2 intervals, and long enough for ARP to give up on a
+          * silent host (3 requests 1 s apart), so its "Destination Host Unreachable" shows */
         timer_arm(stack, &p->finish_timer, 4000000 + 2000ull * p->interval_ms);
 }
 
