@@ -11,6 +11,8 @@
 
 /* ping.c: ICMP echo to dst, `count` times (0: until *stop), one per interval_ms.
  * Prints lines like the system ping. Returns 0 if any reply came, 1 otherwise. */
+/* What iputils ping prints for an error event ("Destination Host Unreachable", ...). */
+const char *ping_error_text(const struct ping_event *ev);
 int ping_run(struct stack *stack, uint32_t dst, unsigned count, unsigned interval_ms,
              size_t payload_len, volatile sig_atomic_t *stop);
 

@@ -33,6 +33,20 @@ static void print_addr(uint32_t ip)
 
 static void stop_when_all_answered(struct ping *p);
 
+const char *ping_error_text(const struct ping_event *ev)
+{
+    if (ev->kind != PING_UNREACHABLE)
+        return "Time to live exceeded";
+    switch (ev->code) {
+    case 0:
+        return "Destination Net Unreachable";
+    case 3:
+        return "Destination Port Unreachable";
+    default:
+        return "Destination Host Unreachable";
+    }
+}
+
 static void on_ping(void *ctx, const struct ping_event *ev)
 {
     struct ping *p = ctx;
@@ -42,11 +56,7 @@ static void on_ping(void *ctx, const struct ping_event *ev)
         p->errors++;
         printf("From ");
         print_addr(ev->from);
-        printf(" icmp_seq=%u %s\n", ev->seq,
-               ev->kind != PING_UNREACHABLE ? "Time to live exceeded"
-               : ev->code == 3 /* port */   ? "Destination Port Unreachable"
-               : ev->code == 0 /* net */    ? "Destination Net Unreachable"
-                                            : "Destination Host Unreachable");
+        printf(" icmp_seq=%u %s\n", ev->seq, ping_error_text(ev));
         fflush(stdout);
         stop_when_all_answered(p);
         return;

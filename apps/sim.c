@@ -242,8 +242,7 @@ static void ping_event(void *ctx, const struct ping_event *ev)
         p->errors++;
         fprintf(out, "From ");
         print_ip(out, ev->from);
-        fprintf(out, " icmp_seq=%u %s\n", ev->seq,
-                ev->kind == PING_UNREACHABLE ? "Destination Unreachable" : "Time to live exceeded");
+        fprintf(out, " icmp_seq=%u %s\n", ev->seq, ping_error_text(ev));
         return;
     }
     uint64_t rtt = stack_now_us(p->sim->a) - p->sent_at[ev->seq];
