@@ -17,6 +17,7 @@
 #   pcap_verify FILE               ... and check them all, with check_pcap, in one tshark pass
 #   pcap_count FILE FILTER         how many frames match a tshark display filter
 #   stat_value FILE TEXT           a --stats counter by its text ("echo requests received")
+#   layer_stat FILE LAYER TEXT     the same within one layer's section (TCP, UDP, Hub)
 #   wait_stat TEXT MIN             poll the live counters (SIGUSR1) until TEXT >= MIN
 #   expect_eq / expect_ge / expect_match / expect_no_match / fail / pass
 #
@@ -228,6 +229,17 @@ stat_value()
     n=$(awk '/^Ethernet \(L2\):$/ { block = "" } { block = block $0 "\n" } END { printf "%s", block }' "$1" |
         grep -E "^ +[0-9]+ $2\$" | head -n 1 | awk '{print $1}')
     echo "${n:-0}"
+}
+
+# layer_stat FILE LAYER TEXT: the counter TEXT from the last section of --stats output
+# headed "LAYER ..." ("TCP", "UDP", "Hub"; 0 when not printed). Unlike stat_value, TEXT
+# need not be unique across layers (IP and UDP both count "datagrams received").
+layer_stat()
+{
+    awk -v layer="$2" -v text="$3" '
+        /^[A-Za-z]/ { inside = (index($0, layer " ") == 1); if (inside) v = 0 }
+        inside && $0 ~ "^ +[0-9]+ " text "$" { v = $1 }
+        END { print v + 0 }' "$1"
 }
 
 # wait_stat TEXT MINIMUM: ask the running stack for its counters (SIGUSR1) until the

@@ -74,15 +74,7 @@ wait_closed()
 }
 
 # hub_stat TEXT: a counter from the "Hub (L7):" block tapir printed at exit.
-hub_stat()
-{
-    local n
-    n=$(awk -v text="$1" '
-        /^[A-Za-z]/ { in_hub = ($0 ~ /^Hub /) }
-        in_hub && $0 ~ "^ +[0-9]+ " text "$" { v = $1 }
-        END { print v }' "$STACK_ERR")
-    echo "${n:-0}"
-}
+hub_stat() { layer_stat "$STACK_ERR" Hub "$1"; }
 
 stop_clients()
 {

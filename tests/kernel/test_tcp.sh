@@ -19,15 +19,7 @@ MIB10=$((10 * 1024 * 1024))
 sha() { sha256sum <"$1" | cut -d' ' -f1; }
 
 # tcp_stat FILE TEXT: a counter of the "TCP (L4):" section of the last --stats block.
-tcp_stat()
-{
-    local n
-    n=$(awk '/^Ethernet \(L2\):$/ { block = "" } { block = block $0 "\n" }
-             END { printf "%s", block }' "$1" |
-        awk -v text="$2" '/^[A-Za-z]/ { in_tcp = ($0 ~ /^TCP /) }
-             in_tcp && $0 ~ "^ +[0-9]+ " text "$" { print $1; exit }')
-    echo "${n:-0}"
-}
+tcp_stat() { layer_stat "$1" TCP "$2"; }
 
 # wait_closed: the kernel's sockets to or from tapir either are gone or wait in
 # TIME-WAIT; poll (at most 5 s) for FIN-WAIT, CLOSE-WAIT, LAST-ACK, ... to drain, then

@@ -17,15 +17,7 @@ SEQUENTIAL=100
 CONCURRENT=50
 
 # tcp_stat FILE TEXT: a counter of the "TCP (L4):" section of the last --stats block.
-tcp_stat()
-{
-    local n
-    n=$(awk '/^Ethernet \(L2\):$/ { block = "" } { block = block $0 "\n" }
-             END { printf "%s", block }' "$1" |
-        awk -v text="$2" '/^[A-Za-z]/ { in_tcp = ($0 ~ /^TCP /) }
-             in_tcp && $0 ~ "^ +[0-9]+ " text "$" { print $1; exit }')
-    echo "${n:-0}"
-}
+tcp_stat() { layer_stat "$1" TCP "$2"; }
 
 # wait_closed WHAT: poll (at most 5 s) until no kernel socket to tapir is half-way
 # through a handshake or a close; gone or TIME-WAIT are the only acceptable ends.

@@ -14,14 +14,7 @@ need_root
 
 # udp_stat FILE TEXT: a counter of the "UDP (L4):" section of --stats output. (IP and UDP
 # both have "datagrams received" and "datagrams sent", so stat_value could pick IP's.)
-udp_stat()
-{
-    local n
-    n=$(awk -v text="$2" '
-        /^[A-Za-z]/ { in_udp = ($0 ~ /^UDP /) }
-        in_udp && $0 ~ "^ +[0-9]+ " text "$" { print $1; exit }' "$1")
-    echo "${n:-0}"
-}
+udp_stat() { layer_stat "$1" UDP "$2"; }
 
 sha() { sha256sum <"$1" | cut -d' ' -f1; }
 
