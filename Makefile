@@ -78,13 +78,17 @@ gdb-test: debug
 	tests/gdb/test_gdb.sh build-debug
 
 # The whole suite, then the same suite built with the sanitizers.
+# Each suite adds its counts to $(CHECK_SUMMARY); the last line is the total.
+check: export CHECK_SUMMARY = $(CURDIR)/build/check-summary
 check: tools-test
+	@mkdir -p build && rm -f $(CHECK_SUMMARY)
 	$(MAKE) --no-print-directory BUILD=build unit sim kernel
 	$(MAKE) --no-print-directory gdb-test
 	$(MAKE) --no-print-directory BUILD=build-asan OPT="-O1 -g" \
 	    SAN="-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all" \
 	    unit sim kernel
-	@echo "make check: every suite passed (plain and ASan/UBSan)"
+	@echo "make check: every suite passed (plain, gdb, and ASan/UBSan)"
+	@awk '{ p += $$1; f += $$2 } END { printf "check: %d passed, %d failed\n", p, f }' $(CHECK_SUMMARY)
 
 debug:
 	$(MAKE) --no-print-directory BUILD=build-debug OPT="-O0 -g3" all

@@ -20,4 +20,6 @@ for bin in "$@"; do
 done
 [ -z "$broken" ] || echo "$name: these programs crashed or printed no result:$broken"
 echo "$name: $passed passed, $failed failed"
+# make check adds every suite's counts into one closing line
+[ -z "${CHECK_SUMMARY:-}" ] || echo "$passed $failed" >>"$CHECK_SUMMARY"
 [ "$failed" = 0 ]

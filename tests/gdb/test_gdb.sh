@@ -26,6 +26,7 @@ fail() {
 }
 finish() {
     echo "gdb: $passed passed, $failed failed"
+    [ -z "${CHECK_SUMMARY:-}" ] || echo "$passed $failed" >>"$CHECK_SUMMARY" # make check's total
     [ "$failed" -eq 0 ]
     exit
 }

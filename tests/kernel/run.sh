@@ -18,6 +18,7 @@ limit=${KERNEL_TIMEOUT:-30}
 summary() # PASSED FAILED
 {
     echo "kernel: $1 passed, $2 failed"
+    [ -z "${CHECK_SUMMARY:-}" ] || echo "$1 $2" >>"$CHECK_SUMMARY" # make check's total
     [ "$2" = 0 ]
     exit $?
 }
