@@ -25,7 +25,7 @@ cleanup() {
     "$LAB" down "$NS" >/dev/null 2>&1
     ip netns del "$VA" 2>/dev/null
     ip netns del "$VB" 2>/dev/null
-    rm -rf "$TMP"
+    [ "${KEEP:-0}" = 1 ] || rm -rf "$TMP" # KEEP=1 keeps the raw output, never the namespaces
 }
 trap cleanup EXIT INT TERM
 
@@ -134,5 +134,5 @@ echo "The ceiling counts 1514-byte frames; with offloads (the default) tapir mov
 echo "per frame and can pass it, so the 'offload off' rows are the like-for-like comparison."
 echo "(a round-trip ratio is tapir/kernel: lower is better). n/a: that measurement did not run;"
 echo "its log: rerun with KEEP=1 to keep $TMP."
-[ "${KEEP:-0}" = 1 ] && trap - EXIT && echo "kept $TMP"
+[ "${KEEP:-0}" = 1 ] && echo "kept $TMP"
 exit 0
