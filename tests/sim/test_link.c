@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "../../apps/apps.h"
+#include "sim_cli.h"
 #include "simnet.h"
 
 #define MS        1000u
@@ -589,54 +590,6 @@ START_TEST(test_announcement_updates_peer_cache)
 END_TEST
 
 /* ---- `tapir sim` (apps/sim.c), run in a child process ---- */
-
-struct cli_run {
-    int status; /* exit status */
-    char out[65536], err[4096];
-    size_t out_len, err_len;
-};
-
-static size_t slurp(FILE *f, char *buf, size_t cap)
-{
-    rewind(f);
-    size_t n = fread(buf, 1, cap - 1, f);
-    buf[n] = 0;
-    fclose(f);
-    return n;
-}
-
-/* Run sim_main(args) with stdout and stderr going to temporary files. */
-static void run_cli(struct cli_run *r, const char *const *args)
-{
-    char *argv[16];
-    int argc = 0;
-    while (args[argc] && argc < 15) {
-        argv[argc] = (char *)args[argc];
-        argc++;
-    }
-    argv[argc] = NULL;
-    FILE *out = tmpfile(), *err = tmpfile();
-    ck_assert(out && err);
-    fflush(stdout);
-    fflush(stderr);
-    pid_t pid = fork();
-    ck_assert_int_ge(pid, 0);
-    if (pid == 0) {
-        dup2(fileno(out), STDOUT_FILENO);
-        dup2(fileno(err), STDERR_FILENO);
-        int rc = sim_main(argc, argv);
-        fflush(stdout);
-        fflush(stderr);
-        _exit(rc);
-    }
-    int status;
-    ck_assert_int_eq(waitpid(pid, &status, 0), pid);
-    ck_assert(WIFEXITED(status));
-    r->status = WEXITSTATUS(status);
-    r->out_len = slurp(out, r->out, sizeof(r->out));
-    r->err_len = slurp(err, r->err, sizeof(r->err));
-    ck_assert_uint_lt(r->out_len, sizeof(r->out) - 1); /* not truncated */
-}
 
 static struct cli_run r1, r2; /* large: not on the stack */
 
