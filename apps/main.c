@@ -99,24 +99,26 @@ static void install_signals(void)
     }
 }
 
+/* The global options: getopt_long parses them, hoist_global_options finds them. */
+static const struct option longopts[] = {
+    {"tap", required_argument, 0, 't'},
+    {"ip", required_argument, 0, 'a'},
+    {"gw", required_argument, 0, 'g'},
+    {"mac", required_argument, 0, 'm'},
+    {"trace", required_argument, 0, 'T'},
+    {"pcap", required_argument, 0, 'p'},
+    {"stats", no_argument, 0, 'S'},
+    {"echo", required_argument, 0, 'e'},
+    {"discard", required_argument, 0, 'd'},
+    {"hub", required_argument, 0, 'H'},
+    {"offload", required_argument, 0, 'o'},
+    {"help", no_argument, 0, 'h'},
+    {0, 0, 0, 0},
+};
+
 /* Parse the options before the command; returns the index of the command word. */
 static int parse_options(int argc, char **argv, struct options *o)
 {
-    static const struct option longopts[] = {
-        {"tap", required_argument, 0, 't'},
-        {"ip", required_argument, 0, 'a'},
-        {"gw", required_argument, 0, 'g'},
-        {"mac", required_argument, 0, 'm'},
-        {"trace", required_argument, 0, 'T'},
-        {"pcap", required_argument, 0, 'p'},
-        {"stats", no_argument, 0, 'S'},
-        {"echo", required_argument, 0, 'e'},
-        {"discard", required_argument, 0, 'd'},
-        {"hub", required_argument, 0, 'H'},
-        {"offload", required_argument, 0, 'o'},
-        {"help", no_argument, 0, 'h'},
-        {0, 0, 0, 0},
-    };
     int c;
     opterr = 0; /* we say it ourselves, in one line */
     /* "+": stop at the first non-option, the command; its own options follow it */
@@ -356,40 +358,42 @@ static int cmd_nc(struct options *o, int argc, char **argv)
 /* Global options may also stand after the command (`tapir serve --stats`): move each
  * known --option, with its value, in front of the command word before parsing. `sim` has
  * options of its own and is left alone. */
+/* The global option `arg` ("--name" or "--name=value") names, or NULL. */
+static const struct option *global_option(const char *arg)
+{
+    if (strncmp(arg, "--", 2) != 0)
+        return NULL;
+    size_t len = strcspn(arg + 2, "=");
+    for (const struct option *o = longopts; o->name; o++)
+        if (strlen(o->name) == len && !strncmp(arg + 2, o->name, len))
+            return o;
+    return NULL;
+}
+
+/* Does the option in `arg` take its value from the next word? */
+static bool value_follows(const struct option *o, const char *arg)
+{
+    return o && o->has_arg == required_argument && !strchr(arg, '=');
+}
+
 static void hoist_global_options(int argc, char **argv)
 {
-    static const char *const with_value[] = {"tap",  "ip",   "gw",      "mac", "trace",
-                                             "pcap", "echo", "discard", "hub", "offload"};
-    static const char *const flags[] = {"stats", "help"};
     int cmd = 1;
-    while (cmd < argc && argv[cmd][0] == '-') { /* skip the options already in front */
-        const char *name = argv[cmd] + 2;
-        bool takes_value = false;
-        for (size_t i = 0; i < sizeof(with_value) / sizeof(with_value[0]); i++)
-            takes_value |= !strcmp(name, with_value[i]);
-        cmd += takes_value ? 2 : 1;
-    }
+    while (cmd < argc && argv[cmd][0] == '-') /* skip the options already in front */
+        cmd += value_follows(global_option(argv[cmd]), argv[cmd]) ? 2 : 1;
     if (cmd >= argc || !strcmp(argv[cmd], "sim"))
         return;
     char **moved = calloc((size_t)argc, sizeof(char *)),
          **rest = calloc((size_t)argc, sizeof(char *));
     int n_moved = 0, n_rest = 0;
     for (int i = cmd; i < argc; i++) {
-        const char *a = argv[i];
-        size_t len = strncmp(a, "--", 2) ? 0 : strcspn(a + 2, "=");
-        bool global = false, takes_value = false;
-        for (size_t k = 0; len && k < sizeof(with_value) / sizeof(with_value[0]); k++)
-            if (strlen(with_value[k]) == len && !strncmp(a + 2, with_value[k], len))
-                global = takes_value = true;
-        for (size_t k = 0; len && k < sizeof(flags) / sizeof(flags[0]); k++)
-            if (strlen(flags[k]) == len && !strncmp(a + 2, flags[k], len))
-                global = true;
-        if (!global) {
+        const struct option *o = global_option(argv[i]);
+        if (!o) {
             rest[n_rest++] = argv[i];
             continue;
         }
         moved[n_moved++] = argv[i];
-        if (takes_value && !strchr(a, '=') && i + 1 < argc)
+        if (value_follows(o, argv[i]) && i + 1 < argc)
             moved[n_moved++] = argv[++i];
     }
     memcpy(argv + cmd, moved, (size_t)n_moved * sizeof(char *));
