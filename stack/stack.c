@@ -11,6 +11,7 @@
 #include "icmp.h"
 #include "ip.h"
 #include "pkb.h"
+#include "rand.h"
 #include "sock.h"
 #include "stack_impl.h"
 #include "tcp.h"
@@ -55,13 +56,7 @@ void stack_config_init(struct stack_config *c)
 
 uint32_t stack_random(struct stack *stack)
 {
-    /* xorshift64*: fast, seeded, reproducible; not for anything secret */
-    uint64_t x = stack->rng;
-    x ^= x >> 12;
-    x ^= x << 25;
-    x ^= x >> 27;
-    stack->rng = x;
-    return (uint32_t)((x * 0x2545F4914F6CDD1Dull) >> 32);
+    return xorshift64s(&stack->rng);
 }
 
 void stack_register_ethertype(struct stack *stack, uint16_t ethertype, eth_handler_fn input)

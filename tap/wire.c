@@ -1,5 +1,6 @@
 /* wire.c - the simulated wire. See wire.h. */
 #include "wire.h"
+#include "../stack/rand.h"
 #include "../stack/stack.h"
 
 #include <errno.h>
@@ -33,12 +34,7 @@ struct wire {
 
 static uint32_t wire_random(struct wire *w)
 {
-    uint64_t x = w->rng;
-    x ^= x >> 12;
-    x ^= x << 25;
-    x ^= x >> 27;
-    w->rng = x;
-    return (uint32_t)((x * 0x2545F4914F6CDD1Dull) >> 32);
+    return xorshift64s(&w->rng);
 }
 
 static bool chance(struct wire *w, unsigned pct)
