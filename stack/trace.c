@@ -1,5 +1,6 @@
 /* trace.c - trace lines and the pcap writer. */
 #include "trace.h"
+#include "bytes.h"
 #include "stack_impl.h"
 
 #include <errno.h>
@@ -68,18 +69,6 @@ void trace_emit(struct stack *stack, unsigned layer, const char *fmt, ...)
     vfprintf(out, fmt, ap);
     va_end(ap);
     fputc('\n', out);
-}
-
-static void put_le32(uint8_t *p, uint32_t v)
-{
-    for (int i = 0; i < 4; i++)
-        p[i] = (uint8_t)(v >> (8 * i));
-}
-
-static void put_le16(uint8_t *p, uint16_t v)
-{
-    p[0] = (uint8_t)v;
-    p[1] = (uint8_t)(v >> 8);
 }
 
 int pcap_open(struct stack *stack, const char *path)

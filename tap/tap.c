@@ -6,6 +6,7 @@
  * Ethernet frame, with no extra packet-information header in front.
  */
 #include "tap.h"
+#include "../stack/bytes.h"
 #include "../stack/checksum.h"
 
 #include <errno.h>
@@ -90,12 +91,6 @@ void tap_close(struct tap *tap)
     free(tap);
 }
 
-static void put_le16(uint8_t *p, uint16_t v)
-{
-    p[0] = (uint8_t)v;
-    p[1] = (uint8_t)(v >> 8);
-}
-
 /* Write one frame, behind a virtio-net header when the device wants one. */
 static int write_frame(struct tap *tap, const uint8_t hdr[VNET_HDR_LEN], const uint8_t *frame,
                        size_t len)
@@ -136,11 +131,6 @@ static int tap_send_tso(void *driver, const uint8_t *frame, size_t len, uint16_t
     put_le16(hdr + 2, (uint16_t)(14 + ip_hlen + tcp_hlen)); /* hdr_len */
     put_le16(hdr + 4, mss);                                 /* gso_size */
     return write_frame(tap, hdr, frame, len);
-}
-
-static uint16_t get_le16(const uint8_t *p)
-{
-    return (uint16_t)(p[0] | p[1] << 8);
 }
 
 /* The kernel left the transport checksum for the "card" to compute, as on a real NIC
