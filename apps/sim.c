@@ -1336,6 +1336,7 @@ int sim_main(int argc, char **argv)
     if (w->filtered)
         fprintf(sim.out, ", %" PRIu64 " dropped on purpose", w->filtered);
     fputc('\n', sim.out);
+    pcap_close(sim.a); /* the capture, like the trace, ends with the story */
     if (sim.stats)
         print_all_stats(&sim);
     sim_close(&sim);
