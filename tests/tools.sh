@@ -33,8 +33,8 @@ if [ "$mode" = test ]; then
     need "command -v tc" iproute2
     need "command -v sha256sum" coreutils
     need "command -v gdb" gdb
-    # the lossy-link TCP tests use tc netem, or a python3 relay where the kernel has no netem
-    need "command -v python3" python3
+    # test_sim_pcap.sh becomes nobody to show that a sim run needs no root
+    need "command -v setpriv" util-linux
 fi
 [ -z "$missing" ] && exit 0
 
