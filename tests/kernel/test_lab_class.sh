@@ -4,7 +4,8 @@
 #  - a TAP device is left as a fresh one would be: after tapir exits (its close switches
 #    the offloads off) and after `tap/lab up` on a reused lab (tapir killed with SIGKILL
 #    never closed), a plain TAP reader gets TCP with finished checksums;
-#  - the kernel tests run under a custom namespace prefix (KERNEL_NS_PREFIX);
+#  - the kernel tests run under a custom namespace prefix (KERNEL_NS_PREFIX), and one that
+#    runs out of time is named with the step it was in and the variable that raises it;
 #  - without root: where /dev/net/tun is not open to everyone, `tap/lab` says exactly why;
 #    where it is (a 0666 device node, in a mount namespace of this test only), `nobody`
 #    runs the lab with `tap/lab shell` and pings tapir.
@@ -78,6 +79,14 @@ out=$(KERNEL_NS_PREFIX="$prefix" KERNEL_VERBOSE=1 "$KERNEL_DIR/run.sh" "$TAPIR" 
 echo "$out"
 expect_match "the lab test passes under the prefix" '^kernel: 1 passed, 0 failed$' "$out"
 expect_match "its namespace carries the prefix" "namespace '$prefix[0-9]+-lab' up" "$out"
+
+# ---- a test that runs out of time ----------------------------------------------------------
+step "tests/kernel/run.sh lessons with KERNEL_TIMEOUT=3"
+out=$(KERNEL_NS_PREFIX="$prefix" KERNEL_TIMEOUT=3 "$KERNEL_DIR/run.sh" "$TAPIR" lessons 2>&1)
+echo "$out" | head -n 5
+expect_match "a timed-out test is named, with the step it was in and the variable to raise" \
+    '^FAIL lessons \(timed out after 3s during: (tests/lessons/check\.sh on lessons 01-05|lesson block docs/lessons/[0-9]+-[a-z-]+\.md:[0-9]+ .*); raise the limit with KERNEL_TIMEOUT_SCALE=[0-9]+ \(now [0-9]+\) or KERNEL_TIMEOUT=SECONDS\)$' "$out"
+expect_no_match "it left no namespace behind" "^$prefix" "$(ip netns list)"
 
 # ---- without root ------------------------------------------------------------------------
 # Both cases on every machine, whatever the host's /dev/net/tun allows: a TAP control

@@ -147,12 +147,24 @@ done
 work=$(mktemp -d /tmp/tapir-lessons.XXXXXX)
 cleanup()
 {
+    [ "$BASHPID" = "$$" ] || return 0
     [ -z "$ns" ] || "$repo/tap/lab" down "$ns" >/dev/null 2>&1
     rm -rf "$work"
 }
 trap cleanup EXIT
 running="" # the block being run, for an interrupted run
-trap 'echo "lessons: interrupted (signal) while running ${running:-no block}"; exit 130' INT TERM
+# (A signal to the process group reaches the subshells of $(...) too, which inherit these
+# traps: only the checker itself reports and cleans up.)
+running_dir=""
+stop_running() # the foreground command of an interrupted block, and everything it started
+{
+    local f
+    for f in "${running_dir:-/nonexistent}"/c*.pid; do
+        [ -f "$f" ] && kill -TERM -- "-$(cat "$f")" 2>/dev/null
+    done
+    return 0
+}
+trap '[ "$BASHPID" != "$$" ] || { stop_running; echo "lessons: interrupted (signal) while running ${running:-no block}" >&2; }; exit 130' INT TERM
 
 passed=0
 failed=0
@@ -265,7 +277,10 @@ run_block()
                 printf 'for ((t = 0; t < %d; t++)); do unrun "%s" >"%s"; "%s" --match "%s" "%s" && break; sleep 0.1; done\n' \
                     "$BG_WAIT_TENTHS" "$d/c$k.raw" "$d/c$k.out" "$self" "$d/c$k.exp" "$d/c$k.out"
             else
-                printf '{ timeout -k 5 %s bash -c %q\n} >"%s" 2>&1 </dev/null\n' "$CMD_TIMEOUT" "$runcmd" "$d/c$k.raw"
+                # timeout runs in a process group of its own: its pid lets an interrupted
+                # checker stop it (and what it runs) instead of leaving it behind
+                printf 'timeout -k 5 %s bash -c %q >"%s" 2>&1 </dev/null &\n' "$CMD_TIMEOUT" "$runcmd" "$d/c$k.raw"
+                printf 'echo $! >"%s"; wait $!\n' "$d/c$k.pid"
                 printf 'echo $? >"%s"\n' "$d/c$k.status"
             fi
         done
@@ -506,6 +521,7 @@ for lesson in "${files[@]}"; do
         tmpdir="$d/tmp"
         block_ok=1
         running="$(show "$lesson"):$bline $block_title, its first command: $(head -n 1 "$d/c1.cmd")"
+        running_dir=$d
         [ -z "${LESSONS_PROGRESS:-}" ] || printf 'lesson block %s (LESSONS_TIMEOUT=%s s per command)\n' "$running" "$CMD_TIMEOUT" >"$LESSONS_PROGRESS"
         run_block "$lesson" "$d"
         if [ -n "$lab" ]; then
