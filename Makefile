@@ -18,7 +18,7 @@ LDFLAGS  += $(SAN)
 LAB      ?= tapir-lab
 ARGS     ?=
 
-LIB_SRC  := $(wildcard stack/*.c) tap/tap.c tap/wire.c
+LIB_SRC  := $(wildcard stack/*.c) tap/tap.c tap/wire.c tap/impair.c
 APPS_SRC := $(filter-out apps/main.c,$(wildcard apps/*.c))
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
 SIM_SRC  := $(wildcard tests/sim/test_*.c)
