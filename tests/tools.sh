@@ -35,6 +35,8 @@ if [ "$mode" = test ]; then
     need "command -v gdb" gdb
     # test_sim_pcap.sh becomes nobody to show that a sim run needs no root
     need "command -v setpriv" util-linux
+    # test_lab_class.sh reads tap0 with a plain TAP reader (tests/kernel/tap_reader.py)
+    need "command -v python3" python3
 fi
 [ -z "$missing" ] && exit 0
 
