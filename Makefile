@@ -42,6 +42,13 @@ $(BUILD)/libtapir.a: $(LIB_OBJ)
 	@rm -f $@
 	ar rcs $@ $^
 
+# The page --html writes (apps/html_page.html) becomes a C string: each line quoted.
+$(BUILD)/apps/html_page.inc: apps/html_page.html
+	@mkdir -p $(dir $@)
+	sed -e 's/\\/\\\\/g' -e 's/"/\\"/g' -e 's/^/"/' -e 's/$$/\\n"/' $< >$@
+$(BUILD)/apps/html.o: $(BUILD)/apps/html_page.inc
+$(BUILD)/apps/html.o: CFLAGS += -I$(BUILD)/apps
+
 $(BUILD)/libapps.a: $(APPS_OBJ)
 	@rm -f $@
 	ar rcs $@ $^

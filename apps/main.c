@@ -7,6 +7,7 @@
  *   tapir sim [SCENARIO]                two stacks over the simulated wire, no root needed
  */
 #include "apps.h"
+#include "html.h"
 #include "../tap/tap.h"
 
 #include <errno.h>
@@ -32,7 +33,7 @@ static const char usage[] =
     "options: --tap NAME (tap0)  --ip ADDR/PREFIX (10.0.0.2/24)  --gw ADDR\n"
     "         --mac MAC (02:00:00:00:00:02)  --trace LAYERS "
     "(eth,arp,ip,icmp,udp,tcp,sock,app|all)\n"
-    "         --pcap FILE  --stats  --echo PORT (7)  --discard PORT (9)  --hub PORT (7000)\n"
+    "         --pcap FILE  --html FILE (pictures of the run)  --stats  --echo PORT (7)  --discard PORT (9)  --hub PORT (7000)\n"
     "         --offload on|off (on: TCP segmentation and checksum offload on the TAP device)\n"
     "         (a service port of 0 turns that service off)\n";
 
@@ -48,6 +49,8 @@ static void fail_usage(const char *fmt, const char *arg)
 struct options {
     const char *tap;
     const char *pcap;
+    const char *html; /* --html FILE: pictures of the run, written at exit */
+    struct html_rec *html_rec;
     bool stats;
     bool offload; /* TSO and checksum offload on the TAP device */
     long echo_port, discard_port, hub_port;
@@ -107,6 +110,7 @@ static const struct option longopts[] = {
     {"mac", required_argument, 0, 'm'},
     {"trace", required_argument, 0, 'T'},
     {"pcap", required_argument, 0, 'p'},
+    {"html", required_argument, 0, 'W'},
     {"stats", no_argument, 0, 'S'},
     {"echo", required_argument, 0, 'e'},
     {"discard", required_argument, 0, 'd'},
@@ -146,6 +150,9 @@ static int parse_options(int argc, char **argv, struct options *o)
             break;
         case 'p':
             o->pcap = optarg;
+            break;
+        case 'W':
+            o->html = optarg;
             break;
         case 'o':
             if (strcmp(optarg, "on") && strcmp(optarg, "off"))
@@ -205,6 +212,11 @@ static struct stack *open_stack(struct options *o, struct tap **tap_out)
         fprintf(stderr, "tapir: cannot write pcap '%s': %s\n", o->pcap, strerror(-err));
         exit(1);
     }
+    if (o->html && !(o->html_rec = html_open(o->html, "tapir", &err))) {
+        fprintf(stderr, "tapir: cannot write '%s': %s\n", o->html, strerror(-err));
+        exit(1);
+    }
+    html_attach(o->html_rec, stack, 1, "tapir", false);
     /* The clock starts now, before any command arms a timer (a SYN's retransmission, an
      * ARP retry): armed against time 0 they would fire at once. This also announces us
      * with a gratuitous ARP. */
@@ -222,6 +234,9 @@ static void close_stack(struct options *o, struct stack *stack, struct tap *tap)
         stack_print_stats(stack, stderr);
     stack_destroy(stack);
     tap_close(tap);
+    int err = html_close(o->html_rec);
+    if (err < 0)
+        fprintf(stderr, "tapir: cannot write '%s': %s\n", o->html, strerror(-err));
 }
 
 /* Start the services `serve` runs; a port of 0 leaves one off. */

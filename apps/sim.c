@@ -12,6 +12,7 @@
  * stacks through the socket API (or stack_ping) and prints a summary.
  */
 #include "apps.h"
+#include "html.h"
 #include "hub.h"
 #include "../tap/wire.h"
 
@@ -44,6 +45,7 @@ struct sim {
     unsigned loss;   /* --loss, percent */
     unsigned trace;  /* --trace, TRACE_* bits */
     FILE *out;       /* stdout: trace lines and the scenario's own lines */
+    struct html_rec *html; /* --html FILE, or NULL */
     /* The wire's counters when the scenario's story ended (see story_over), if it did
      * before the scenario returned: what is torn down after that is not counted. */
     bool story_over;
@@ -99,6 +101,8 @@ static int sim_open(struct sim *sim)
     sim->b = stack_create(&cfg_b, &wire_ops, wire_end(sim->wire, 1));
     if (!sim->a || !sim->b)
         return -ENOMEM;
+    html_attach(sim->html, sim->a, 0, "A 10.0.0.1", true);
+    html_attach(sim->html, sim->b, 1, "B 10.0.0.2", true);
     /* Both come up at the same instant and announce themselves with a gratuitous ARP
      * (RFC 5227 2.3). Let those land before the scenario starts, so that what it shows
      * is its own exchange and not a race with the announcements. */
@@ -129,6 +133,7 @@ static void story_over(struct sim *sim)
 {
     sim->story_over = true;
     sim->wire_at_end = *wire_stats(sim->wire);
+    html_stop(sim->html);
     stack_set_trace(sim->a, 0, NULL);
     stack_set_trace(sim->b, 0, NULL);
 }
@@ -1177,7 +1182,7 @@ static void list_scenarios(FILE *out)
 }
 
 static const char sim_usage[] =
-    "usage: tapir sim [SCENARIO] [--seed N] [--loss PCT] [--trace LAYERS]\n"
+    "usage: tapir sim [SCENARIO] [--seed N] [--loss PCT] [--trace LAYERS] [--html FILE]\n"
     "       tapir sim --list\n"
     "Two stacks, A (10.0.0.1) and B (10.0.0.2), over a simulated wire on a fake clock.\n"
     "The trace goes to stdout (arp, ping: all layers; the TCP scenarios: tcp; hub: tcp\n"
@@ -1220,7 +1225,7 @@ int sim_main(int argc, char **argv)
 {
     struct sim sim = {.seed = SIM_SEED, .out = stdout};
     bool trace_given = false;
-    const char *name = NULL;
+    const char *name = NULL, *html_path = NULL;
     const char *v;
     unsigned long n;
 
@@ -1245,6 +1250,8 @@ int sim_main(int argc, char **argv)
                                 "all or none)",
                                 v);
             trace_given = true;
+        } else if ((v = option_value(argc, argv, &i, "--html"))) {
+            html_path = v;
         } else if (argv[i][0] == '-' || name) {
             return sim_fail("unexpected argument '%s'", argv[i]);
         } else {
@@ -1262,6 +1269,11 @@ int sim_main(int argc, char **argv)
     }
     if (!trace_given)
         sim.trace = sc->trace;
+    int err = 0;
+    if (html_path && !(sim.html = html_open(html_path, sc->name, &err))) {
+        fprintf(stderr, "tapir: sim: cannot write '%s': %s\n", html_path, strerror(-err));
+        return 1;
+    }
 
     /* Trace lines and the scenario's lines share stdout: line-buffered, they keep their
      * order even when stdout is a pipe. */
@@ -1273,6 +1285,7 @@ int sim_main(int argc, char **argv)
     if (sim_open(&sim) < 0) {
         fprintf(stderr, "tapir: sim: out of memory\n");
         sim_close(&sim);
+        html_close(sim.html);
         return 1;
     }
     int rc = sc->run(&sim);
@@ -1283,6 +1296,11 @@ int sim_main(int argc, char **argv)
     if (w->filtered)
         fprintf(sim.out, ", %" PRIu64 " dropped on purpose", w->filtered);
     fputc('\n', sim.out);
+    html_stop(sim.html);
     sim_close(&sim);
+    if ((err = html_close(sim.html)) < 0) {
+        fprintf(stderr, "tapir: sim: cannot write '%s': %s\n", html_path, strerror(-err));
+        rc = 1;
+    }
     return rc;
 }
