@@ -32,6 +32,7 @@
 #define DISCARD_PORT   9     /* RFC 863 */
 #define PING_COUNT     3
 #define PING_DATA_LEN  56     /* as ping(8): 64 bytes of ICMP, 84 of IP */
+#define FRAG_DATA_LEN  3000   /* fragments: ping -s 3000, three fragments each way */
 #define PING_ID        0x7461 /* "ta": any fixed identifier keeps the output the same */
 #define PING_INTERVAL  SECOND_US
 #define PING_LAST_WAIT (3 * SECOND_US) /* after the last request, as iputils: 1 s + 2 intervals */
@@ -229,6 +230,8 @@ static int scenario_arp(struct sim *sim)
 
 struct ping_run {
     struct sim *sim;
+    size_t data_len; /* echo data per request (ping -s) */
+    unsigned count;  /* requests (ping -c) */
     struct timer send_timer;
     unsigned sent, received, errors, duplicates;
     bool replied[PING_COUNT + 1]; /* by sequence number: a second reply is a duplicate */
@@ -272,35 +275,35 @@ static void ping_event(void *ctx, const struct ping_event *ev)
 static void ping_send(struct stack *stack, void *arg)
 {
     struct ping_run *p = arg;
-    uint8_t data[PING_DATA_LEN];
-    for (size_t i = 0; i < sizeof(data); i++)
+    uint8_t data[FRAG_DATA_LEN];
+    for (size_t i = 0; i < p->data_len; i++)
         data[i] = (uint8_t)i;
     p->sent++;
     p->sent_at[p->sent] = p->last_sent_us = stack_now_us(stack);
-    int err = stack_ping(stack, SIM_IP_B, PING_ID, (uint16_t)p->sent, data, sizeof(data));
+    int err = stack_ping(stack, SIM_IP_B, PING_ID, (uint16_t)p->sent, data, p->data_len);
     if (err < 0)
         fprintf(p->sim->out, "ping: sendmsg: %s\n", strerror(-err));
-    if (p->sent < PING_COUNT)
+    if (p->sent < p->count)
         timer_arm(stack, &p->send_timer, PING_INTERVAL);
 }
 
 static bool ping_all_answered(void *ctx)
 {
     struct ping_run *p = ctx;
-    return p->sent == PING_COUNT && p->received + p->errors >= PING_COUNT;
+    return p->sent == p->count && p->received + p->errors >= p->count;
 }
 
-static int scenario_ping(struct sim *sim)
+/* ping -c count -s data_len 10.0.0.2 */
+static int ping_b(struct sim *sim, unsigned count, size_t data_len)
 {
-    struct ping_run p = {.sim = sim};
+    struct ping_run p = {.sim = sim, .count = count, .data_len = data_len};
     FILE *out = sim->out;
-    fprintf(out, "PING 10.0.0.2 (10.0.0.2) %u(%u) bytes of data.\n", PING_DATA_LEN,
-            PING_DATA_LEN + 28);
+    fprintf(out, "PING 10.0.0.2 (10.0.0.2) %zu(%zu) bytes of data.\n", data_len, data_len + 28);
     stack_on_ping(sim->a, ping_event, &p);
     timer_init(&p.send_timer, ping_send, &p);
     timer_arm(sim->a, &p.send_timer, 0);
     /* every request is out after (PING_COUNT - 1) intervals; then wait for the last reply */
-    sim_run(sim, (PING_COUNT - 1) * PING_INTERVAL + PING_LAST_WAIT, ping_all_answered, &p);
+    sim_run(sim, (count - 1) * PING_INTERVAL + PING_LAST_WAIT, ping_all_answered, &p);
     timer_cancel(sim->a, &p.send_timer);
     stack_on_ping(sim->a, NULL, NULL);
 
@@ -322,6 +325,18 @@ static int scenario_ping(struct sim *sim)
                 p.rtt_max % 1000);
     }
     return p.received ? 0 : 1;
+}
+
+static int scenario_ping(struct sim *sim)
+{
+    return ping_b(sim, PING_COUNT, PING_DATA_LEN);
+}
+
+/* 3000 bytes of echo data do not fit a 1500-byte MTU: A's IP fragments the request, B's
+ * reassembles it (RFC 791 3.2), and B's reply comes back in fragments too. */
+static int scenario_fragments(struct sim *sim)
+{
+    return ping_b(sim, 1, FRAG_DATA_LEN);
 }
 
 /* ---- the TCP scenarios: an application on each side ----
@@ -1148,6 +1163,8 @@ static const struct scenario scenarios[] = {
      TRACE_ALL},
     {"ping", "A pings B 3 times (ICMP echo, RFC 792), then prints ping's summary", scenario_ping,
      TRACE_ALL},
+    {"fragments", "A pings B once with 3000 bytes: IP fragments and reassembles both ways",
+     scenario_fragments, TRACE_IP | TRACE_ICMP},
     {"handshake", "A connects to B's listener: SYN, SYN-ACK, ACK; both ESTABLISHED",
      scenario_handshake, TRACE_TCP},
     {"transfer", "A sends B 20000 bytes over TCP (data and ACKs), then both close",
