@@ -5,6 +5,7 @@
 #   make check      build and run every test, then again under ASan/UBSan
 #   make debug      build build-debug/tapir with -O0 -g3 for gdb
 #   make bench      measure throughput and latency against the kernel (not a test)
+#   make pictures   retake the screenshots in docs/pictures/ (tapir sim ... --html)
 #   make clean
 #
 # BUILD=dir puts objects elsewhere (several builds can live side by side).
@@ -31,7 +32,7 @@ SIM_OBJ  := $(SIM_SRC:%.c=$(BUILD)/%.o)
 CHECK_CFLAGS = $(shell pkg-config --cflags check 2>/dev/null)
 CHECK_LIBS   = $(shell pkg-config --libs check 2>/dev/null)
 
-.PHONY: all run check debug bench clean tools tools-test unit sim kernel tests lab-up lab-down gdb-test
+.PHONY: all run check debug bench clean tools tools-test unit sim kernel tests lab-up lab-down gdb-test html pictures
 all: $(BUILD)/tapir
 
 $(BUILD)/%.o: %.c
@@ -79,6 +80,13 @@ sim: tools $(SIM_BIN)
 	tests/run-suites.sh sim $(SIM_BIN)
 kernel: tools-test $(BUILD)/tapir
 	tests/kernel/run.sh $(BUILD)/tapir
+# The --html pages in headless Chromium, and docs/pictures/ against the current code
+# (HTML_BROWSER=0: the pages' data only, no browser; the ASan pass of make check).
+html: tools-test $(BUILD)/tapir
+	python3 tests/html/test_html.py $(BUILD)/tapir
+# Retake the screenshots in docs/pictures/ (after a change to what the pictures show).
+pictures: tools-test $(BUILD)/tapir
+	python3 tests/html/pictures.py generate $(BUILD)/tapir
 
 # The gdb walkthrough of docs/debugging.md, against the -O0 build.
 gdb-test: debug
@@ -89,11 +97,11 @@ gdb-test: debug
 check: export CHECK_SUMMARY = $(CURDIR)/build/check-summary
 check: tools-test
 	@mkdir -p build && rm -f $(CHECK_SUMMARY)
-	$(MAKE) --no-print-directory BUILD=build unit sim kernel
+	$(MAKE) --no-print-directory BUILD=build unit sim kernel html
 	$(MAKE) --no-print-directory gdb-test
-	$(MAKE) --no-print-directory BUILD=build-asan OPT="-O1 -g" \
+	HTML_BROWSER=0 $(MAKE) --no-print-directory BUILD=build-asan OPT="-O1 -g" \
 	    SAN="-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all" \
-	    unit sim kernel
+	    unit sim kernel html
 	@echo "make check: every suite passed (plain, gdb, and ASan/UBSan)"
 	@awk '{ p += $$1; f += $$2 } END { printf "check: %d passed, %d failed\n", p, f }' $(CHECK_SUMMARY)
 
