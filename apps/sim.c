@@ -41,11 +41,11 @@
 struct sim {
     struct wire *wire;
     struct stack *a, *b;
-    uint64_t now_us; /* the fake clock */
-    uint32_t seed;   /* --seed */
-    unsigned loss;   /* --loss, percent */
-    unsigned trace;  /* --trace, TRACE_* bits */
-    FILE *out;       /* stdout: trace lines and the scenario's own lines */
+    uint64_t now_us;       /* the fake clock */
+    uint32_t seed;         /* --seed */
+    unsigned loss;         /* --loss, percent */
+    unsigned trace;        /* --trace, TRACE_* bits */
+    FILE *out;             /* stdout: trace lines and the scenario's own lines */
     struct html_rec *html; /* --html FILE, or NULL */
     /* The wire's counters when the scenario's story ended (see story_over), if it did
      * before the scenario returned: what is torn down after that is not counted. */
