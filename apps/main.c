@@ -33,8 +33,8 @@ static const char usage[] =
     "options: --tap NAME (tap0)  --ip ADDR/PREFIX (10.0.0.2/24)  --gw ADDR\n"
     "         --mac MAC (02:00:00:00:00:02)  --trace LAYERS "
     "(eth,arp,ip,icmp,udp,tcp,sock,app|all)\n"
-    "         --pcap FILE  --html FILE (pictures of the run)  --stats  --echo PORT (7)  --discard "
-    "PORT (9)  --hub PORT (7000)\n"
+    "         --pcap FILE  --stats  --echo PORT (7)  --discard PORT (9)  --hub PORT (7000)\n"
+    "         --html FILE (at exit, pictures of the run in one HTML page)\n"
     "         --offload on|off (on: TCP segmentation and checksum offload on the TAP device)\n"
     "         (a service port of 0 turns that service off)\n";
 
@@ -105,13 +105,20 @@ static void install_signals(void)
 
 /* The global options: getopt_long parses them, hoist_global_options finds them. */
 static const struct option longopts[] = {
-    {"tap", required_argument, 0, 't'},   {"ip", required_argument, 0, 'a'},
-    {"gw", required_argument, 0, 'g'},    {"mac", required_argument, 0, 'm'},
-    {"trace", required_argument, 0, 'T'}, {"pcap", required_argument, 0, 'p'},
-    {"html", required_argument, 0, 'W'},  {"stats", no_argument, 0, 'S'},
-    {"echo", required_argument, 0, 'e'},  {"discard", required_argument, 0, 'd'},
-    {"hub", required_argument, 0, 'H'},   {"offload", required_argument, 0, 'o'},
-    {"help", no_argument, 0, 'h'},        {0, 0, 0, 0},
+    {"tap", required_argument, 0, 't'},
+    {"ip", required_argument, 0, 'a'},
+    {"gw", required_argument, 0, 'g'},
+    {"mac", required_argument, 0, 'm'},
+    {"trace", required_argument, 0, 'T'},
+    {"pcap", required_argument, 0, 'p'},
+    {"html", required_argument, 0, 'W'},
+    {"stats", no_argument, 0, 'S'},
+    {"echo", required_argument, 0, 'e'},
+    {"discard", required_argument, 0, 'd'},
+    {"hub", required_argument, 0, 'H'},
+    {"offload", required_argument, 0, 'o'},
+    {"help", no_argument, 0, 'h'},
+    {0, 0, 0, 0},
 };
 
 /* Parse the options before the command; returns the index of the command word. */
