@@ -111,7 +111,7 @@ static const struct option longopts[] = {
     {"mac", required_argument, 0, 'm'},
     {"trace", required_argument, 0, 'T'},
     {"pcap", required_argument, 0, 'p'},
-    {"html", required_argument, 0, 'W'},
+    {"html", required_argument, 0, 'W'}, /* pictures of the run (apps/html.c) */
     {"stats", no_argument, 0, 'S'},
     {"echo", required_argument, 0, 'e'},
     {"discard", required_argument, 0, 'd'},
