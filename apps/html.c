@@ -54,7 +54,7 @@ struct html_rec {
     char lane[HTML_MAX_SIDES][40];
     struct html_side sides[HTML_MAX_SIDES];
     struct html_event *events;
-    size_t n_events;
+    size_t n_events, cap;
     uint64_t not_kept; /* events past HTML_MAX_EVENTS */
     struct vars_slot vars[HTML_VARS_SLOTS];
     unsigned vars_next;
@@ -102,6 +102,22 @@ static bool vars_unchanged(struct html_rec *rec, int side, const struct record_e
     return false;
 }
 
+/* Room for more events: double the array, up to HTML_MAX_EVENTS. */
+static bool grow(struct html_rec *rec)
+{
+    size_t cap = rec->cap ? rec->cap * 2 : 1024;
+    if (cap > HTML_MAX_EVENTS)
+        cap = HTML_MAX_EVENTS;
+    if (cap <= rec->cap)
+        return false;
+    struct html_event *e = realloc(rec->events, cap * sizeof(*e));
+    if (!e)
+        return false;
+    rec->events = e;
+    rec->cap = cap;
+    return true;
+}
+
 static void on_event(void *ctx, const struct record_event *ev)
 {
     struct html_side *hs = ctx;
@@ -110,18 +126,12 @@ static void on_event(void *ctx, const struct record_event *ev)
         return;
     if (ev->kind == RECORD_TCP_VARS && vars_unchanged(rec, hs->side, ev))
         return;
-    if (!rec->events) {
-        rec->events = calloc(HTML_MAX_EVENTS, sizeof(*rec->events));
-        if (!rec->events) {
-            rec->not_kept++;
-            return;
-        }
-    }
-    if (rec->n_events >= HTML_MAX_EVENTS) {
+    if (rec->n_events == rec->cap && !grow(rec)) {
         rec->not_kept++;
         return;
     }
     struct html_event *e = &rec->events[rec->n_events++];
+    memset(e, 0, sizeof(*e));
     e->ev = *ev;
     e->side = (uint8_t)hs->side;
     if (ev->frame) {
