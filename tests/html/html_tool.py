@@ -87,12 +87,13 @@ def run_data(path):
 
 
 def shot(path, what, out):
-    dom, _ = chromium(["--dump-dom", "--window-size=%d,1000" % WIDTH], file_url(path, "#shot=" + what))
+    width = WIDTH + 250 if what.startswith("frame:") else WIDTH  # the ladder and the decoded frame
+    dom, _ = chromium(["--dump-dom", "--window-size=%d,1000" % width], file_url(path, "#shot=" + what))
     m = re.search(r'data-height="(\d+)"', dom)
     if not m:
         raise Failure("the page did not draw '%s'" % what)
     height = min(int(m.group(1)), 6000)
-    chromium(["--screenshot=" + os.path.abspath(out), "--window-size=%d,%d" % (WIDTH, height)],
+    chromium(["--screenshot=" + os.path.abspath(out), "--window-size=%d,%d" % (width, height)],
              file_url(path, "#shot=" + what))
     if not os.path.exists(out):
         raise Failure("chromium wrote no screenshot %s" % out)
