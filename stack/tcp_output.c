@@ -322,6 +322,8 @@ void tcp_output(struct tcb *tcb)
             !timer_armed(&tcb->persist_timer))
             timer_arm(tcb->stack, &tcb->persist_timer, backoff_us(tcb, tcb->persist_backoff));
     }
+    if (sent) /* data went out: the bytes in flight grew (pictures: record.h) */
+        tcp_record(tcb, RECORD_TCP_VARS, NULL, NULL);
     if (!sent && tcb->ack_now && tcb->state != TCP_CLOSED && tcb->state != TCP_LISTEN &&
         tcb->state != TCP_SYN_SENT)
         tcp_send_ack(tcb);
