@@ -58,6 +58,7 @@ struct rsock {
     size_t plug_left; /* bytes of the connect plug still to read away */
     int err;          /* pending error (negative), taken by SO_ERROR or a read */
     bool bound;
+    uint32_t bound_ip; /* what bind() asked for: 0.0.0.0 stays 0.0.0.0 in getsockname */
     bool prog_eof;    /* the program shut down writing (or closed) */
     bool peer_eof;    /* TCP's peer sent FIN and we passed the end on */
     bool fin_queued;  /* sock_shutdown(WR) done */
@@ -267,7 +268,8 @@ static void queue_fin(struct run *run, struct rsock *r)
         return;
     r->fin_queued = true;
     sock_shutdown(r->sock, SOCK_SHUT_WR);
-    L5(run, "fd %d: shutdown(SHUT_WR): FIN after the queued bytes", r->prog_fd);
+    L5(run, "fd %d: the program's writes ended (shutdown or close): FIN after the queued bytes",
+       r->prog_fd);
 }
 
 static void pump_from_program(struct run *run, struct rsock *r)
@@ -475,8 +477,10 @@ static int req_bind(struct run *run, struct rsock *r, struct run_msg *m)
         err = -EADDRNOTAVAIL;
     else
         err = sock_bind(r->sock, m->ip, m->port);
-    if (err == 0)
+    if (err == 0) {
         r->bound = true;
+        r->bound_ip = m->ip;
+    }
     L5(run, "%s: bind(fd %d, %s) = %s", run->who, m->fd, addr_text(a, m->ip, m->port),
        err_name(err));
     return err;
@@ -541,6 +545,7 @@ static int req_accept(struct run *run, struct rsock *l, struct run_msg *m, int *
     struct rsock *r = &run->socks[l->queue[0]];
     memmove(l->queue, l->queue + 1, --l->q_len * sizeof(l->queue[0]));
     r->listener = -1;
+    r->prog_fd = -1; /* the shim tells us the number once it has it */
     int sv[2];
     if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0)
         return -ENFILE;
@@ -582,8 +587,13 @@ static int req_name(struct rsock *r, struct run_msg *m)
 {
     m->ip = 0;
     m->port = 0;
-    if (m->arg == 0)
-        return r->sock ? sock_local(r->sock, &m->ip, &m->port) : 0;
+    if (m->arg == 0) {
+        if (r->sock)
+            sock_local(r->sock, &m->ip, &m->port);
+        if (r->state == R_NEW || r->state == R_LISTENING)
+            m->ip = r->bound_ip; /* a wildcard bind() reads back as 0.0.0.0, as on Linux */
+        return 0;
+    }
     if (r->state != R_CONNECTED || !r->sock)
         return -ENOTCONN;
     return sock_peer(r->sock, &m->ip, &m->port);
@@ -610,8 +620,8 @@ static int req_setopt(struct run *run, struct rsock *r, struct run_msg *m)
     r->opt[m->arg] = (m->arg == RUN_OPT_SNDBUF || m->arg == RUN_OPT_RCVBUF) ? 2 * v
                      : m->arg == RUN_OPT_LINGER                              ? v
                                                                              : v != 0;
-    static const char *names[] = {"TCP_NODELAY", "SO_SNDBUF", "SO_RCVBUF", "SO_REUSEADDR",
-                                  "SO_LINGER"};
+    static const char *names[] = {"TCP_NODELAY",  "SO_SNDBUF",    "SO_RCVBUF",
+                                  "SO_REUSEADDR", "SO_REUSEPORT", "SO_LINGER"};
     L5(run, "%s: setsockopt(fd %d, %s, %d) = 0", run->who, m->fd, names[m->arg], m->val);
     return 0;
 }

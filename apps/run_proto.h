@@ -29,7 +29,14 @@ enum run_op {
     RUN_SHUTDOWN,   /* arg: SHUT_RD/WR/RDWR; checks the socket is connected */
 };
 
-enum run_opt { RUN_OPT_NODELAY, RUN_OPT_SNDBUF, RUN_OPT_RCVBUF, RUN_OPT_REUSEADDR, RUN_OPT_LINGER };
+enum run_opt {
+    RUN_OPT_NODELAY,
+    RUN_OPT_SNDBUF,
+    RUN_OPT_RCVBUF,
+    RUN_OPT_REUSEADDR,
+    RUN_OPT_REUSEPORT,
+    RUN_OPT_LINGER, /* val: seconds, -1 for off */
+};
 
 /* RUN_STATUS flags */
 #define RUN_ST_CONNECTED  1

@@ -392,6 +392,7 @@ static int tapir_accept(int fd, uint32_t id, struct sockaddr *sa, socklen_t *len
                 get_fcntl()(newfd, F_SETFL, O_NONBLOCK | O_RDWR);
             fd_map(newfd, (uint32_t)r);
             to_sockaddr(sa, len, m.ip, m.port);
+            ctl(RUN_STATUS, (uint32_t)r, newfd, 0, NULL); /* tells the trace its fd number */
             return newfd;
         }
         if (r != -EAGAIN)
@@ -458,8 +459,9 @@ static int option_of(int level, int name)
     case SO_RCVBUF:
         return RUN_OPT_RCVBUF;
     case SO_REUSEADDR:
-    case SO_REUSEPORT:
         return RUN_OPT_REUSEADDR;
+    case SO_REUSEPORT:
+        return RUN_OPT_REUSEPORT;
     case SO_LINGER:
         return RUN_OPT_LINGER;
     }
