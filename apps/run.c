@@ -267,9 +267,9 @@ static void queue_fin(struct run *run, struct rsock *r)
     if (r->fin_queued || !r->sock || r->out_len)
         return;
     r->fin_queued = true;
-    sock_shutdown(r->sock, SOCK_SHUT_WR);
     L5(run, "fd %d: the program's writes ended (shutdown or close): FIN after the queued bytes",
        r->prog_fd);
+    sock_shutdown(r->sock, SOCK_SHUT_WR);
 }
 
 static void pump_from_program(struct run *run, struct rsock *r)
@@ -514,6 +514,8 @@ static int req_connect(struct run *run, struct rsock *r, struct run_msg *m)
     int err;
     switch (r->state) {
     case R_NEW:
+        /* traced before the call: the SYN it sends comes next in the trace */
+        L5(run, "%s: connect(fd %d, %s)", run->who, m->fd, addr_text(a, m->ip, m->port));
         err = sock_connect(r->sock, m->ip, m->port);
         if (err == 0) {
             r->state = R_CONNECTING;
@@ -531,8 +533,7 @@ static int req_connect(struct run *run, struct rsock *r, struct run_msg *m)
     default:
         err = -EISCONN;
     }
-    L5(run, "%s: connect(fd %d, %s) = %s", run->who, m->fd, addr_text(a, m->ip, m->port),
-       err_name(err));
+    L5(run, "%s: connect(fd %d) = %s", run->who, m->fd, err_name(err));
     return err;
 }
 
