@@ -533,7 +533,10 @@ static int req_connect(struct run *run, struct rsock *r, struct run_msg *m)
     default:
         err = -EISCONN;
     }
-    L5(run, "%s: connect(fd %d) = %s", run->who, m->fd, err_name(err));
+    if (err == -EINPROGRESS) /* a blocking connect() waits in the program for the result */
+        L5(run, "%s: connect(fd %d): handshake under way", run->who, m->fd);
+    else
+        L5(run, "%s: connect(fd %d) = %s", run->who, m->fd, err_name(err));
     return err;
 }
 

@@ -99,6 +99,18 @@ def sigpipe_after_reset():
     s.close()
 
 
+def in_progress():
+    """Nobody answers ARP for 10.0.0.3: the connection stays in progress, and a socket
+    whose connection is in progress is not writable (as on Linux)."""
+    s = socket.socket()
+    s.setblocking(False)
+    expect_errno(errno.EINPROGRESS, lambda: s.connect(("10.0.0.3", 80)))
+    _, w, _ = select.select([], [s], [], 0.5)
+    assert not w, "writable while the connection is still being made"
+    expect_errno(errno.EAGAIN, lambda: s.send(b"early"))
+    s.close()
+
+
 def select_client():
     s = socket.socket()
     s.setblocking(False)
@@ -131,4 +143,5 @@ check("EAGAIN on an empty non-blocking socket", again)
 check("EPIPE after the peer reset", pipe_after_reset)
 check("SIGPIPE after the peer reset", sigpipe_after_reset)
 check("non-blocking client with select", select_client)
+check("not writable while connecting", in_progress)
 sys.exit(failures)
