@@ -59,13 +59,13 @@ struct rsock {
     int err;          /* pending error (negative), taken by SO_ERROR or a read */
     bool bound;
     uint32_t bound_ip; /* what bind() asked for: 0.0.0.0 stays 0.0.0.0 in getsockname */
-    bool prog_eof;    /* the program shut down writing (or closed) */
-    bool peer_eof;    /* TCP's peer sent FIN and we passed the end on */
-    bool fin_queued;  /* sock_shutdown(WR) done */
-    bool orphan;      /* the program closed it: TCP finishes, then we free */
-    int listener;     /* an accepted connection not yet taken: its listener's index */
+    bool prog_eof;     /* the program shut down writing (or closed) */
+    bool peer_eof;     /* TCP's peer sent FIN and we passed the end on */
+    bool fin_queued;   /* sock_shutdown(WR) done */
+    bool orphan;       /* the program closed it: TCP finishes, then we free */
+    int listener;      /* an accepted connection not yet taken: its listener's index */
     int opt[RUN_OPT_LINGER + 1];
-    uint8_t *in;  /* TCP -> program, not yet written to the socketpair */
+    uint8_t *in; /* TCP -> program, not yet written to the socketpair */
     size_t in_off, in_len;
     uint8_t *out; /* program -> TCP, not yet taken by sock_send */
     size_t out_off, out_len;
@@ -622,8 +622,8 @@ static int req_setopt(struct run *run, struct rsock *r, struct run_msg *m)
         sock_setopt(r->sock, SOCK_OPT_RCVBUF, v);
     /* Linux doubles the buffer sizes (room for its bookkeeping) and reports the double */
     r->opt[m->arg] = (m->arg == RUN_OPT_SNDBUF || m->arg == RUN_OPT_RCVBUF) ? 2 * v
-                     : m->arg == RUN_OPT_LINGER                              ? v
-                                                                             : v != 0;
+                     : m->arg == RUN_OPT_LINGER                             ? v
+                                                                            : v != 0;
     static const char *names[] = {"TCP_NODELAY",  "SO_SNDBUF",    "SO_RCVBUF",
                                   "SO_REUSEADDR", "SO_REUSEPORT", "SO_LINGER"};
     L5(run, "%s: setsockopt(fd %d, %s, %d) = 0", run->who, m->fd, names[m->arg], m->val);
@@ -765,7 +765,8 @@ static bool client_serve(struct run *run, unsigned i)
     return true;
 }
 
-/* ---- the program's end hangs up --------------------------------------------------------------- */
+/* ---- the program's end hangs up ---------------------------------------------------------------
+ */
 
 /* The last copy of the program's fd is closed (close(), exit, a crash): what Linux does
  * on close(). */
@@ -773,8 +774,8 @@ static void program_closed(struct run *run, struct rsock *r)
 {
     switch (r->state) {
     case R_LISTENING:
-        L5(run, "fd %d: close(): the listener stops; %u waiting connections are reset",
-           r->prog_fd, r->q_len);
+        L5(run, "fd %d: close(): the listener stops; %u waiting connections are reset", r->prog_fd,
+           r->q_len);
         for (unsigned i = 0; i < r->q_len; i++) {
             struct rsock *c = &run->socks[r->queue[i]];
             if (c->sock)
@@ -866,8 +867,8 @@ static int open_control(struct run *run, char *name, size_t name_len)
     int fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
     if (fd < 0)
         return -errno;
-    if (bind(fd, (struct sockaddr *)&sun, (socklen_t)(offsetof(struct sockaddr_un, sun_path) + 1 + len)) <
-            0 ||
+    if (bind(fd, (struct sockaddr *)&sun,
+             (socklen_t)(offsetof(struct sockaddr_un, sun_path) + 1 + len)) < 0 ||
         listen(fd, RUN_MAX_CLIENTS) < 0) {
         int err = -errno;
         close(fd);

@@ -41,7 +41,8 @@
 
 #define SHIM_MAX_FD 4096 /* tapir sockets must have an fd below this */
 
-#define EXPORT __attribute__((visibility("default")))
+/* the functions the program calls instead of libc's (everything else stays hidden) */
+#define shim_public __attribute__((visibility("default")))
 
 /* ---- the real functions, from libc ---------------------------------------------------- */
 
@@ -325,7 +326,7 @@ static int tapir_socket(int type)
     return sv[0];
 }
 
-EXPORT int socket(int domain, int type, int protocol)
+shim_public int socket(int domain, int type, int protocol)
 {
     int kind = type & ~(SOCK_NONBLOCK | SOCK_CLOEXEC);
     if (domain == AF_INET && kind == SOCK_STREAM && (protocol == 0 || protocol == IPPROTO_TCP) &&
@@ -334,7 +335,7 @@ EXPORT int socket(int domain, int type, int protocol)
     return get_socket()(domain, type, protocol);
 }
 
-EXPORT int bind(int fd, const struct sockaddr *sa, socklen_t len)
+shim_public int bind(int fd, const struct sockaddr *sa, socklen_t len)
 {
     uint32_t id = fd_id(fd);
     if (!id)
@@ -346,7 +347,7 @@ EXPORT int bind(int fd, const struct sockaddr *sa, socklen_t len)
     return r < 0 ? fail(r) : 0;
 }
 
-EXPORT int listen(int fd, int backlog)
+shim_public int listen(int fd, int backlog)
 {
     uint32_t id = fd_id(fd);
     if (!id)
@@ -355,7 +356,7 @@ EXPORT int listen(int fd, int backlog)
     return r < 0 ? fail(r) : 0;
 }
 
-EXPORT int connect(int fd, const struct sockaddr *sa, socklen_t len)
+shim_public int connect(int fd, const struct sockaddr *sa, socklen_t len)
 {
     uint32_t id = fd_id(fd);
     if (!id)
@@ -404,7 +405,7 @@ static int tapir_accept(int fd, uint32_t id, struct sockaddr *sa, socklen_t *len
     }
 }
 
-EXPORT int accept4(int fd, struct sockaddr *sa, socklen_t *len, int flags)
+shim_public int accept4(int fd, struct sockaddr *sa, socklen_t *len, int flags)
 {
     uint32_t id = fd_id(fd);
     if (!id)
@@ -414,7 +415,7 @@ EXPORT int accept4(int fd, struct sockaddr *sa, socklen_t *len, int flags)
     return tapir_accept(fd, id, sa, len, flags);
 }
 
-EXPORT int accept(int fd, struct sockaddr *sa, socklen_t *len)
+shim_public int accept(int fd, struct sockaddr *sa, socklen_t *len)
 {
     uint32_t id = fd_id(fd);
     if (!id)
@@ -434,13 +435,13 @@ static int tapir_name(int fd, uint32_t id, int which, struct sockaddr *sa, sockl
     return 0;
 }
 
-EXPORT int getsockname(int fd, struct sockaddr *sa, socklen_t *len)
+shim_public int getsockname(int fd, struct sockaddr *sa, socklen_t *len)
 {
     uint32_t id = fd_id(fd);
     return id ? tapir_name(fd, id, 0, sa, len) : get_getsockname()(fd, sa, len);
 }
 
-EXPORT int getpeername(int fd, struct sockaddr *sa, socklen_t *len)
+shim_public int getpeername(int fd, struct sockaddr *sa, socklen_t *len)
 {
     uint32_t id = fd_id(fd);
     return id ? tapir_name(fd, id, 1, sa, len) : get_getpeername()(fd, sa, len);
@@ -468,7 +469,7 @@ static int option_of(int level, int name)
     return -1;
 }
 
-EXPORT int setsockopt(int fd, int level, int name, const void *val, socklen_t len)
+shim_public int setsockopt(int fd, int level, int name, const void *val, socklen_t len)
 {
     uint32_t id = fd_id(fd);
     if (!id)
@@ -505,7 +506,7 @@ static int put_int(void *val, socklen_t *len, int v)
     return 0;
 }
 
-EXPORT int getsockopt(int fd, int level, int name, void *val, socklen_t *len)
+shim_public int getsockopt(int fd, int level, int name, void *val, socklen_t *len)
 {
     uint32_t id = fd_id(fd);
     if (!id)
@@ -548,7 +549,7 @@ EXPORT int getsockopt(int fd, int level, int name, void *val, socklen_t *len)
     return 0;
 }
 
-EXPORT int shutdown(int fd, int how)
+shim_public int shutdown(int fd, int how)
 {
     uint32_t id = fd_id(fd);
     if (!id)
@@ -602,7 +603,7 @@ static size_t iov_total(const struct iovec *iov, int n)
     return t;
 }
 
-EXPORT ssize_t read(int fd, void *buf, size_t len)
+shim_public ssize_t read(int fd, void *buf, size_t len)
 {
     uint32_t id = fd_id(fd);
     if (!id)
@@ -610,7 +611,7 @@ EXPORT ssize_t read(int fd, void *buf, size_t len)
     return after_recv(fd, id, get_recv()(fd, buf, len, 0), len);
 }
 
-EXPORT ssize_t recv(int fd, void *buf, size_t len, int flags)
+shim_public ssize_t recv(int fd, void *buf, size_t len, int flags)
 {
     uint32_t id = fd_id(fd);
     if (!id)
@@ -618,8 +619,8 @@ EXPORT ssize_t recv(int fd, void *buf, size_t len, int flags)
     return after_recv(fd, id, get_recv()(fd, buf, len, flags), len);
 }
 
-EXPORT ssize_t recvfrom(int fd, void *buf, size_t len, int flags, struct sockaddr *sa,
-                        socklen_t *salen)
+shim_public ssize_t recvfrom(int fd, void *buf, size_t len, int flags, struct sockaddr *sa,
+                             socklen_t *salen)
 {
     uint32_t id = fd_id(fd);
     if (!id)
@@ -629,7 +630,7 @@ EXPORT ssize_t recvfrom(int fd, void *buf, size_t len, int flags, struct sockadd
     return after_recv(fd, id, get_recv()(fd, buf, len, flags), len);
 }
 
-EXPORT ssize_t recvmsg(int fd, struct msghdr *msg, int flags)
+shim_public ssize_t recvmsg(int fd, struct msghdr *msg, int flags)
 {
     uint32_t id = fd_id(fd);
     if (!id)
@@ -646,7 +647,7 @@ EXPORT ssize_t recvmsg(int fd, struct msghdr *msg, int flags)
     return after_recv(fd, id, n, iov_total(msg->msg_iov, (int)msg->msg_iovlen));
 }
 
-EXPORT ssize_t readv(int fd, const struct iovec *iov, int n)
+shim_public ssize_t readv(int fd, const struct iovec *iov, int n)
 {
     uint32_t id = fd_id(fd);
     if (!id)
@@ -654,7 +655,7 @@ EXPORT ssize_t readv(int fd, const struct iovec *iov, int n)
     return after_recv(fd, id, get_readv()(fd, iov, n), iov_total(iov, n));
 }
 
-EXPORT ssize_t send(int fd, const void *buf, size_t len, int flags)
+shim_public ssize_t send(int fd, const void *buf, size_t len, int flags)
 {
     uint32_t id = fd_id(fd);
     if (!id)
@@ -662,8 +663,8 @@ EXPORT ssize_t send(int fd, const void *buf, size_t len, int flags)
     return after_send(fd, id, get_send()(fd, buf, len, flags | MSG_NOSIGNAL), flags);
 }
 
-EXPORT ssize_t sendto(int fd, const void *buf, size_t len, int flags, const struct sockaddr *sa,
-                      socklen_t salen)
+shim_public ssize_t sendto(int fd, const void *buf, size_t len, int flags,
+                           const struct sockaddr *sa, socklen_t salen)
 {
     uint32_t id = fd_id(fd);
     if (!id)
@@ -672,7 +673,7 @@ EXPORT ssize_t sendto(int fd, const void *buf, size_t len, int flags, const stru
     return after_send(fd, id, get_send()(fd, buf, len, flags | MSG_NOSIGNAL), flags);
 }
 
-EXPORT ssize_t write(int fd, const void *buf, size_t len)
+shim_public ssize_t write(int fd, const void *buf, size_t len)
 {
     uint32_t id = fd_id(fd);
     if (!id)
@@ -686,7 +687,7 @@ static ssize_t send_iov(int fd, uint32_t id, const struct iovec *iov, int n, int
     return after_send(fd, id, get_sendmsg()(fd, &m, flags | MSG_NOSIGNAL), flags);
 }
 
-EXPORT ssize_t sendmsg(int fd, const struct msghdr *msg, int flags)
+shim_public ssize_t sendmsg(int fd, const struct msghdr *msg, int flags)
 {
     uint32_t id = fd_id(fd);
     if (!id)
@@ -694,7 +695,7 @@ EXPORT ssize_t sendmsg(int fd, const struct msghdr *msg, int flags)
     return send_iov(fd, id, msg->msg_iov, (int)msg->msg_iovlen, flags);
 }
 
-EXPORT ssize_t writev(int fd, const struct iovec *iov, int n)
+shim_public ssize_t writev(int fd, const struct iovec *iov, int n)
 {
     uint32_t id = fd_id(fd);
     if (!id)
@@ -706,7 +707,7 @@ EXPORT ssize_t writev(int fd, const struct iovec *iov, int n)
 
 /* tapir sees the end of the socket when the last copy of the fd closes (its end hangs
  * up), in this process or any other: no message needed, and a crash closes it too. */
-EXPORT int close(int fd)
+shim_public int close(int fd)
 {
     fd_unmap(fd);
     return get_close()(fd);
@@ -723,17 +724,17 @@ static int copied(int oldfd, int newfd)
     return newfd;
 }
 
-EXPORT int dup(int fd)
+shim_public int dup(int fd)
 {
     return copied(fd, get_dup()(fd));
 }
 
-EXPORT int dup2(int fd, int newfd)
+shim_public int dup2(int fd, int newfd)
 {
     return copied(fd, get_dup2()(fd, newfd));
 }
 
-EXPORT int dup3(int fd, int newfd, int flags)
+shim_public int dup3(int fd, int newfd, int flags)
 {
     return copied(fd, get_dup3()(fd, newfd, flags));
 }
@@ -746,7 +747,7 @@ static int tapir_fcntl(int (*real)(int, int, ...), int fd, int cmd, void *arg)
     return r; /* O_NONBLOCK and the rest: the kernel's, on our end of the socketpair */
 }
 
-EXPORT int fcntl(int fd, int cmd, ...)
+shim_public int fcntl(int fd, int cmd, ...)
 {
     va_list ap;
     va_start(ap, cmd);
@@ -755,7 +756,7 @@ EXPORT int fcntl(int fd, int cmd, ...)
     return tapir_fcntl(get_fcntl(), fd, cmd, arg);
 }
 
-EXPORT int fcntl64(int fd, int cmd, ...)
+shim_public int fcntl64(int fd, int cmd, ...)
 {
     va_list ap;
     va_start(ap, cmd);

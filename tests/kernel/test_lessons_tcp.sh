@@ -6,8 +6,12 @@
 need_root
 LAB_CREATED=1 # the checker creates and removes $NS; the trap removes it if left behind
 out="$WORK/lessons.out"
-"$REPO/tests/lessons/check.sh" --tapir "$TAPIR" --lab "$NS" "$REPO"/docs/lessons/0[6-9]-*.md \
-    "$REPO"/docs/lessons/1[0-9]-*.md >"$out" 2>&1
+# (lesson 11 starts Python's web server twice: test_lessons_run.sh, with more time)
+lessons=()
+for f in "$REPO"/docs/lessons/0[6-9]-*.md "$REPO"/docs/lessons/1[0-9]-*.md; do
+    [ "$(basename "$f")" = 11-real-programs.md ] || lessons+=("$f")
+done
+"$REPO/tests/lessons/check.sh" --tapir "$TAPIR" --lab "$NS" "${lessons[@]}" >"$out" 2>&1
 rc=$?
 cat "$out"
 [ "$rc" = 0 ] || fail "$(grep -m1 '^FAIL' "$out" || tail -n 1 "$out")"
