@@ -75,7 +75,7 @@ struct rsock {
 
 struct client {
     int fd;
-    char name[20]; /* the process's name and pid, for the trace: "curl[42]" */
+    char name[20]; /* the process's name, for the trace: "curl" */
 };
 
 struct run {
