@@ -86,6 +86,7 @@ struct run {
     unsigned n_clients;
     struct rsock socks[RUN_MAX_SOCKS];
     const char *who; /* the client whose request we are serving, for the trace */
+    unsigned long requests, bad_requests;
     uint8_t scratch[RUN_BUF];
 };
 
@@ -163,35 +164,39 @@ static void rsock_free(struct run *run, struct rsock *r)
     r->state = R_FREE;
 }
 
-/* A free slot, or the oldest dead one whose error nobody asked for (bounded table). */
+/* A free slot; else one whose error nobody asked for; else an orphan (closed by the
+ * program, TCP still finishing), handed to TCP to finish alone. The table is bounded. */
 static struct rsock *rsock_alloc(struct run *run)
 {
-    struct rsock *dead = NULL;
-    for (int i = 0; i < RUN_MAX_SOCKS; i++) {
+    struct rsock *slot = NULL, *dead = NULL, *orphan = NULL;
+    for (int i = 0; i < RUN_MAX_SOCKS && !slot; i++) {
         struct rsock *r = &run->socks[i];
-        if (r->state == R_FREE) {
+        if (r->state == R_FREE)
+            slot = r;
+        else if (r->state == R_DEAD && r->fd < 0 && !dead)
             dead = r;
-            break;
-        }
-        if (r->state == R_DEAD && r->fd < 0 && !dead)
-            dead = r;
+        else if (r->orphan && !orphan)
+            orphan = r;
     }
-    if (!dead)
+    if (!slot)
+        slot = dead ? dead : orphan;
+    if (!slot)
         return NULL;
-    if (dead->state != R_FREE)
-        rsock_free(run, dead);
-    if (!dead->gen)
-        dead->gen = 1;
-    dead->fd = -1;
-    dead->listener = -1;
-    dead->in = malloc(RUN_BUF);
-    dead->out = malloc(RUN_BUF);
-    if (!dead->in || !dead->out) {
-        rsock_free(run, dead);
+    if (slot->sock)
+        sock_close(slot->sock); /* an orphan: TCP ends the connection in the background */
+    slot->sock = NULL;
+    if (slot->state != R_FREE)
+        rsock_free(run, slot);
+    slot->fd = -1;
+    slot->listener = -1;
+    slot->in = malloc(RUN_BUF);
+    slot->out = malloc(RUN_BUF);
+    if (!slot->in || !slot->out) {
+        rsock_free(run, slot);
         return NULL;
     }
-    dead->state = R_NEW;
-    return dead;
+    slot->state = R_NEW;
+    return slot;
 }
 
 static const struct sock_events conn_events;
@@ -583,6 +588,8 @@ static int req_status(struct run *run, struct rsock *r, struct run_msg *m)
         r->err = 0;
         if (err)
             L5(run, "%s: fd %d: the program learns %s", run->who, m->fd, err_name(err));
+        if (r->state == R_DEAD && r->fd < 0 && r->listener < 0)
+            rsock_free(run, r); /* nothing left to tell: later questions get "closed" */
     }
     return err;
 }
@@ -654,6 +661,11 @@ static int req_shutdown(struct run *run, struct rsock *r, struct run_msg *m)
 /* Answer one request; *give_fd is an fd to send back with the reply (accept). */
 static int serve_request(struct run *run, struct run_msg *m, int in_fd, int *give_fd)
 {
+    if (m->op < RUN_SOCKET || m->op > RUN_SHUTDOWN) {
+        run->bad_requests++;
+        L5(run, "%s: unknown request %d refused (EINVAL)", run->who, m->op);
+        return -EINVAL;
+    }
     if (m->op == RUN_SOCKET)
         return req_socket(run, m, in_fd);
     struct rsock *r = rsock_by_id(run, m->id);
@@ -737,11 +749,16 @@ static bool client_serve(struct run *run, unsigned i)
     struct cmsghdr *cm = CMSG_FIRSTHDR(&mh);
     if (n > 0 && cm && cm->cmsg_level == SOL_SOCKET && cm->cmsg_type == SCM_RIGHTS)
         memcpy(&in_fd, CMSG_DATA(cm), sizeof(int));
-    if (n != (ssize_t)sizeof(m)) {
+    if (n != (ssize_t)sizeof(m) || (mh.msg_flags & (MSG_TRUNC | MSG_CTRUNC))) {
         if (in_fd >= 0)
             close(in_fd);
-        return n > 0; /* a short message is dropped; 0 or an error: the process is gone */
+        if (n > 0) { /* not from our shim: dropped, counted and traced */
+            run->bad_requests++;
+            L5(run, "%s: a malformed request (%zd bytes) dropped", c->name, n);
+        }
+        return n > 0; /* 0 or an error: the process is gone */
     }
+    run->requests++;
     int give_fd = -1;
     run->who = c->name;
     m.ret = serve_request(run, &m, in_fd, &give_fd);
@@ -841,12 +858,25 @@ static short rsock_interest(const struct rsock *r)
         ev |= POLLOUT;
     if (!r->out_len && !r->prog_eof)
         ev |= POLLIN;
-    if (r->prog_eof && (r->out_len || r->peer_eof))
-        return -1; /* a hang-up now would only wake us for nothing until TCP moves */
+    /* Waiting for TCP alone (its send buffer full, or both ends closed): a hang-up of the
+     * program's end would only wake us again and again; TCP's events bring us back. */
+    if (!ev && (r->out_len || (r->prog_eof && r->peer_eof)))
+        return -1;
     return ev;
 }
 
 /* ---- the loop -------------------------------------------------------------------------------- */
+
+/* Connections both sides have closed wait only for TCP's last ACKs: look at them once a
+ * round (an ACK that empties the send queue need not raise an event). */
+static void finish_closed(struct run *run)
+{
+    for (int i = 0; i < RUN_MAX_SOCKS; i++) {
+        struct rsock *r = &run->socks[i];
+        if (r->state == R_CONNECTED && r->sock && r->prog_eof && r->peer_eof)
+            finish_if_done(run, r);
+    }
+}
 
 static bool sockets_busy(const struct run *run)
 {
@@ -985,6 +1015,7 @@ int run_program(struct stack *stack, int link_fd, const char *shim, char **argv,
             break;
         }
         stack_step(stack, stack_real_clock_us(stack));
+        finish_closed(run);
         for (unsigned i = 1; r > 0 && i < n; i++) {
             if (!pfd[i].revents)
                 continue;
@@ -1017,6 +1048,7 @@ int run_program(struct stack *stack, int link_fd, const char *shim, char **argv,
     }
     while (run->n_clients)
         client_remove(run, 0);
+    L5(run, "%lu requests from the program, %lu malformed", run->requests, run->bad_requests);
     if (pidfd >= 0)
         close(pidfd);
     close(run->listen_fd);

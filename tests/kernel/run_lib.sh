@@ -12,6 +12,10 @@
 PYTHON=python3
 [ -x /usr/bin/python3 ] && PYTHON=/usr/bin/python3
 
+for tool in curl python3 dumpcap; do
+    command -v "$tool" >/dev/null 2>&1 || fail "needs $tool: run sudo tests/tools.sh test"
+done
+
 HELPER_PIDS=()
 RUN_PID=""
 

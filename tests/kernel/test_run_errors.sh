@@ -9,6 +9,7 @@
 #   2. A program killed (SIGKILL) mid-connection: tapir closes its connections as Linux
 #      would (FIN for a clean one, RST for one with unread data), exits with 128+9, and
 #      the kernel has no connection to tapir left.
+#   3. Garbage on tapir's control socket is dropped, counted and traced; sockets still work.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/run_lib.sh"
 
@@ -50,4 +51,20 @@ pcap_expect "the kernel's FIN on 9101, which tapir waited for" eq 1 \
     "ip.src == $PEER_IP && tcp.srcport == 9101 && tcp.flags.fin == 1"
 pcap_verify "$PCAP"
 expect_eq "kernel connections to tapir left (TIME-WAIT aside)" "" "$(connections_to_tapir)"
+
+# ---- 3. garbage on the control socket: dropped, counted, traced; sockets still work -------
+out=$(in_ns timeout 30 "$TAPIR" --trace sock run "$PYTHON" -c '
+import os, socket
+c = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+c.connect("\0" + os.environ["TAPIR_RUN_SOCKET"])
+c.send(b"garbage")                  # too short
+c.send(b"\x63" + b"\0" * 200)       # too long
+c.send(b"\x63" + b"\0" * 31)        # the right size, an unknown request: EINVAL
+assert len(c.recv(100)) == 32
+s = socket.create_connection(("10.0.0.1", 9101))
+s.sendall(b"still fine")
+print("connected after the garbage")' 2>&1) || fail "tapir run with garbage requests failed: $out"
+expect_match "a socket works after the garbage" "^connected after the garbage" "$out"
+expect_match "garbage traced" "a malformed request \(7 bytes\) dropped" "$out"
+expect_match "garbage counted" "L5 sock [0-9]+ requests from the program, 3 malformed" "$out"
 pass

@@ -24,8 +24,8 @@ wait_kernel_listen 8000
 helper_bg "$WORK/dumpcap.log" dumpcap -q -i tap0 -s 128 -f "tcp[tcpflags] & tcp-syn != 0" \
     -w "$WORK/tap0.pcap"
 wait_file_match "$WORK/dumpcap.log" "Capturing on"
-in_ns timeout 60 "$TAPIR" --trace sock,tcp run curl -s -o "$WORK/got" "http://$PEER_IP:8000/big" \
-    2>"$WORK/curl.trace" || fail "tapir run curl failed (status $?): $(tail -n 5 "$WORK/curl.trace")"
+in_ns timeout 60 "$TAPIR" --trace sock,tcp run curl -s "http://$PEER_IP:8000/big" \
+    >"$WORK/got" 2>"$WORK/curl.trace" || fail "tapir run curl failed (status $?): $(tail -n 5 "$WORK/curl.trace")"
 expect_eq "sha256 of the 10 MiB file curl fetched through tapir" "$sha_big" \
     "$(sha256sum <"$WORK/got" | cut -d' ' -f1)"
 
