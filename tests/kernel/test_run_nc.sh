@@ -1,7 +1,8 @@
 #!/bin/bash
 # tests/kernel/test_run_nc.sh - `tapir run nc` (OpenBSD netcat, unmodified) both ways with
 # the kernel's nc: a client on tapir sends a file to the kernel, a server on tapir
-# receives one from it; byte-exact (sha256), and no connection left behind.
+# receives one from it; byte-exact (sha256), and no connection left behind. Also tapir
+# run's own errors: no PROGRAM (status 2), a program that does not exist (127).
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/run_lib.sh"
 
@@ -35,4 +36,14 @@ expect_eq "sha256 of what tapir run nc -l received" "$sha_data" \
     "$(sha256sum <"$WORK/server.trace.out" | cut -d' ' -f1)"
 
 expect_eq "kernel connections to tapir left (TIME-WAIT aside)" "" "$(connections_to_tapir)"
+
+# ---- bad use of tapir run itself ----------------------------------------------------------
+rc=0
+out=$("$TAPIR" run 2>&1) || rc=$?
+expect_eq "exit status of tapir run without a PROGRAM" 2 "$rc"
+expect_match "its one-line error" "^tapir: run needs a PROGRAM" "$out"
+rc=0
+out=$(in_ns "$TAPIR" run /nonexistent/program 2>&1) || rc=$?
+expect_eq "exit status of tapir run with a missing program (as a shell's)" 127 "$rc"
+expect_match "its error" "tapir: run: cannot start '/nonexistent/program': No such file" "$out"
 pass
