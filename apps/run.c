@@ -1,7 +1,7 @@
 /* run.c - `tapir run PROGRAM ARGS...`: an unmodified program's TCP sockets on tapir.
  *
  * tapir starts PROGRAM with the preload shim (apps/shim.c) and serves it from this one
- * thread and event loop, beside the stack. docs/09-real-programs.md tells the story; in
+ * thread and event loop, beside the stack. docs/chapters/09-run.md tells the story; in
  * short:
  *
  *   program --(control: one request, one reply)--> tapir      apps/run_proto.h

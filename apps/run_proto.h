@@ -1,5 +1,5 @@
 /* run_proto.h - what the preload shim (apps/shim.c) and `tapir run` (apps/run.c) say to
- * each other over the control socket. docs/09-real-programs.md draws the picture.
+ * each other over the control socket. docs/chapters/09-run.md draws the picture.
  *
  * Each process of the program has one control connection (AF_UNIX, SOCK_SEQPACKET) to
  * tapir: one struct run_msg per request, one back per reply, never waiting inside tapir.

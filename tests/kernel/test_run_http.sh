@@ -4,7 +4,7 @@
 #
 #   1. `tapir run curl` downloads a 10 MiB file from the kernel's `python3 -m http.server`,
 #      byte-exact (sha256). A capture on tap0 (the kernel's side) shows tapir's MAC and
-#      the initial sequence number tapir's trace chose, and the trace shows curl's
+#      the initial sequence number tapir's trace chose (--trace-absolute), and the trace shows curl's
 #      connect() at layer 5 above the SYN it causes;
 #   2. `tapir run python3 -m http.server` serves a file the kernel's curl fetches
 #      byte-exact;
@@ -24,7 +24,7 @@ wait_kernel_listen 8000
 helper_bg "$WORK/dumpcap.log" dumpcap -q -i tap0 -s 128 -f "tcp[tcpflags] & tcp-syn != 0" \
     -w "$WORK/tap0.pcap"
 wait_file_match "$WORK/dumpcap.log" "Capturing on"
-in_ns timeout 60 "$TAPIR" --trace sock,tcp run curl -s "http://$PEER_IP:8000/big" \
+in_ns timeout 60 "$TAPIR" --trace sock,tcp --trace-absolute run curl -s "http://$PEER_IP:8000/big" \
     >"$WORK/got" 2>"$WORK/curl.trace" || fail "tapir run curl failed (status $?): $(tail -n 5 "$WORK/curl.trace")"
 expect_eq "sha256 of the 10 MiB file curl fetched through tapir" "$sha_big" \
     "$(sha256sum <"$WORK/got" | cut -d' ' -f1)"
@@ -34,7 +34,7 @@ order=$(grep -nE "L5 sock curl: connect\(fd [0-9]+, $PEER_IP:8000\)$|L4 tcp .* >
     "$WORK/curl.trace" | head -n 2 | sed -E 's/^[0-9]+:\[ *[0-9.]+\] //')
 expect_match "first of connect() and SYN in the trace" "^L5 sock curl: connect" "$(head -n 1 <<<"$order")"
 expect_match "second" "^L4 tcp .* SYN seq=" "$(sed -n 2p <<<"$order")"
-isn=$(sed -nE "s/.*L4 tcp  $TAPIR_IP:[0-9]+ > $PEER_IP:8000 SYN seq=([0-9]+) .*/\1/p" "$WORK/curl.trace" | head -n 1)
+isn=$(sed -nE "s/.*L4 tcp +(tx +)?$TAPIR_IP:[0-9]+ > $PEER_IP:8000 SYN seq=([0-9]+) .*/\2/p" "$WORK/curl.trace" | head -n 1)
 [ -n "$isn" ] || fail "no SYN from tapir in the trace"
 
 # the kernel's view on tap0: the SYN came from tapir's MAC with tapir's ISN
