@@ -12,5 +12,5 @@ out="$WORK/lessons.out"
 rc=$?
 cat "$out"
 [ "$rc" = 0 ] || fail "$(grep -m1 '^FAIL' "$out" || tail -n 1 "$out")"
-expect_match "every block checked" '^lessons: 3 passed, 0 failed, 0 skipped' "$(tail -n 1 "$out")"
+expect_match "every block checked" '^lessons: [1-9][0-9]* passed, 0 failed, 0 skipped' "$(tail -n 1 "$out")"
 pass
