@@ -100,6 +100,19 @@ static bool is_multicast(uint32_t addr)
     return (addr >> 28) == 0xe; /* 224.0.0.0/4 */
 }
 
+/* RFC 1122 3.2.1.3: a source address no honest host on the wire can have. A host discards
+ * such datagrams silently; TCP relies on it for MUST-63 (no SYN from a broadcast or
+ * multicast source), and it stops a forged "from ourselves" SYN (the LAND attack).
+ * `looped` is true for our own datagrams coming back through the loopback queue. */
+bool ip_source_is_martian(const struct stack *stack, uint32_t src, bool looped)
+{
+    if (ip_is_broadcast(stack, src) || is_multicast(src))
+        return true;
+    if ((src >> 24) == 0 || (src >> 24) == 127) /* {0, any} and {127, any} */
+        return true;
+    return src == stack->cfg.ip && !looped;
+}
+
 int ip_route(const struct stack *stack, uint32_t dst, uint32_t *next_hop)
 {
     if ((dst & stack->netmask) == (stack->cfg.ip & stack->netmask) || dst == IP_BROADCAST) {
@@ -177,13 +190,13 @@ void ip_input(struct stack *stack, struct pkb *pkb)
     pkb_trim(pkb, h.total_len);
     trace_datagram(stack, "rx", &h);
 
-    /* A datagram is never forwarded with TTL 0 (RFC 791), so one arriving so is broken.
-     * TTL 1 is fine for a host (RFC 1122 3.2.1.7). */
+    /* RFC 1122 3.2.1.7: a host MUST NOT discard a datagram just because its TTL is below
+     * 2; TTL only matters to routers. Counted, since a TTL 0 on the wire is unusual. */
     if (h.ttl == 0)
-        return drop(stack, pkb, &st->rx_ttl_zero, "TTL 0");
-    /* RFC 1122 3.2.1.3: a source that is broadcast or multicast is discarded. */
-    if (ip_is_broadcast(stack, h.src) || is_multicast(h.src))
-        return drop(stack, pkb, &st->rx_bad_source, "broadcast or multicast source");
+        st->rx_ttl_zero++;
+    /* RFC 1122 3.2.1.3: broadcast, multicast, 0/8, 127/8 or our own address as the source. */
+    if (ip_source_is_martian(stack, h.src, pkb->meta.looped))
+        return drop(stack, pkb, &st->rx_bad_source, "martian source address");
     if (!ip_is_local(stack, h.dst))
         return drop(stack, pkb, &st->rx_not_for_us, "not addressed to us");
     if (h.ihl > 5)

@@ -66,6 +66,9 @@ int ip_output(struct stack *stack, struct pkb *pkb, const struct ip_send *send);
 /* Is this address ours, or a broadcast we accept? */
 bool ip_is_local(const struct stack *stack, uint32_t addr);
 bool ip_is_broadcast(const struct stack *stack, uint32_t addr);
+/* RFC 1122 3.2.1.3: a source that must be discarded (broadcast, multicast, 0/8, 127/8, or
+ * our own address on a datagram that did not come through our loopback). */
+bool ip_source_is_martian(const struct stack *stack, uint32_t src, bool looped);
 /* The next hop for dst: dst itself on-link, else the gateway. -ENETUNREACH without one. */
 int ip_route(const struct stack *stack, uint32_t dst, uint32_t *next_hop);
 /* Hand an error about one of our datagrams to its transport's error handler.

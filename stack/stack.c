@@ -145,6 +145,7 @@ static void deliver_loopback(struct stack *stack)
     while (n-- > 0) {
         struct pkb *pkb = pkb_queue_pop(&stack->loopback);
         memset(&pkb->meta, 0, sizeof(pkb->meta));
+        pkb->meta.looped = true;
         ip_input(stack, pkb);
     }
 }

@@ -48,8 +48,8 @@
     X(rx_bad_ihl, "datagrams with IHL < 5 or past the packet")                                     \
     X(rx_bad_length, "datagrams whose total length lies")                                          \
     X(rx_bad_checksum, "datagrams with a bad header checksum")                                     \
-    X(rx_ttl_zero, "datagrams arriving with TTL 0")                                                \
-    X(rx_bad_source, "datagrams from a broadcast or multicast source")                             \
+    X(rx_ttl_zero, "datagrams arriving with TTL 0 (accepted, RFC 1122 3.2.1.7)")                   \
+    X(rx_bad_source, "datagrams from a martian source (broadcast, 0/8, 127/8, ours)")              \
     X(rx_not_for_us, "datagrams for another host")                                                 \
     X(rx_unknown_protocol, "datagrams for a protocol nobody registered")                           \
     X(rx_options, "datagrams with options (skipped)")                                              \

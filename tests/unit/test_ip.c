@@ -291,26 +291,26 @@ START_TEST(bad_header_checksum)
 }
 END_TEST
 
-START_TEST(ttl_zero_dropped_ttl_one_answered)
+/* conformance: 1122-IP-TTL-ACCEPT */
+START_TEST(ttl_zero_and_one_answered)
 {
+    /* RFC 1122 3.2.1.7: a host must not discard a datagram for TTL < 2 addressed to it. */
     struct unitnet *u = unet_knowing_kernel(NULL);
     struct frame f;
-    echo_copy(&f);
-    f.b[IP_OFF + 8] = 0;
-    fix_ip_checksum(&f);
-    unet_inject(u, f.b, f.len);
+    for (uint8_t ttl = 0; ttl < 2; ttl++) {
+        echo_copy(&f);
+        f.b[IP_OFF + 8] = ttl;
+        fix_ip_checksum(&f);
+        unet_inject(u, f.b, f.len);
+        ck_assert_uint_eq(unet_sent(u), sizeof(kern_echo_request)); /* the reply */
+    }
     ck_assert_uint_eq(stack_stats(u->stack)->ip.rx_ttl_zero, 1);
-    ck_assert_uint_eq(unet_sent(u), 0);
-
-    f.b[IP_OFF + 8] = 1; /* a host accepts TTL 1 (RFC 1122 3.2.1.7) */
-    fix_ip_checksum(&f);
-    unet_inject(u, f.b, f.len);
-    ck_assert_uint_eq(stack_stats(u->stack)->ip.rx_ttl_zero, 1);
-    ck_assert_uint_eq(unet_sent(u), sizeof(kern_echo_request));
+    ck_assert_uint_eq(stack_stats(u->stack)->ip.rx_delivered, 2);
     unet_destroy(u);
 }
 END_TEST
 
+/* conformance: 1122-IP-SRC-DISCARD MUST-63 */
 START_TEST(not_for_us_and_bad_source)
 {
     struct unitnet *u = unet_knowing_kernel(NULL);
@@ -321,14 +321,19 @@ START_TEST(not_for_us_and_bad_source)
     unet_inject(u, f.b, f.len);
     ck_assert_uint_eq(stack_stats(u->stack)->ip.rx_not_for_us, 1);
 
-    static const uint32_t bad_sources[] = {0x0a0000ff, 0xffffffff, 0xe0000001};
-    for (size_t i = 0; i < 3; i++) {
+    /* RFC 1122 3.2.1.3: subnet broadcast, limited broadcast, multicast, this network (0/8),
+     * loopback (127/8) and our own address never arrive from the wire. */
+    static const uint32_t bad_sources[] = {0x0a0000ff, 0xffffffff, 0xe0000001,
+                                           0x00000000, 0x00000005, 0x7f000001,
+                                           0x7f123456, 0x0a000002};
+    size_t n_bad = sizeof(bad_sources) / sizeof(bad_sources[0]);
+    for (size_t i = 0; i < n_bad; i++) {
         echo_copy(&f);
         put_be32(f.b + IP_OFF + 12, bad_sources[i]);
         fix_ip_checksum(&f);
         unet_inject(u, f.b, f.len);
     }
-    ck_assert_uint_eq(stack_stats(u->stack)->ip.rx_bad_source, 3);
+    ck_assert_uint_eq(stack_stats(u->stack)->ip.rx_bad_source, n_bad);
     ck_assert_uint_eq(stack_stats(u->stack)->ip.rx_delivered, 0);
     ck_assert_uint_eq(unet_sent(u), 0);
     unet_destroy(u);
@@ -757,7 +762,7 @@ static Suite *ip_suite(void)
     tcase_add_test(tc, bad_version);
     tcase_add_test(tc, total_length_lies);
     tcase_add_test(tc, bad_header_checksum);
-    tcase_add_test(tc, ttl_zero_dropped_ttl_one_answered);
+    tcase_add_test(tc, ttl_zero_and_one_answered);
     tcase_add_test(tc, not_for_us_and_bad_source);
     tcase_add_test(tc, unknown_protocol);
     tcase_add_test(tc, options_skipped);
