@@ -323,9 +323,8 @@ START_TEST(not_for_us_and_bad_source)
 
     /* RFC 1122 3.2.1.3: subnet broadcast, limited broadcast, multicast, this network (0/8),
      * loopback (127/8) and our own address never arrive from the wire. */
-    static const uint32_t bad_sources[] = {0x0a0000ff, 0xffffffff, 0xe0000001,
-                                           0x00000000, 0x00000005, 0x7f000001,
-                                           0x7f123456, 0x0a000002};
+    static const uint32_t bad_sources[] = {0x0a0000ff, 0xffffffff, 0xe0000001, 0x00000000,
+                                           0x00000005, 0x7f000001, 0x7f123456, 0x0a000002};
     size_t n_bad = sizeof(bad_sources) / sizeof(bad_sources[0]);
     for (size_t i = 0; i < n_bad; i++) {
         echo_copy(&f);
