@@ -664,6 +664,12 @@ int tcp_connect(struct tcb *tcb, uint32_t ip, uint16_t port)
         if (err < 0)
             return err;
     }
+    /* RFC 1122 3.2.1.3 and RFC 9293 MUST-43: the local address of a connection is one
+     * host's address, never a broadcast one (bind() accepts it, for listeners). */
+    if (tcb->local_ip && ip_is_broadcast(stack, tcb->local_ip)) {
+        trace(stack, TRACE_TCP, "connect refused: bound to a broadcast address");
+        return -EADDRNOTAVAIL;
+    }
     uint32_t lip = tcb->local_ip ? tcb->local_ip : stack->cfg.ip;
     if (tcp_lookup(stack, lip, tcb->local_port, ip, port))
         return -EADDRINUSE;
