@@ -101,6 +101,7 @@ START_TEST(clean_wire_full_segments)
 }
 END_TEST
 
+/* conformance: SHLD-28 */
 START_TEST(bulk_uses_full_mss)
 {
     open_connection(1, NULL);
@@ -122,6 +123,7 @@ END_TEST
 
 static const unsigned impaired_seeds[] = {1, 2, 3, 4, 5, 6};
 
+/* conformance: SHLD-31 */
 START_TEST(lossy_wire_byte_exact)
 {
     struct wire_impairments imp = {.loss_pct = 10, .dup_pct = 5, .reorder_pct = 10};
@@ -181,6 +183,7 @@ static bool window_closed(void *ctx)
     return cli.tcb->snd_wnd == 0 && stack_stats(net.a)->tcp.persist_probes >= 3;
 }
 
+/* conformance: MUST-35 MUST-36 */
 START_TEST(zero_window_persist)
 {
     open_connection(3, NULL);
@@ -232,6 +235,7 @@ static bool count_flights(void *ctx, int side, const uint8_t *frame, size_t len)
     return false;
 }
 
+/* conformance: MUST-19 */
 START_TEST(slow_start_doubles_per_round_trip)
 {
     open_connection(1, NULL);

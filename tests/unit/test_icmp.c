@@ -71,6 +71,7 @@ END_TEST
 
 /* The reply to the kernel's ping, every byte: Ethernet and IP headers built by us, the ICMP
  * message the request's with type 0 and the checksum adjusted by 0x0800 (RFC 1624). */
+/* conformance: IP-3.2.2-4 IP-3.2.2.6-1 IP-3.2.2.6-3 IP-3.2.2.6-4 IP-3.3.4.2-1 */
 START_TEST(echo_reply_bytes)
 {
     struct unitnet *u = unet_knowing_kernel();
@@ -148,6 +149,7 @@ START_TEST(bad_checksum)
 }
 END_TEST
 
+/* conformance: IP-3.2.2-1 IP-3.2.2.7-1 IP-3.2.2.9-7 */
 START_TEST(unknown_type)
 {
     struct unitnet *u = unet_knowing_kernel();
@@ -194,6 +196,7 @@ static void on_ping(void *ctx, const struct ping_event *ev)
 }
 
 /* The kernel's echo reply reaches the ping callback with its id, sequence, TTL, data. */
+/* conformance: IP-3.2.2.6-5 */
 START_TEST(kernel_echo_reply_to_callback)
 {
     struct unitnet *u = unet_create(NULL);
@@ -216,6 +219,7 @@ START_TEST(kernel_echo_reply_to_callback)
 END_TEST
 
 /* A time exceeded about one of our echo requests, quoting its header and 8 bytes. */
+/* conformance: IP-3.2.2-3 IP-3.2.2.4-1 */
 START_TEST(time_exceeded_to_callback)
 {
     struct unitnet *u = unet_knowing_kernel();
@@ -252,6 +256,7 @@ START_TEST(time_exceeded_to_callback)
 END_TEST
 
 /* Our own ping: the echo request on the wire is well formed and carries our data. */
+/* conformance: IP-3.2.2.6-2 */
 START_TEST(our_echo_request_bytes)
 {
     struct unitnet *u = unet_knowing_kernel();

@@ -121,6 +121,7 @@ static void expect_big_echo_reply(struct unitnet *u)
 
 /* ---- header parsing and bad headers ---- */
 
+/* conformance: IP-3.1-1 */
 START_TEST(parse_kernel_echo_request)
 {
     struct ip_hdr h;
@@ -237,6 +238,7 @@ START_TEST(ihl_past_packet)
 }
 END_TEST
 
+/* conformance: IP-3.1-8 IP-3.2.1.1-1 */
 START_TEST(bad_version)
 {
     struct unitnet *u = unet_knowing_kernel(NULL);
@@ -275,6 +277,7 @@ START_TEST(total_length_lies)
 }
 END_TEST
 
+/* conformance: IP-3.2.1.2-1 */
 START_TEST(bad_header_checksum)
 {
     struct unitnet *u = unet_knowing_kernel(NULL);
@@ -291,7 +294,7 @@ START_TEST(bad_header_checksum)
 }
 END_TEST
 
-/* conformance: 1122-IP-TTL-ACCEPT */
+/* conformance: IP-3.2.1.7-2 */
 START_TEST(ttl_zero_and_one_answered)
 {
     /* RFC 1122 3.2.1.7: a host must not discard a datagram for TTL < 2 addressed to it. */
@@ -310,7 +313,7 @@ START_TEST(ttl_zero_and_one_answered)
 }
 END_TEST
 
-/* conformance: 1122-IP-SRC-DISCARD MUST-63 */
+/* conformance: IP-3.2.1.3-3 IP-3.2.1.3-4 MUST-63 UDP-4.1.3.6-1 */
 START_TEST(not_for_us_and_bad_source)
 {
     struct unitnet *u = unet_knowing_kernel(NULL);
@@ -340,6 +343,7 @@ START_TEST(not_for_us_and_bad_source)
 END_TEST
 
 /* An unknown protocol gets ICMP protocol unreachable quoting the header + 8 bytes. */
+/* conformance: IP-3.2.2-2 IP-3.3.8-1 */
 START_TEST(unknown_protocol)
 {
     struct unitnet *u = unet_knowing_kernel(NULL);
@@ -361,6 +365,7 @@ START_TEST(unknown_protocol)
 END_TEST
 
 /* IHL 6 with a 4-byte option (NOPs): counted, skipped, answered. */
+/* conformance: IP-3.2.1.8-3 IP-3.2.1.8b-2 MUST-50 */
 START_TEST(options_skipped)
 {
     struct unitnet *u = unet_knowing_kernel(NULL);
@@ -395,6 +400,7 @@ static void check_reassembled_once(struct unitnet *u)
 
 /* The kernel's real fragments in every order: each gives one echo reply, which our stack
  * fragments again on output. */
+/* conformance: IP-3.2.1.4-1 IP-3.3.2-1 */
 START_TEST(kernel_fragments_every_order)
 {
     static const int orders[6][3] = {{0, 1, 2}, {0, 2, 1}, {1, 0, 2},
@@ -588,6 +594,7 @@ START_TEST(malformed_fragments)
 END_TEST
 
 /* The largest datagram there can be, 65535 bytes, in 45 fragments put together. */
+/* conformance: IP-3.3.2-2 */
 START_TEST(largest_datagram)
 {
     struct unitnet *u = unet_knowing_kernel(NULL);
@@ -613,6 +620,7 @@ END_TEST
 
 /* Only the first fragment arrives: after reasm_timeout_ms the pieces go and the kernel
  * gets ICMP time exceeded, code 1, quoting that fragment's header and 8 bytes. */
+/* conformance: IP-3.3.2-5 IP-3.3.2-6 */
 START_TEST(timeout_sends_time_exceeded)
 {
     struct unitnet *u = unet_knowing_kernel(NULL);
@@ -694,6 +702,7 @@ START_TEST(limit_datagrams)
 }
 END_TEST
 
+/* conformance: IP-3.3.2-3 */
 START_TEST(limit_bytes)
 {
     struct stack_config cfg;

@@ -25,6 +25,7 @@ static const uint8_t kernel_syn[40] = {
     0x69, 0x46, 0x20, 0x8f, 0x00, 0x00, 0x00, 0x00, 0x01, 0x03, 0x03, 0x0a,
 };
 
+/* conformance: MUST-14 MUST-4 */
 START_TEST(parse_kernel_syn)
 {
     struct tcp_hdr h;
@@ -51,6 +52,7 @@ START_TEST(parse_kernel_syn)
 }
 END_TEST
 
+/* conformance: MUST-2 MUST-68 MUST-69 */
 START_TEST(build_then_parse)
 {
     struct tcp_hdr h, p;
@@ -97,6 +99,7 @@ START_TEST(format_for_trace)
 }
 END_TEST
 
+/* conformance: MUST-7 */
 START_TEST(parse_rejects_bad_headers)
 {
     struct tcp_hdr h;
@@ -166,6 +169,7 @@ static void feed(const uint8_t *seg, size_t len, bool fix_checksum)
     ip_input(net.b, pkb_from_bytes(buf, ih.total_len));
 }
 
+/* conformance: MUST-3 */
 START_TEST(stack_drops_and_counts)
 {
     const struct tcp_stats *st = &stack_stats(net.b)->tcp;
