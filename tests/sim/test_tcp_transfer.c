@@ -258,15 +258,18 @@ START_TEST(slow_start_doubles_per_round_trip)
 END_TEST
 
 /* Nagle: many small writes while data is in flight are coalesced. */
+/* conformance: SHLD-7 MUST-17 */
 START_TEST(nagle_coalesces)
 {
     open_connection(1, NULL);
+    uint64_t before = stack_stats(net.a)->tcp.tx_segments;
     for (int i = 0; i < 100; i++)
         ck_assert_int_eq(tcp_send(cli.tcb, "0123456789", 10), 10);
     simnet_run(&net, 1000000, NULL, NULL);
     ck_assert_uint_eq(srv.rx_len, 1000);
     /* the first write goes alone, the other 99 wait for its ACK and go together */
     uint64_t with_nagle = stack_stats(net.a)->tcp.tx_segments;
+    ck_assert_uint_le(with_nagle - before, 3);
     ck_assert_int_eq(tcp_set_nodelay(cli.tcb, true), 0);
     for (int i = 0; i < 100; i++)
         ck_assert_int_eq(tcp_send(cli.tcb, "0123456789", 10), 10);
