@@ -5,6 +5,7 @@
 #   make check      build and run every test, then again under ASan/UBSan
 #   make debug      build build-debug/tapir with -O0 -g3 for gdb
 #   make bench      measure throughput and latency against the kernel (not a test)
+#   make mutate     break RFC rules one line at a time: do the tests notice? (slow, not a test)
 #   make clean
 #
 # BUILD=dir puts objects elsewhere (several builds can live side by side).
@@ -31,7 +32,8 @@ SIM_OBJ  := $(SIM_SRC:%.c=$(BUILD)/%.o)
 CHECK_CFLAGS = $(shell pkg-config --cflags check 2>/dev/null)
 CHECK_LIBS   = $(shell pkg-config --libs check 2>/dev/null)
 
-.PHONY: all run check debug bench clean tools tools-test unit sim kernel tests lab-up lab-down gdb-test
+.PHONY: all run check debug bench clean tools tools-test unit sim kernel tests lab-up lab-down gdb-test \
+        conformance mutate
 all: $(BUILD)/tapir
 
 $(BUILD)/%.o: %.c
@@ -73,6 +75,14 @@ sim: tools $(SIM_BIN)
 kernel: tools-test $(BUILD)/tapir
 	tests/kernel/run.sh $(BUILD)/tapir
 
+# The requirements table (tests/conformance/requirements.tsv) against the code and the
+# tests' tags, and docs/conformance.md against the table. `mutate` breaks the rules one
+# line at a time and reports which breaks the unit and sim tests miss (slow; not in check).
+conformance: tools-test
+	tests/conformance/check.py
+mutate: tools
+	tests/conformance/mutate.sh
+
 # The gdb walkthrough of docs/debugging.md, against the -O0 build.
 gdb-test: debug
 	tests/gdb/test_gdb.sh build-debug
@@ -82,7 +92,7 @@ gdb-test: debug
 check: export CHECK_SUMMARY = $(CURDIR)/build/check-summary
 check: tools-test
 	@mkdir -p build && rm -f $(CHECK_SUMMARY)
-	$(MAKE) --no-print-directory BUILD=build unit sim kernel
+	$(MAKE) --no-print-directory BUILD=build unit sim conformance kernel
 	$(MAKE) --no-print-directory gdb-test
 	$(MAKE) --no-print-directory BUILD=build-asan OPT="-O1 -g" \
 	    SAN="-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all" \

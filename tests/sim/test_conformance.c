@@ -172,7 +172,8 @@ static void peer_data(const void *data, size_t len, uint16_t wnd)
 
 /* MUST-15: a peer that sends no MSS option gets segments of at most 536 bytes.
  * MUST-65: MSS only ever travels on a SYN. */
-/* conformance: MUST-15 MUST-65 */
+/* MUST-61, SHLD-27: PSH on the segment that empties the send queue, and only there. */
+/* conformance: MUST-15 MUST-65 MUST-61 SHLD-27 */
 START_TEST(default_mss_is_536)
 {
     scripted_connect(65535);
@@ -191,6 +192,18 @@ START_TEST(default_mss_is_536)
             ck_assert(!segs[i].h.opts.has_mss);
     }
     ck_assert_uint_ge(data_segs, 7); /* 4000 bytes in segments of 536 */
+    for (int round = 0; round < 4 && cli.tcb->snd_una != cli.tcb->snd_max; round++) {
+        peer_ack(cli.tcb->snd_nxt, 65535);
+        simnet_run(&net, 1000, NULL, NULL);
+    }
+    ck_assert_uint_eq(cli.tcb->snd_una, cli.tcb->snd_max);
+    unsigned psh = 0;
+    for (size_t i = 0; i < nsegs; i++)
+        if (segs[i].side == 0 && segs[i].len && (segs[i].h.flags & TCP_PSH)) {
+            psh++;
+            ck_assert_uint_eq(segs[i].h.seq + segs[i].len, cli.tcb->snd_max);
+        }
+    ck_assert_uint_eq(psh, 1);
 }
 END_TEST
 
@@ -279,7 +292,7 @@ END_TEST
 /* ---- the initial sequence number ---- */
 
 /* MUST-8: the ISN has a clock term that ticks every 4 microseconds (RFC 9293 3.4.1). */
-/* conformance: MUST-8 */
+/* conformance: MUST-8 SHLD-1 MUST-9 */
 START_TEST(isn_has_a_clock_term)
 {
     uint32_t a = tcp_new_isn(net.a, SIM_IP_A, 40000, SIM_IP_B, 80);

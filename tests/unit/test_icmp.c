@@ -149,15 +149,21 @@ START_TEST(bad_checksum)
 }
 END_TEST
 
-/* conformance: IP-3.2.2-1 IP-3.2.2.7-1 IP-3.2.2.9-7 */
+/* Types tapir does not speak are dropped silently: timestamp, information and address
+ * mask requests (never answered, so tapir sends no unauthorized mask reply) and source
+ * quench (RFC 6633: hosts ignore it; RFC 9293 MUST-55). */
+/* conformance: IP-3.2.2-1 IP-3.2.2.7-1 IP-3.2.2.9-7 MUST-55 */
 START_TEST(unknown_type)
 {
     struct unitnet *u = unet_knowing_kernel();
-    uint8_t icmp[20] = {13, 0}; /* timestamp request */
-    put_be16(icmp + 2, inet_checksum(icmp, sizeof(icmp)));
-    uint8_t f[128];
-    unet_inject(u, f, make_icmp_frame(f, icmp, sizeof(icmp), UNET_STACK_IP));
-    ck_assert_uint_eq(stack_stats(u->stack)->icmp.rx_unknown_type, 1);
+    static const uint8_t types[] = {13, 15, 17, 4};
+    for (size_t i = 0; i < sizeof(types); i++) {
+        uint8_t icmp[20] = {types[i], 0};
+        put_be16(icmp + 2, inet_checksum(icmp, sizeof(icmp)));
+        uint8_t f[128];
+        unet_inject(u, f, make_icmp_frame(f, icmp, sizeof(icmp), UNET_STACK_IP));
+    }
+    ck_assert_uint_eq(stack_stats(u->stack)->icmp.rx_unknown_type, sizeof(types));
     ck_assert_uint_eq(unet_sent(u), 0);
     unet_destroy(u);
 }

@@ -25,7 +25,7 @@ static const uint8_t kernel_syn[40] = {
     0x69, 0x46, 0x20, 0x8f, 0x00, 0x00, 0x00, 0x00, 0x01, 0x03, 0x03, 0x0a,
 };
 
-/* conformance: MUST-14 MUST-4 */
+/* conformance: MUST-14 MUST-4 MUST-6 MUST-64 */
 START_TEST(parse_kernel_syn)
 {
     struct tcp_hdr h;

@@ -1,0 +1,83 @@
+#!/bin/bash
+# tests/conformance/mutate.sh - do the tests notice when a rule breaks?
+#
+#   tests/conformance/mutate.sh [ID...]
+#
+# Applies each one-line break of tests/conformance/mutations.tsv (all, or those of the
+# requirement ids given) to a copy of the tree, rebuilds, runs the fast suites (unit and
+# sim) and reports the break KILLED (some test failed) or SURVIVED (every test passed: the
+# rule is not really tested). Ends with "mutate: K killed, S survived of N (kill rate P%)".
+# Takes about 20 s per break; not part of make check. Needs python3 and Check.
+set -u
+here=$(cd "$(dirname "$0")/../.." && pwd)
+list="$here/tests/conformance/mutations.tsv"
+work=$(mktemp -d /tmp/tapir-mutate.XXXXXX)
+trap 'rm -rf "$work"' EXIT
+
+# The tree without its builds, built once; each break starts from a copy of it, so make
+# recompiles only what the changed file touches.
+mkdir -p "$work/base"
+(cd "$here" && tar cf - --exclude='./build*' --exclude=./.git .) | tar xf - -C "$work/base"
+if ! make -C "$work/base" --no-print-directory BUILD=build tests >"$work/base.log" 2>&1; then
+    echo "mutate: the unmodified tree does not build (see below)"
+    tail -20 "$work/base.log"
+    exit 2
+fi
+programs() { find "build/tests/$1" -maxdepth 1 -type f -name 'test_*' ! -name '*.[od]' | sort; }
+suites() { # run unit and sim in directory $1; exit status 0 when all pass
+    (cd "$1" && timeout 600 tests/run-suites.sh unit $(programs unit) &&
+        timeout 600 tests/run-suites.sh sim $(programs sim)) >"$1.out" 2>&1
+}
+if ! suites "$work/base"; then
+    echo "mutate: the unmodified tree fails its tests; fix that first"
+    grep -E '^[a-z]+: [0-9]+ passed|:[FE]:' "$work/base.out" | head
+    exit 2
+fi
+
+killed=0 survived=0 broken=0 n=0
+survivors=""
+while IFS=$'\t' read -r id file orig repl; do
+    case "$id" in '#'* | '') continue ;; esac
+    if [ $# -gt 0 ]; then
+        want=0
+        for a in "$@"; do [ "$a" = "$id" ] && want=1; done
+        [ $want = 1 ] || continue
+    fi
+    n=$((n + 1))
+    m="$work/m"
+    rm -rf "$m" "$m.out"
+    cp -a "$work/base" "$m"
+    if ! python3 - "$m/$file" "$orig" "$repl" <<'EOF'; then
+import sys
+path, orig, repl = sys.argv[1], sys.argv[2].replace("\\n", "\n"), sys.argv[3].replace("\\n", "\n")
+text = open(path).read()
+if text.count(orig) != 1:
+    sys.exit(1)
+open(path, "w").write(text.replace(orig, repl))
+EOF
+        echo "STALE     $id $file: the original text is not there exactly once"
+        broken=$((broken + 1))
+        continue
+    fi
+    if ! make -C "$m" --no-print-directory BUILD=build tests >"$m.log" 2>&1; then
+        echo "NOBUILD   $id $file: the break does not compile"
+        broken=$((broken + 1))
+        continue
+    fi
+    if suites "$m"; then
+        echo "SURVIVED  $id $file: ${orig:0:60}"
+        survived=$((survived + 1))
+        survivors="$survivors $id"
+    else
+        by=$(grep -oE ':[FE]:[a-z0-9_]+:[a-z0-9_]+' "$m.out" | cut -d: -f4 | sort -u | head -4 | tr '\n' ' ')
+        [ -n "$by" ] || by="(a program crashed)"
+        echo "KILLED    $id $file by: $by"
+        killed=$((killed + 1))
+    fi
+done <"$list"
+
+rate=0
+[ $((killed + survived)) -gt 0 ] && rate=$((100 * killed / (killed + survived)))
+[ -z "$survivors" ] || echo "mutate: survivors:$survivors"
+echo "mutate: $killed killed, $survived survived of $n (kill rate $rate%)$([ $broken = 0 ] || echo ", $broken stale or not compiling")"
+[ $survived = 0 ] && [ $broken = 0 ]
