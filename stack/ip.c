@@ -33,8 +33,18 @@
 #include <stdlib.h>
 #include <string.h>
 
+#define IP_ROUTE_CACHE 16 /* destinations a redirect moved to another gateway */
+
+struct ip_route_entry {
+    uint32_t dst, gateway; /* dst 0: unused */
+};
+
 struct ip_state {
     uint16_t next_id; /* identification of the next datagram we send */
+    /* RFC 1122 3.3.1.2 route cache: only redirected destinations; everything else goes
+     * to the default gateway. Full, the oldest entry makes room (next_slot wraps). */
+    struct ip_route_entry routes[IP_ROUTE_CACHE];
+    unsigned next_slot;
 };
 
 enum ip_parse_result ip_parse(const uint8_t *b, size_t len, struct ip_hdr *h)
@@ -113,10 +123,28 @@ bool ip_source_is_martian(const struct stack *stack, uint32_t src, bool looped)
     return src == stack->cfg.ip && !looped;
 }
 
+static bool on_link(const struct stack *stack, uint32_t addr)
+{
+    return (addr & stack->netmask) == (stack->cfg.ip & stack->netmask);
+}
+
+static struct ip_route_entry *cached_route(const struct stack *stack, uint32_t dst)
+{
+    for (unsigned i = 0; stack->ip && i < IP_ROUTE_CACHE; i++)
+        if (stack->ip->routes[i].dst && stack->ip->routes[i].dst == dst)
+            return &stack->ip->routes[i];
+    return NULL;
+}
+
 int ip_route(const struct stack *stack, uint32_t dst, uint32_t *next_hop)
 {
-    if ((dst & stack->netmask) == (stack->cfg.ip & stack->netmask) || dst == IP_BROADCAST) {
+    if (on_link(stack, dst) || dst == IP_BROADCAST) {
         *next_hop = dst; /* on-link */
+        return 0;
+    }
+    const struct ip_route_entry *r = cached_route(stack, dst);
+    if (r) {
+        *next_hop = r->gateway; /* a gateway redirected us */
         return 0;
     }
     if (stack->cfg.gateway) {
@@ -124,6 +152,25 @@ int ip_route(const struct stack *stack, uint32_t dst, uint32_t *next_hop)
         return 0;
     }
     return -ENETUNREACH;
+}
+
+int ip_redirect(struct stack *stack, uint32_t dst, uint32_t gateway, uint32_t from)
+{
+    uint32_t current;
+    /* RFC 1122 3.2.2.2: believe only the gateway we use for dst, about an off-link dst,
+     * naming another gateway on our own network */
+    if (on_link(stack, dst) || ip_route(stack, dst, &current) < 0 || from != current)
+        return -EINVAL;
+    if (!on_link(stack, gateway) || gateway == stack->cfg.ip || ip_is_broadcast(stack, gateway))
+        return -EINVAL;
+    struct ip_route_entry *r = cached_route(stack, dst);
+    if (!r) {
+        r = &stack->ip->routes[stack->ip->next_slot];
+        stack->ip->next_slot = (stack->ip->next_slot + 1) % IP_ROUTE_CACHE;
+    }
+    r->dst = dst;
+    r->gateway = gateway;
+    return 0;
 }
 
 /* When ARP gives up on a next hop, each waiting datagram's sender is told. */

@@ -298,6 +298,36 @@ int sock_shutdown(struct sock *s, enum sock_shutdown_how how)
     return tcp_shutdown(s->tcb);
 }
 
+/* The per-connection TCP settings of RFC 9293 (keep-alive, TTL, TOS, R2). */
+static int tcp_setopt(struct sock *s, enum sock_option opt, int value)
+{
+    if (s->type != SOCK_TYPE_TCP)
+        return -EOPNOTSUPP;
+    if (value < 0)
+        return -EINVAL;
+    unsigned v = (unsigned)value;
+    switch (opt) {
+    case SOCK_OPT_KEEPALIVE:
+        return tcp_set_keepalive(s->tcb, value != 0, 0, 0, 0);
+    case SOCK_OPT_KEEPIDLE:
+    case SOCK_OPT_KEEPINTVL:
+    case SOCK_OPT_KEEPCNT:
+        if (v == 0)
+            return -EINVAL;
+        return tcp_set_keepalive(s->tcb, -1, opt == SOCK_OPT_KEEPIDLE ? v : 0,
+                                 opt == SOCK_OPT_KEEPINTVL ? v : 0,
+                                 opt == SOCK_OPT_KEEPCNT ? v : 0);
+    case SOCK_OPT_TTL:
+        return tcp_set_ip_fields(s->tcb, value, -1);
+    case SOCK_OPT_TOS:
+        return tcp_set_ip_fields(s->tcb, -1, value);
+    case SOCK_OPT_MAXRETRIES:
+        return tcp_set_max_retries(s->tcb, v);
+    default:
+        return -EINVAL;
+    }
+}
+
 int sock_setopt(struct sock *s, enum sock_option opt, int value)
 {
     switch (opt) {
@@ -313,8 +343,9 @@ int sock_setopt(struct sock *s, enum sock_option opt, int value)
         if (s->type == SOCK_TYPE_UDP)
             return udp_set_queue_len(s->udp, (unsigned)value);
         return tcp_set_bufsize(s->tcb, 0, (size_t)value);
+    default:
+        return tcp_setopt(s, opt, value);
     }
-    return -EINVAL;
 }
 
 int sock_local(const struct sock *s, uint32_t *ip, uint16_t *port)
@@ -341,6 +372,11 @@ size_t sock_send_space(const struct sock *s)
 size_t sock_send_pending(const struct sock *s)
 {
     return s->type == SOCK_TYPE_TCP ? tcp_send_pending(s->tcb) : 0;
+}
+
+int sock_soft_error(const struct sock *s)
+{
+    return s->type == SOCK_TYPE_TCP ? tcp_soft_error(s->tcb) : 0;
 }
 
 enum sock_type sock_type(const struct sock *s)

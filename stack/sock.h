@@ -44,9 +44,16 @@ struct sock_events {
 };
 
 enum sock_option {
-    SOCK_OPT_NODELAY, /* TCP: 1 turns Nagle's algorithm off */
-    SOCK_OPT_SNDBUF,  /* TCP: send buffer bytes */
-    SOCK_OPT_RCVBUF,  /* TCP: receive buffer bytes; UDP: datagrams queued */
+    SOCK_OPT_NODELAY,    /* TCP: 1 turns Nagle's algorithm off */
+    SOCK_OPT_SNDBUF,     /* TCP: send buffer bytes */
+    SOCK_OPT_RCVBUF,     /* TCP: receive buffer bytes; UDP: datagrams queued */
+    SOCK_OPT_KEEPALIVE,  /* TCP: 1 sends keep-alive probes when idle (off by default) */
+    SOCK_OPT_KEEPIDLE,   /* TCP: seconds of silence before the first probe (7200) */
+    SOCK_OPT_KEEPINTVL,  /* TCP: seconds between probes (75) */
+    SOCK_OPT_KEEPCNT,    /* TCP: unanswered probes before the peer is dead (9) */
+    SOCK_OPT_TTL,        /* TCP: IP time to live of our segments (0: the stack's 64) */
+    SOCK_OPT_TOS,        /* TCP: IP TOS byte (DSCP << 2 | ECN) of our segments */
+    SOCK_OPT_MAXRETRIES, /* TCP: R2, retransmissions before -ETIMEDOUT (0: the stack's) */
 };
 
 enum sock_shutdown_how { SOCK_SHUT_RD = 0, SOCK_SHUT_WR = 1, SOCK_SHUT_RDWR = 2 };
@@ -90,6 +97,9 @@ size_t sock_send_space(const struct sock *sock);
 /* TCP: bytes sent but not yet acknowledged plus bytes not yet sent. */
 size_t sock_send_pending(const struct sock *sock);
 enum sock_type sock_type(const struct sock *sock);
+/* TCP: the last ICMP error the connection lived through (-EHOSTUNREACH, ...), or 0. Such
+ * "soft" errors do not end a connection; on_error reports them only if it later dies. */
+int sock_soft_error(const struct sock *sock);
 struct stack *sock_stack(const struct sock *sock);
 
 /* Stack-internal. */

@@ -80,6 +80,9 @@
     X(dest_unreach_tx, "destination unreachable sent")                                             \
     X(time_exceeded_rx, "time exceeded received")                                                  \
     X(time_exceeded_tx, "time exceeded sent")                                                      \
+    X(param_problem_rx, "parameter problem received (passed to the transport)")                    \
+    X(redirects_rx, "redirects received and put in the route cache")                               \
+    X(redirects_bad, "redirects ignored: not from our gateway, or to an odd one")                  \
     X(errors_suppressed, "errors not sent (RFC 1122 3.2.2 forbids)")
 
 #define UDP_COUNTERS(X)                                                                            \
@@ -126,6 +129,8 @@
     X(timeouts, "retransmission timeouts")                                                         \
     X(conn_timeouts, "connections given up after too many retransmissions")                        \
     X(persist_probes, "zero-window probes sent")                                                   \
+    X(keepalive_probes, "keep-alive probes sent")                                                  \
+    X(keepalive_timeouts, "connections given up: keep-alive probes unanswered")                    \
     X(delayed_acks, "delayed ACKs sent by the timer")                                              \
     X(window_updates, "window updates sent after the application read")                            \
     X(tx_errors, "segments that could not be sent")

@@ -374,6 +374,7 @@ struct tcb *tcp_new_child(struct tcb *listener, uint32_t lip, uint32_t rip, uint
     c->sndbuf_size = listener->sndbuf_size;
     c->rcvbuf_size = listener->rcvbuf_size;
     c->nodelay = listener->nodelay;
+    tcp_inherit_settings(c, listener);
     if (alloc_buffers(c) < 0) {
         tcb_free(c);
         return NULL;

@@ -8,6 +8,7 @@
  *   tcp_cc.c      congestion control: slow start, congestion avoidance, fast retransmit,
  *                 NewReno fast recovery (RFC 5681, RFC 6582)
  *   tcp_seg.c     the header and options on the wire
+ *   tcp_keepalive.c  keep-alive and the other per-connection settings (TTL, TOS, R2)
  */
 #ifndef TAPIR_TCP_IMPL_H
 #define TAPIR_TCP_IMPL_H
@@ -176,6 +177,14 @@ struct tcb {
     struct timer persist_timer; /* zero-window probes */
     struct timer delack_timer;  /* delayed ACK */
     struct timer wait_timer;    /* TIME-WAIT 2*MSL, and FIN-WAIT-2 of a closed socket */
+
+    /* what the application set for this connection (tcp_keepalive.c) */
+    uint8_t ip_ttl, ip_tos; /* IP header fields of our segments; TTL 0: the stack's */
+    unsigned max_retries;   /* R2: retransmissions before giving up; 0: the stack's */
+    bool keepalive;         /* RFC 9293 3.8.4: off unless asked */
+    unsigned ka_idle_s, ka_intvl_s, ka_cnt, ka_probes;
+    uint64_t ka_last_rx_us; /* when the peer last sent us anything */
+    struct timer ka_timer;
 };
 
 #define TCP_HASH_BITS 10
@@ -266,5 +275,12 @@ void tcp_cc_on_timeout(struct tcb *tcb);
 
 /* tcp_input.c */
 void tcp_error(struct stack *stack, const struct ip_error *err);
+
+/* tcp_keepalive.c */
+void tcp_keepalive_init(struct tcb *tcb);
+void tcp_keepalive_rx(struct tcb *tcb); /* a segment from the peer: it is alive */
+void tcp_inherit_settings(struct tcb *child, const struct tcb *listener);
+unsigned tcp_max_retries(const struct tcb *tcb); /* R2 of this connection */
+void tcp_send_keepalive(struct tcb *tcb);        /* tcp_output.c: <SEQ=SND.UNA-1><CTL=ACK> */
 
 #endif

@@ -480,6 +480,7 @@ static void process_fin(struct tcb *tcb, const struct seg *s)
 static void synchronized_input(struct tcb *tcb, struct seg *s)
 {
     struct stack *stack = tcb->stack;
+    tcp_keepalive_rx(tcb);
 
     /* first, check the sequence number */
     if (!seq_acceptable(tcb, s)) {

@@ -11,6 +11,7 @@
  */
 #include "tcp_sim.h"
 #include "../../stack/bytes.h"
+#include "../../stack/checksum.h"
 
 #define PORT   7
 #define ETH    14
@@ -22,6 +23,7 @@ struct seen {
     uint64_t at_us;
     struct tcp_hdr h;
     uint32_t src, dst;
+    uint8_t ttl, tos;
     size_t len; /* data bytes */
 };
 
@@ -34,7 +36,7 @@ static int drop_data_from_a[4]; /* 1-based numbers of A's first-time data segmen
 static unsigned a_data_sent;    /* A's data segments seen so far (first transmissions) */
 static uint32_t a_max_seq;
 static bool a_seen_data;
-static bool drop_all_from_a;
+static bool drop_all_from_a, drop_all_from_b;
 
 static bool record(void *ctx, int side, const uint8_t *f, size_t len)
 {
@@ -46,7 +48,12 @@ static bool record(void *ctx, int side, const uint8_t *f, size_t len)
         return false;
     const uint8_t *t = f + ETH + ih.ihl * 4;
     size_t tlen = ih.total_len - ih.ihl * 4u;
-    struct seen s = {.side = side, .at_us = net.now_us, .src = ih.src, .dst = ih.dst};
+    struct seen s = {.side = side,
+                     .at_us = net.now_us,
+                     .src = ih.src,
+                     .dst = ih.dst,
+                     .ttl = ih.ttl,
+                     .tos = ih.tos};
     if (tcp_parse(t, tlen, &s.h) != TCP_PARSE_OK)
         return false;
     s.len = tlen - s.h.hdr_len;
@@ -63,7 +70,7 @@ static bool record(void *ctx, int side, const uint8_t *f, size_t len)
                     return true;
         }
     }
-    if (side == 0 && drop_all_from_a)
+    if ((side == 0 && drop_all_from_a) || (side == 1 && drop_all_from_b))
         return true;
     return scripted;
 }
@@ -74,7 +81,7 @@ static void setup(void)
     ep_init(&cli, net.a);
     ep_init(&srv, net.b);
     nsegs = 0;
-    scripted = drop_all_from_a = false;
+    scripted = drop_all_from_a = drop_all_from_b = false;
     memset(drop_data_from_a, 0, sizeof(drop_data_from_a));
     a_data_sent = 0;
     a_max_seq = 0;
@@ -595,6 +602,174 @@ START_TEST(delayed_ack_within_500ms)
 }
 END_TEST
 
+/* ---- per-connection settings ---- */
+
+static bool cli_err_set(void *ctx)
+{
+    (void)ctx;
+    return cli.err != 0;
+}
+
+/* MUST-48, MUST-49 (RFC 1122 3.2.1.6, 3.2.1.7): the application sets the TTL and the
+ * DSCP/TOS of its connection's segments, and they reach IP unchanged (SHLD-22). */
+/* conformance: MUST-48 MUST-49 SHLD-22 SHLD-21 IP-3.2.1.6-1 IP-3.2.1.7-3 IP-3.2.1.7-1 */
+START_TEST(ttl_and_tos_per_connection)
+{
+    open_connection();
+    const struct seen *s = last_from_a(0);
+    ck_assert_uint_eq(s->ttl, 64); /* the stack's default, never 0 */
+    ck_assert_uint_eq(s->tos, 0);
+    ck_assert_int_eq(tcp_set_ip_fields(cli.tcb, 7, 0xb8), 0); /* DSCP EF */
+    ck_assert_int_eq(tcp_send(cli.tcb, "x", 1), 1);
+    ck_assert(simnet_run(&net, 2000000, all_acked, NULL));
+    s = last_from_a(0);
+    ck_assert_uint_eq(s->ttl, 7);
+    ck_assert_uint_eq(s->tos, 0xb8);
+    ck_assert_int_eq(tcp_set_ip_fields(cli.tcb, 0, -1), 0); /* back to the default TTL */
+    ck_assert_int_eq(tcp_send(cli.tcb, "y", 1), 1);
+    ck_assert(simnet_run(&net, 2000000, all_acked, NULL));
+    ck_assert_uint_eq(last_from_a(0)->ttl, 64);
+    ck_assert_uint_eq(last_from_a(0)->tos, 0xb8);
+    ck_assert_int_eq(tcp_set_ip_fields(cli.tcb, 256, -1), -EINVAL);
+}
+END_TEST
+
+/* MUST-21: the application sets R2, the retransmissions after which TCP gives up. */
+/* conformance: MUST-21 MUST-20.2 */
+START_TEST(r2_per_connection)
+{
+    open_connection();
+    ck_assert_int_eq(tcp_set_max_retries(cli.tcb, 3), 0);
+    drop_all_from_a = true;
+    size_t from = nsegs;
+    ck_assert_int_eq(tcp_send(cli.tcb, "hello", 5), 5);
+    ck_assert(simnet_run(&net, 600000000ull, cli_err_set, NULL));
+    ck_assert_int_eq(cli.err, -ETIMEDOUT);
+    unsigned sends = 0;
+    for (size_t i = from; i < nsegs; i++)
+        sends += segs[i].side == 0 && segs[i].len == 5;
+    ck_assert_uint_eq(sends, 1 + 3);
+}
+END_TEST
+
+/* An ICMP message about a segment A sent, delivered to A as if from B's network. */
+static void inject_icmp_about(struct tcb *t, uint8_t type, uint8_t code, uint32_t seq)
+{
+    uint8_t f[IP_HDR_LEN + 8 + IP_HDR_LEN + 8];
+    memset(f, 0, sizeof(f));
+    struct ip_hdr oh = {.version = 4,
+                        .ihl = 5,
+                        .total_len = IP_HDR_LEN + 40,
+                        .ttl = 64,
+                        .proto = IP_PROTO_TCP,
+                        .src = t->local_ip,
+                        .dst = t->remote_ip};
+    uint8_t *icmp = f + IP_HDR_LEN, *orig = icmp + 8;
+    ip_build(&oh, orig);
+    put_be16(orig + IP_HDR_LEN, t->local_port);
+    put_be16(orig + IP_HDR_LEN + 2, t->remote_port);
+    put_be32(orig + IP_HDR_LEN + 4, seq);
+    icmp[0] = type;
+    icmp[1] = code;
+    put_be16(icmp + 2, inet_checksum(icmp, 8 + IP_HDR_LEN + 8));
+    struct ip_hdr ih = {.version = 4,
+                        .ihl = 5,
+                        .total_len = sizeof(f),
+                        .ttl = 64,
+                        .proto = IP_PROTO_ICMP,
+                        .src = t->remote_ip,
+                        .dst = t->local_ip};
+    ip_build(&ih, f);
+    ip_input(t->stack, pkb_from_bytes(f, sizeof(f)));
+}
+
+/* RFC 1122 3.2.2.5: Parameter Problem reaches the transport; TCP keeps the connection
+ * (MUST-56) and, like every soft error, reports it to the application while the connection
+ * lives (MUST-47: tcp_soft_error / sock_soft_error). */
+/* conformance: MUST-47 MUST-56.3 MUST-54 IP-3.2.2.5-2 SHLD-25 */
+START_TEST(soft_errors_reported_while_alive)
+{
+    open_connection();
+    static uint8_t d[20000];
+    drop_all_from_a = true;
+    ck_assert_int_eq(tcp_send(cli.tcb, d, sizeof(d)), (int)sizeof(d));
+    simnet_run(&net, 1000, NULL, NULL);
+    ck_assert_int_eq(tcp_soft_error(cli.tcb), 0);
+    inject_icmp_about(cli.tcb, 12, 0, cli.tcb->snd_una);
+    ck_assert_uint_eq(stack_stats(net.a)->icmp.param_problem_rx, 1);
+    ck_assert_uint_eq(stack_stats(net.a)->tcp.rx_icmp_errors, 1);
+    ck_assert_int_eq(tcp_soft_error(cli.tcb), -EPROTO);
+    inject_icmp_about(cli.tcb, 3, 1, cli.tcb->snd_una); /* host unreachable */
+    ck_assert_int_eq(tcp_soft_error(cli.tcb), -EHOSTUNREACH);
+    ck_assert_str_eq(tcp_state_name_of(cli.tcb), "ESTABLISHED");
+    ck_assert_int_eq(cli.err, 0);
+    drop_all_from_a = false;
+    size_t want = sizeof(d);
+    ck_assert(simnet_run(&net, 30000000, srv_got_all, &want));
+}
+END_TEST
+
+/* ---- keep-alive (RFC 9293 3.8.4, RFC 1122 4.2.3.6) ---- */
+
+static unsigned keepalives_from_a(size_t from)
+{
+    unsigned n = 0;
+    for (size_t i = from; i < nsegs; i++)
+        if (segs[i].side == 0 && segs[i].len == 0 && segs[i].h.flags == TCP_ACK &&
+            segs[i].h.seq == cli.tcb->snd_una - 1)
+            n++;
+    return n;
+}
+
+/* Off by default (MUST-25); on request (MUST-24) the first probe comes only after two
+ * hours of silence (MUST-26, MUST-28), carries no data (SHLD-12), and the peer's answer
+ * keeps the connection. */
+/* conformance: MUST-24 MUST-25 MUST-26 MUST-28 SHLD-12 MAY-5 */
+START_TEST(keepalive_off_by_default_then_after_two_hours)
+{
+    open_connection();
+    size_t from = nsegs;
+    simnet_run(&net, 3 * 3600 * 1000000ull, NULL, NULL);
+    ck_assert_uint_eq(count_from(0, 0, from), 0); /* off: three silent hours */
+    ck_assert_int_eq(tcp_set_keepalive(cli.tcb, 1, 0, 0, 0), 0);
+    simnet_run(&net, 7199 * 1000000ull, NULL, NULL);
+    ck_assert_uint_eq(keepalives_from_a(from), 0);
+    simnet_run(&net, 2 * 1000000ull, NULL, NULL);
+    ck_assert_uint_eq(keepalives_from_a(from), 1);
+    ck_assert_uint_eq(count_from(1, TCP_ACK, from), 1); /* B answered */
+    simnet_run(&net, 3600 * 1000000ull, NULL, NULL);
+    ck_assert_uint_eq(keepalives_from_a(from), 1); /* answered: the next in two hours */
+    ck_assert_str_eq(tcp_state_name_of(cli.tcb), "ESTABLISHED");
+    ck_assert_uint_eq(stack_stats(net.a)->tcp.keepalive_probes, 1);
+}
+END_TEST
+
+/* A dead peer is found after `cnt` unanswered probes `intvl` apart (MUST-27: all of it
+ * configurable); one lost answer is not enough (MUST-29). */
+/* conformance: MUST-27 MUST-29 */
+START_TEST(keepalive_detects_dead_peer)
+{
+    open_connection();
+    ck_assert_int_eq(tcp_set_keepalive(cli.tcb, 1, 10, 5, 3), 0);
+    size_t from = nsegs;
+    drop_all_from_b = true; /* the first answer is lost */
+    simnet_run(&net, 12 * 1000000ull, NULL, NULL);
+    ck_assert_uint_eq(keepalives_from_a(from), 1);
+    drop_all_from_b = false;
+    simnet_run(&net, 5 * 1000000ull, NULL, NULL);
+    ck_assert_uint_eq(keepalives_from_a(from), 2);
+    ck_assert_int_eq(cli.err, 0);
+    /* now B is gone for good */
+    drop_all_from_b = true;
+    uint64_t t0 = net.now_us;
+    ck_assert(simnet_run(&net, 3600 * 1000000ull, cli_err_set, NULL));
+    ck_assert_int_eq(cli.err, -ETIMEDOUT);
+    ck_assert_uint_eq(keepalives_from_a(from), 2 + 3);
+    ck_assert_uint_le(net.now_us - t0, 30 * 1000000ull); /* 10 s idle + 3 x 5 s */
+    ck_assert_uint_eq(stack_stats(net.a)->tcp.keepalive_timeouts, 1);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("conformance");
@@ -617,6 +792,11 @@ int main(void)
     tcase_add_test(tc, congestion_avoidance_grows_one_mss_per_window);
     tcase_add_test(tc, newreno_partial_ack_retransmits);
     tcase_add_test(tc, delayed_ack_within_500ms);
+    tcase_add_test(tc, ttl_and_tos_per_connection);
+    tcase_add_test(tc, r2_per_connection);
+    tcase_add_test(tc, soft_errors_reported_while_alive);
+    tcase_add_test(tc, keepalive_off_by_default_then_after_two_hours);
+    tcase_add_test(tc, keepalive_detects_dead_peer);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);

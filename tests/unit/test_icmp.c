@@ -261,6 +261,66 @@ START_TEST(time_exceeded_to_callback)
 }
 END_TEST
 
+/* A redirect from the gateway we use, quoting a datagram we sent to `dst`. */
+static void inject_redirect(struct unitnet *u, uint32_t from, uint8_t code, uint32_t dst,
+                            uint32_t gateway)
+{
+    uint8_t orig[28] = {0};
+    struct ip_hdr oh = {.version = 4,
+                        .ihl = 5,
+                        .total_len = 28,
+                        .ttl = 64,
+                        .proto = IP_PROTO_UDP,
+                        .src = UNET_STACK_IP,
+                        .dst = dst};
+    ip_build(&oh, orig);
+    uint8_t icmp[8 + sizeof(orig)] = {ICMP_REDIRECT, code};
+    put_be32(icmp + 4, gateway);
+    memcpy(icmp + 8, orig, sizeof(orig));
+    put_be16(icmp + 2, inet_checksum(icmp, sizeof(icmp)));
+    uint8_t f[128];
+    size_t n = make_icmp_frame(f, icmp, sizeof(icmp), UNET_STACK_IP);
+    put_be32(f + IP_OFF + 12, from);
+    put_be16(f + IP_OFF + 10, 0);
+    put_be16(f + IP_OFF + 10, inet_checksum(f + IP_OFF, 20));
+    unet_inject(u, f, n);
+}
+
+/* RFC 1122 3.2.2.2: a redirect from our gateway puts the destination in the route cache;
+ * a network redirect counts for the one host (3.3.1.2); a redirect from anyone else, or
+ * to a gateway off our network or to ourselves, is ignored. */
+/* conformance: IP-3.2.2.2-2 IP-3.2.2.2-3 IP-3.2.2.2-4 IP-3.3.1.2-1 IP-3.3.1.2-2 IP-3.3.1.2-3 */
+START_TEST(redirect_updates_route_cache)
+{
+    struct stack_config cfg;
+    unet_config(&cfg);
+    cfg.gateway = KERN_IP;
+    struct unitnet *u = unet_create(&cfg);
+    uint32_t hop = 0;
+    ck_assert_int_eq(ip_route(u->stack, 0x08080808, &hop), 0);
+    ck_assert_uint_eq(hop, KERN_IP);
+    inject_redirect(u, KERN_IP, 1, 0x08080808, 0x0a0000fe); /* host redirect */
+    ck_assert_int_eq(ip_route(u->stack, 0x08080808, &hop), 0);
+    ck_assert_uint_eq(hop, 0x0a0000fe);
+    inject_redirect(u, KERN_IP, 0, 0x08080404, 0x0a0000fd); /* net redirect: this host only */
+    ck_assert_int_eq(ip_route(u->stack, 0x08080404, &hop), 0);
+    ck_assert_uint_eq(hop, 0x0a0000fd);
+    ck_assert_int_eq(ip_route(u->stack, 0x08080405, &hop), 0);
+    ck_assert_uint_eq(hop, KERN_IP);
+    ck_assert_uint_eq(stack_stats(u->stack)->icmp.redirects_rx, 2);
+
+    inject_redirect(u, 0x0a000077, 1, 0x01010101, 0x0a0000fe); /* not our gateway */
+    inject_redirect(u, KERN_IP, 1, 0x01010101, 0xc0a80101);    /* gateway off our net */
+    inject_redirect(u, KERN_IP, 1, 0x01010101, UNET_STACK_IP); /* ourselves */
+    inject_redirect(u, KERN_IP, 1, 0x0a000005, 0x0a0000fe);    /* dst on-link */
+    ck_assert_uint_eq(stack_stats(u->stack)->icmp.redirects_bad, 4);
+    ck_assert_int_eq(ip_route(u->stack, 0x01010101, &hop), 0);
+    ck_assert_uint_eq(hop, KERN_IP);
+    ck_assert_uint_eq(unet_sent(u), 0); /* a host never answers or sends redirects */
+    unet_destroy(u);
+}
+END_TEST
+
 /* Our own ping: the echo request on the wire is well formed and carries our data. */
 /* conformance: IP-3.2.2.6-2 */
 START_TEST(our_echo_request_bytes)
@@ -294,6 +354,7 @@ static Suite *icmp_suite(void)
     tcase_add_test(tc, kernel_echo_reply_to_callback);
     tcase_add_test(tc, time_exceeded_to_callback);
     tcase_add_test(tc, our_echo_request_bytes);
+    tcase_add_test(tc, redirect_updates_route_cache);
     suite_add_tcase(s, tc);
     return s;
 }
