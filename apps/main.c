@@ -26,7 +26,7 @@ static int signal_pipe[2] = {-1, -1};
 static const char usage[] =
     "usage: tapir [OPTIONS] [serve]\n"
     "       tapir [OPTIONS] ping HOST [-c N] [-i SECONDS] [-s SIZE]\n"
-    "       tapir [OPTIONS] nc [-u] HOST PORT\n"
+    "       tapir [OPTIONS] nc [-u] [-s ADDR] [-K SECONDS] HOST PORT\n"
     "       tapir [OPTIONS] nc [-u] -l PORT\n"
     "       tapir sim [SCENARIO] [--seed N] [--loss PCT] [--trace LAYERS] | --list\n"
     "options: --tap NAME (tap0)  --ip ADDR/PREFIX (10.0.0.2/24)  --gw ADDR\n"
@@ -330,7 +330,16 @@ static int cmd_nc(struct options *o, int argc, char **argv)
             nco.udp = true;
         else if (!strcmp(argv[i], "-l"))
             nco.listen = true;
-        else if (argv[i][0] == '-' || nargs == 2)
+        else if (!strcmp(argv[i], "-s") && i + 1 < argc) {
+            if (parse_ipv4(argv[++i], &nco.source) < 0)
+                fail_usage("bad -s ADDR '%s' (want an IPv4 address)", argv[i]);
+        } else if (!strcmp(argv[i], "-K") && i + 1 < argc) {
+            char *end;
+            long s = strtol(argv[++i], &end, 10);
+            if (*end || s < 1 || s > 86400)
+                fail_usage("bad -K SECONDS '%s' (1..86400)", argv[i]);
+            nco.keepalive_s = (unsigned)s;
+        } else if (argv[i][0] == '-' || nargs == 2)
             fail_usage("unexpected nc argument '%s'", argv[i]);
         else
             args[nargs++] = argv[i];

@@ -4,6 +4,9 @@
  *   tapir nc HOST PORT        TCP client          tapir nc -u HOST PORT     UDP client
  *   tapir nc -l PORT          TCP server, one     tapir nc -u -l PORT       UDP server
  *                             connection
+ *   -s ADDR    bind the client to this local address (as OpenBSD nc)
+ *   -K SECS    TCP keep-alive: a probe after SECS of silence, every SECS, 3 unanswered
+ *              and the connection is dead (RFC 9293 3.8.4)
  *
  * TCP ends like OpenBSD nc with -N: at the end of stdin we send FIN (sock_shutdown) and
  * wait for the peer's; when the peer ends first we end too. Before exiting we wait
@@ -305,6 +308,17 @@ static int start(struct nc *nc)
     sock_on(nc->sock, &conn_events, nc);
     if (o->listen) /* UDP server */
         return sock_bind(nc->sock, 0, o->port);
+    if (o->source && (err = sock_bind(nc->sock, o->source, 0)) < 0)
+        return err;
+    if (o->keepalive_s && !o->udp) {
+        /* -K: probe after SECONDS of silence, every SECONDS, dead after 3 unanswered */
+        int s = (int)o->keepalive_s;
+        if ((err = sock_setopt(nc->sock, SOCK_OPT_KEEPIDLE, s)) < 0 ||
+            (err = sock_setopt(nc->sock, SOCK_OPT_KEEPINTVL, s)) < 0 ||
+            (err = sock_setopt(nc->sock, SOCK_OPT_KEEPCNT, 3)) < 0 ||
+            (err = sock_setopt(nc->sock, SOCK_OPT_KEEPALIVE, 1)) < 0)
+            return err;
+    }
     if ((err = sock_connect(nc->sock, o->host, o->port)) < 0)
         return err;
     if (o->udp)

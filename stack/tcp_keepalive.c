@@ -34,12 +34,15 @@ static void keepalive_fire(struct stack *stack, void *arg)
 {
     struct tcb *tcb = arg;
     uint64_t idle_us = (uint64_t)tcb->ka_idle_s * 1000000;
-    if (!tcb->keepalive || tcb->state == TCP_CLOSED || tcb->state == TCP_TIME_WAIT)
+    bool over = tcb->state == TCP_CLOSED && tcb->used; /* not "not yet connected" */
+    if (!tcb->keepalive || over || tcb->state == TCP_TIME_WAIT || tcb->state == TCP_LISTEN)
         return;
     tcb_hold(tcb);
     uint64_t quiet = stack->now_us - tcb->ka_last_rx_us;
     if (!keepalive_state(tcb) || tcb->snd_una != tcb->snd_max) {
-        /* handshake or data in flight: the retransmission timer watches the peer */
+        /* handshake or data in flight: the retransmission timer watches the peer, and
+         * the idle time starts over */
+        tcb->ka_last_rx_us = stack->now_us;
         keepalive_arm(tcb, idle_us);
     } else if (tcb->ka_probes == 0 && quiet < idle_us) {
         keepalive_arm(tcb, idle_us - quiet); /* MUST-26: only after `idle` of silence */
@@ -98,7 +101,9 @@ int tcp_set_keepalive(struct tcb *tcb, int on, unsigned idle_s, unsigned intvl_s
         timer_cancel(tcb->stack, &tcb->ka_timer);
         return 0;
     }
-    if (tcb->state != TCP_CLOSED && tcb->state != TCP_LISTEN) {
+    /* Armed at once, even before connect(): keepalive_fire waits out the handshake. A
+     * listener's connections inherit the setting and arm on their first segment. */
+    if (tcb->state != TCP_LISTEN) {
         if (!tcb->ka_last_rx_us)
             tcb->ka_last_rx_us = tcb->stack->now_us;
         keepalive_arm(tcb, 0); /* recompute from the last segment received */
