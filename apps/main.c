@@ -26,7 +26,7 @@ static int signal_pipe[2] = {-1, -1};
 static const char usage[] =
     "usage: tapir [OPTIONS] [serve]\n"
     "       tapir [OPTIONS] ping HOST [-c N] [-i SECONDS] [-s SIZE]\n"
-    "       tapir [OPTIONS] nc [-u] [-s ADDR] [-K SECONDS] HOST PORT\n"
+    "       tapir [OPTIONS] nc [-u] [-s ADDR] [-K SECONDS] [-U TEXT] HOST PORT\n"
     "       tapir [OPTIONS] nc [-u] -l PORT\n"
     "       tapir sim [SCENARIO] [--seed N] [--loss PCT] [--trace LAYERS] | --list\n"
     "options: --tap NAME (tap0)  --ip ADDR/PREFIX (10.0.0.2/24)  --gw ADDR\n"
@@ -333,6 +333,8 @@ static int cmd_nc(struct options *o, int argc, char **argv)
         else if (!strcmp(argv[i], "-s") && i + 1 < argc) {
             if (parse_ipv4(argv[++i], &nco.source) < 0)
                 fail_usage("bad -s ADDR '%s' (want an IPv4 address)", argv[i]);
+        } else if (!strcmp(argv[i], "-U") && i + 1 < argc) {
+            nco.urgent = argv[++i];
         } else if (!strcmp(argv[i], "-K") && i + 1 < argc) {
             char *end;
             long s = strtol(argv[++i], &end, 10);

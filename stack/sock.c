@@ -84,6 +84,14 @@ static void up_error(void *ctx, int err)
         s->ev.on_error(s, err < 0 ? err : -err, s->ctx);
 }
 
+static void up_urgent(void *ctx)
+{
+    struct sock *s = ctx;
+    trace(s->stack, TRACE_SOCK, "urgent data from the peer");
+    if (s->ev.on_urgent)
+        s->ev.on_urgent(s, s->ctx);
+}
+
 static const struct tcp_upcalls tcp_up = {
     .acceptable = up_acceptable,
     .connected = up_connected,
@@ -91,6 +99,7 @@ static const struct tcp_upcalls tcp_up = {
     .writable = up_writable,
     .peer_closed = up_peer_closed,
     .error = up_error,
+    .urgent = up_urgent,
 };
 static const struct tcp_upcalls tcp_no_upcalls;
 
@@ -253,6 +262,25 @@ ssize_t sock_send(struct sock *s, const void *buf, size_t len)
     if (s->type == SOCK_TYPE_UDP)
         return udp_sendto(s->udp, buf, len, 0, 0);
     return tcp_send(s->tcb, buf, len);
+}
+
+ssize_t sock_send_oob(struct sock *s, const void *buf, size_t len)
+{
+    if (s->type != SOCK_TYPE_TCP)
+        return -EOPNOTSUPP;
+    return tcp_send_urgent(s->tcb, buf, len);
+}
+
+ssize_t sock_recv_oob(struct sock *s, uint8_t *byte)
+{
+    if (s->type != SOCK_TYPE_TCP)
+        return -EOPNOTSUPP;
+    return tcp_recv_urgent(s->tcb, byte);
+}
+
+int sock_atmark(const struct sock *s)
+{
+    return s->type == SOCK_TYPE_TCP ? tcp_at_mark(s->tcb) : 0;
 }
 
 ssize_t sock_recv(struct sock *s, void *buf, size_t len)

@@ -41,6 +41,7 @@ struct sock_events {
     void (*on_writable)(struct sock *sock, void *ctx);
     void (*on_closed)(struct sock *sock, void *ctx);
     void (*on_error)(struct sock *sock, int err, void *ctx);
+    void (*on_urgent)(struct sock *sock, void *ctx); /* TCP: sock_recv_oob() has a byte */
 };
 
 enum sock_option {
@@ -77,6 +78,13 @@ int sock_connect(struct sock *sock, uint32_t ip, uint16_t port);
 ssize_t sock_send(struct sock *sock, const void *buf, size_t len);
 /* TCP: bytes received so far (0 at end of stream, -EAGAIN if none yet). UDP: one datagram. */
 ssize_t sock_recv(struct sock *sock, void *buf, size_t len);
+/* TCP urgent data, as send/recv with MSG_OOB (SO_OOBINLINE off): sock_send_oob queues
+ * bytes whose last one is urgent; the peer's urgent byte leaves the stream, on_urgent
+ * says it came, sock_recv_oob takes it (1, or -EINVAL if none waits); sock_recv stops at
+ * the mark, and sock_atmark is 1 when the next byte read is the one after it. */
+ssize_t sock_send_oob(struct sock *sock, const void *buf, size_t len);
+ssize_t sock_recv_oob(struct sock *sock, uint8_t *byte);
+int sock_atmark(const struct sock *sock);
 /* UDP: one datagram to ip:port. */
 ssize_t sock_sendto(struct sock *sock, const void *buf, size_t len, uint32_t ip, uint16_t port);
 /* UDP: one datagram and who sent it (truncated to len, as recvfrom(2) does). */

@@ -130,6 +130,7 @@
     X(conn_timeouts, "connections given up after too many retransmissions")                        \
     X(persist_probes, "zero-window probes sent")                                                   \
     X(keepalive_probes, "keep-alive probes sent")                                                  \
+    X(rx_urgent, "urgent pointers received (a new mark)")                                          \
     X(keepalive_timeouts, "connections given up: keep-alive probes unanswered")                    \
     X(delayed_acks, "delayed ACKs sent by the timer")                                              \
     X(window_updates, "window updates sent after the application read")                            \

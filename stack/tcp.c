@@ -469,6 +469,8 @@ static void deliver_events(struct tcb *tcb)
             up->acceptable(tcb->ctx);
         if ((ev & EV_CONNECTED) && tcb->owner == OWNER_USER && up->connected)
             up->connected(tcb->ctx);
+        if ((ev & EV_URGENT) && tcb->owner == OWNER_USER && up->urgent)
+            up->urgent(tcb->ctx);
         if ((ev & EV_READABLE) && tcb->owner == OWNER_USER && up->readable)
             up->readable(tcb->ctx);
         if ((ev & EV_WRITABLE) && tcb->owner == OWNER_USER && up->writable)
@@ -733,6 +735,7 @@ ssize_t tcp_send(struct tcb *tcb, const void *buf, size_t len)
 ssize_t tcp_recv(struct tcb *tcb, void *buf, size_t len)
 {
     uint32_t n = tcb->rcv.len < len ? tcb->rcv.len : (uint32_t)len;
+    n = tcp_urgent_clip(tcb, n); /* stop at the urgent mark; skip the urgent byte */
     if (n == 0) {
         if (len == 0)
             return 0;

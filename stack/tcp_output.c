@@ -90,6 +90,7 @@ static void xmit(struct tcb *tcb, uint32_t seq, uint8_t flags, uint32_t len)
     } else if (!(flags & TCP_RST) || (flags & TCP_ACK)) {
         h.wnd = window_field(tcb);
     }
+    tcp_urgent_fill(tcb, &h);
     size_t hlen = TCP_HDR_LEN + tcp_opts_len(&h.opts);
     struct pkb *pkb = pkb_alloc(hlen + len);
     if (!pkb) {

@@ -770,6 +770,63 @@ START_TEST(keepalive_detects_dead_peer)
 }
 END_TEST
 
+/* ---- urgent data (RFC 9293 3.8.5, RFC 6093) ---- */
+
+static unsigned urgent_calls;
+static void srv_urgent(void *ctx)
+{
+    (void)ctx;
+    urgent_calls++;
+}
+
+/* "ab", then "!" sent urgent, then "cd": every segment up to the mark says URG with a
+ * pointer to the octet after "!" (MUST-62); the receiver is told at once (MUST-32), takes
+ * "!" apart (MUST-33: one urgent byte waits, or -EINVAL), and its stream is "ab" up to the
+ * mark, then "cd". */
+/* conformance: MUST-30 MUST-62 MUST-31 MUST-32 MUST-33 */
+START_TEST(urgent_byte_out_of_band)
+{
+    open_connection();
+    static struct tcp_upcalls up;
+    up = ep_up;
+    up.urgent = srv_urgent;
+    urgent_calls = 0;
+    tcp_set_upcalls(srv.tcb, &up, &srv);
+    srv.stalled = true;
+    uint8_t oob;
+    ck_assert_int_eq(tcp_recv_urgent(srv.tcb, &oob), -EINVAL);
+    size_t from = nsegs;
+    ck_assert_int_eq(tcp_send(cli.tcb, "ab", 2), 2);
+    ck_assert_int_eq(tcp_send_urgent(cli.tcb, "!", 1), 1);
+    ck_assert_int_eq(tcp_send(cli.tcb, "cd", 2), 2);
+    ck_assert_int_eq(tcp_shutdown(cli.tcb), 0); /* the FIN is in before anything is read */
+    ck_assert(simnet_run(&net, 2000000, all_acked, NULL));
+    unsigned urg = 0;
+    for (size_t i = from; i < nsegs; i++) {
+        if (segs[i].side != 0 || !(segs[i].h.flags & TCP_URG))
+            continue;
+        urg++;
+        /* the pointer names the octet after "!", which is cli's byte 3 */
+        ck_assert_uint_eq(segs[i].h.seq + segs[i].h.urg_ptr, cli.tcb->iss + 1 + 3);
+    }
+    ck_assert_uint_ge(urg, 1);
+    ck_assert_uint_eq(urgent_calls, 1);
+    ck_assert_int_eq(tcp_recv_urgent(srv.tcb, &oob), 1);
+    ck_assert_uint_eq(oob, '!');
+    ck_assert_int_eq(tcp_recv_urgent(srv.tcb, &oob), -EINVAL);
+    char buf[16];
+    ck_assert_int_eq(tcp_at_mark(srv.tcb), 0);
+    ck_assert_int_eq(tcp_recv(srv.tcb, buf, sizeof(buf)), 2); /* stops at the mark */
+    ck_assert_mem_eq(buf, "ab", 2);
+    ck_assert_int_eq(tcp_at_mark(srv.tcb), 1);
+    ck_assert_int_eq(tcp_recv(srv.tcb, buf, sizeof(buf)), 2);
+    ck_assert_mem_eq(buf, "cd", 2);
+    ck_assert_int_eq(tcp_at_mark(srv.tcb), 0);
+    ck_assert_int_eq(tcp_recv(srv.tcb, buf, sizeof(buf)), 0); /* then the end of the stream */
+    ck_assert_uint_eq(stack_stats(net.b)->tcp.rx_urgent, 1);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("conformance");
@@ -797,6 +854,7 @@ int main(void)
     tcase_add_test(tc, soft_errors_reported_while_alive);
     tcase_add_test(tc, keepalive_off_by_default_then_after_two_hours);
     tcase_add_test(tc, keepalive_detects_dead_peer);
+    tcase_add_test(tc, urgent_byte_out_of_band);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);
