@@ -180,7 +180,8 @@ def render_doc(rows):
     for s, meaning in STATUSES.items():
         w(f"| {s} | {meaning} | {sum(1 for r in rows if r['status'] == s)} |")
     w("")
-    w("Departures from the letter worth knowing (each also in its row):")
+    w("Departures from the letter worth knowing (the first two come from RFCs these summaries")
+    w("point to; MUST-19's row names them):")
     w("")
     w("- The initial congestion window is 10 segments (RFC 6928), above RFC 5681's")
     w("  \"MUST NOT be more than\" 3-4 segments; Linux does the same.")
