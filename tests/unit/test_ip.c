@@ -6,6 +6,7 @@
  * timeout (with ICMP time exceeded) and the limits, all on the fake clock.
  */
 #include <check.h>
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -338,6 +339,30 @@ START_TEST(not_for_us_and_bad_source)
     ck_assert_uint_eq(stack_stats(u->stack)->ip.rx_bad_source, n_bad);
     ck_assert_uint_eq(stack_stats(u->stack)->ip.rx_delivered, 0);
     ck_assert_uint_eq(unet_sent(u), 0);
+    unet_destroy(u);
+}
+END_TEST
+
+/* RFC 1122 3.3.1.1: the address mask decides on-link or not; on-link destinations need no
+ * gateway, the rest go to the default gateway, and without one there is no route. */
+/* conformance: IP-3.3.1.1-1 IP-3.3.1.1-2 IP-3.2.1.3-1 IP-3.3.1.2-3 */
+START_TEST(route_by_mask_and_gateway)
+{
+    struct stack_config cfg;
+    unet_config(&cfg); /* 10.0.0.2/24, no gateway */
+    struct unitnet *u = unet_create(&cfg);
+    uint32_t hop = 0;
+    ck_assert_int_eq(ip_route(u->stack, 0x0a0000fe, &hop), 0);
+    ck_assert_uint_eq(hop, 0x0a0000fe);
+    ck_assert_int_eq(ip_route(u->stack, 0x0a000100, &hop), -ENETUNREACH); /* 10.0.1.0: off /24 */
+    unet_destroy(u);
+    cfg.gateway = 0x0a000001;
+    cfg.prefix_len = 16;
+    u = unet_create(&cfg);
+    ck_assert_int_eq(ip_route(u->stack, 0x0a000100, &hop), 0); /* on-link in a /16 */
+    ck_assert_uint_eq(hop, 0x0a000100);
+    ck_assert_int_eq(ip_route(u->stack, 0x08080808, &hop), 0);
+    ck_assert_uint_eq(hop, 0x0a000001);
     unet_destroy(u);
 }
 END_TEST
@@ -773,6 +798,7 @@ static Suite *ip_suite(void)
     tcase_add_test(tc, ttl_zero_and_one_answered);
     tcase_add_test(tc, not_for_us_and_bad_source);
     tcase_add_test(tc, unknown_protocol);
+    tcase_add_test(tc, route_by_mask_and_gateway);
     tcase_add_test(tc, options_skipped);
     suite_add_tcase(s, tc);
 
