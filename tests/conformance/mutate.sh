@@ -46,7 +46,8 @@ fi
 
 killed=0 survived=0 broken=0 n=0
 survivors=""
-while IFS=$'\t' read -r id file orig repl; do
+# the list comes on fd 3: make and the tests get no stdin to eat it
+while IFS=$'\t' read -r id file orig repl <&3; do
     case "$id" in '#'* | '') continue ;; esac
     if [ $# -gt 0 ]; then
         want=0
@@ -88,7 +89,7 @@ EOF
         echo "KILLED    $id $file by: $by"
         killed=$((killed + 1))
     fi
-done <"$list"
+done 3<"$list"
 
 rate=0
 [ $((killed + survived)) -gt 0 ] && rate=$((100 * killed / (killed + survived)))
