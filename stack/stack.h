@@ -15,6 +15,7 @@
 #include <stdio.h>
 
 #include "netif.h"
+#include "record.h"
 #include "stats.h"
 #include "timer.h"
 #include "trace.h"
@@ -34,6 +35,7 @@ struct stack_config {
                                getrandom() in real runs; all zero: derived from seed */
     unsigned trace_mask;    /* TRACE_* bits */
     FILE *trace_out;        /* where trace lines go (stderr when NULL) */
+    bool trace_absolute;    /* TCP lines show raw sequence numbers, not relative to the ISN */
 
     /* ARP (RFC 826) */
     unsigned arp_cache_size;   /* entries (64) */
