@@ -6,6 +6,7 @@
 #   make debug      build build-debug/tapir with -O0 -g3 for gdb
 #   make bench      measure throughput and latency against the kernel (not a test)
 #   make pictures   retake the screenshots in docs/pictures/ (tapir sim ... --html)
+#   make mutate     break RFC rules one line at a time: do the tests notice? (slow, not a test)
 #   make clean
 #
 # BUILD=dir puts objects elsewhere (several builds can live side by side).
@@ -32,7 +33,8 @@ SIM_OBJ  := $(SIM_SRC:%.c=$(BUILD)/%.o)
 CHECK_CFLAGS = $(shell pkg-config --cflags check 2>/dev/null)
 CHECK_LIBS   = $(shell pkg-config --libs check 2>/dev/null)
 
-.PHONY: all run check debug bench clean tools tools-test unit sim kernel tests lab-up lab-down gdb-test html pictures
+.PHONY: all run check debug bench clean tools tools-test unit sim kernel tests lab-up lab-down gdb-test html pictures \
+        conformance mutate
 all: $(BUILD)/tapir $(BUILD)/libtapir-shim.so
 
 $(BUILD)/%.o: %.c
@@ -96,6 +98,14 @@ html: tools-test $(BUILD)/tapir
 pictures: tools-test $(BUILD)/tapir
 	python3 tests/html/pictures.py generate $(BUILD)/tapir
 
+# The requirements table (tests/conformance/requirements.tsv) against the code and the
+# tests' tags, and docs/conformance.md against the table. `mutate` breaks the rules one
+# line at a time and reports which breaks the unit and sim tests miss (slow; not in check).
+conformance: tools-test
+	tests/conformance/check.py
+mutate: tools
+	tests/conformance/mutate.sh
+
 # The gdb walkthrough of docs/debugging.md, against the -O0 build.
 gdb-test: debug
 	tests/gdb/test_gdb.sh build-debug
@@ -105,7 +115,7 @@ gdb-test: debug
 check: export CHECK_SUMMARY = $(CURDIR)/build/check-summary
 check: tools-test
 	@mkdir -p build && rm -f $(CHECK_SUMMARY)
-	$(MAKE) --no-print-directory BUILD=build unit sim kernel html
+	$(MAKE) --no-print-directory BUILD=build unit sim conformance kernel html
 	$(MAKE) --no-print-directory gdb-test
 	HTML_BROWSER=0 $(MAKE) --no-print-directory BUILD=build-asan OPT="-O1 -g" \
 	    SAN="-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all" \
