@@ -28,12 +28,14 @@ static const char usage[] =
     "       tapir [OPTIONS] ping HOST [-c N] [-i SECONDS] [-s SIZE]\n"
     "       tapir [OPTIONS] nc [-u] HOST PORT\n"
     "       tapir [OPTIONS] nc [-u] -l PORT\n"
-    "       tapir sim [SCENARIO] [--seed N] [--loss PCT] [--trace LAYERS] | --list\n"
+    "       tapir sim [SCENARIO] [--seed N] [--loss PCT] [--drop N,...] [--trace LAYERS]\n"
+    "                 [--no-sack] [--no-timestamps] [--no-tlp] | --list\n"
     "options: --tap NAME (tap0)  --ip ADDR/PREFIX (10.0.0.2/24)  --gw ADDR\n"
     "         --mac MAC (02:00:00:00:00:02)  --trace LAYERS "
     "(eth,arp,ip,icmp,udp,tcp,sock,app|all)\n"
     "         --pcap FILE  --stats  --echo PORT (7)  --discard PORT (9)  --hub PORT (7000)\n"
     "         --offload on|off (on: TCP segmentation and checksum offload on the TAP device)\n"
+    "         --no-sack  --no-timestamps  --no-tlp (TCP loss recovery without them)\n"
     "         (a service port of 0 turns that service off)\n";
 
 static void fail_usage(const char *fmt, const char *arg)
@@ -101,19 +103,14 @@ static void install_signals(void)
 
 /* The global options: getopt_long parses them, hoist_global_options finds them. */
 static const struct option longopts[] = {
-    {"tap", required_argument, 0, 't'},
-    {"ip", required_argument, 0, 'a'},
-    {"gw", required_argument, 0, 'g'},
-    {"mac", required_argument, 0, 'm'},
-    {"trace", required_argument, 0, 'T'},
-    {"pcap", required_argument, 0, 'p'},
-    {"stats", no_argument, 0, 'S'},
-    {"echo", required_argument, 0, 'e'},
-    {"discard", required_argument, 0, 'd'},
-    {"hub", required_argument, 0, 'H'},
-    {"offload", required_argument, 0, 'o'},
-    {"help", no_argument, 0, 'h'},
-    {0, 0, 0, 0},
+    {"tap", required_argument, 0, 't'},     {"ip", required_argument, 0, 'a'},
+    {"gw", required_argument, 0, 'g'},      {"mac", required_argument, 0, 'm'},
+    {"trace", required_argument, 0, 'T'},   {"pcap", required_argument, 0, 'p'},
+    {"stats", no_argument, 0, 'S'},         {"echo", required_argument, 0, 'e'},
+    {"discard", required_argument, 0, 'd'}, {"hub", required_argument, 0, 'H'},
+    {"offload", required_argument, 0, 'o'}, {"no-sack", no_argument, 0, 'K'},
+    {"no-timestamps", no_argument, 0, 'M'}, {"no-tlp", no_argument, 0, 'L'},
+    {"help", no_argument, 0, 'h'},          {0, 0, 0, 0},
 };
 
 /* Parse the options before the command; returns the index of the command word. */
@@ -154,6 +151,15 @@ static int parse_options(int argc, char **argv, struct options *o)
             break;
         case 'S':
             o->stats = true;
+            break;
+        case 'K':
+            o->cfg.tcp_sack = false;
+            break;
+        case 'M':
+            o->cfg.tcp_timestamps = false;
+            break;
+        case 'L':
+            o->cfg.tcp_tlp = false;
             break;
         case 'e':
             o->echo_port = parse_port(optarg, "bad --echo port '%s'");
