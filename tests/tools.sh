@@ -35,6 +35,8 @@ if [ "$mode" = test ]; then
     need "command -v gdb" gdb
     # the lossy-link TCP tests use tc netem, or a python3 relay where the kernel has no netem
     need "command -v python3" python3
+    # lesson 07's lab and make bench's lossy rows drop segments with an nftables rule
+    need "command -v nft" nftables
 fi
 [ -z "$missing" ] && exit 0
 
