@@ -129,7 +129,7 @@ lossy() {
         add rule inet bench in tcp flags & syn == 0 numgen random mod 1000 < $(($3 * 10)) drop;
         add rule inet bench out tcp flags & syn == 0 numgen random mod 1000 < $(($3 * 10)) drop"
 }
-secs() { awk -v m="$1" -v mb="$LOSSY_MB" 'BEGIN { if (m == "" || m == 0) print ""; else printf "%.2f", mb * 8.388608 / m }'; }
+secs() { awk -v m="$1" -v mb="$LOSSY_MB" 'BEGIN { if (m == "" || m == 0) print ""; else printf "%.2f\n", mb * 8.388608 / m }'; }
 median() { sort -n | awk '{ v[NR] = $1 } END { if (NR) print v[int((NR + 1) / 2)] }'; }
 if [ "$ROUNDS" -gt 0 ] && command -v nft >/dev/null; then
     for pct in $PCTS; do
