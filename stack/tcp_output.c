@@ -264,7 +264,6 @@ static uint32_t unsent_bytes(const struct tcb *tcb)
     return off < tcb->snd.len ? tcb->snd.len - off : 0;
 }
 
-/* Send `len` bytes at snd_nxt (and the FIN after them if `fin`), advancing snd_nxt. */
 /* The most data one call may hand to IP: one segment, or with TCP segmentation offload
  * (a link that cuts large segments up itself, tap/tap.c with a virtio-net header) up to
  * TCP_TSO_MAX bytes of whole segments. Fewer, larger writes are what lets a user-space
@@ -277,6 +276,17 @@ static uint32_t max_segment(const struct tcb *tcb)
     return TCP_TSO_MAX / tcb->smss * tcb->smss;
 }
 
+/* How many of the `room` bytes the windows allow (of `unsent` waiting) go in one call:
+ * up to max_segment(), and a TSO frame holds whole segments but the last. */
+static uint32_t next_len(const struct tcb *tcb, uint32_t room, uint32_t unsent)
+{
+    uint32_t len = min_u32(min_u32(unsent, room), max_segment(tcb));
+    if (len > tcb->smss && len < unsent)
+        len -= len % tcb->smss;
+    return len;
+}
+
+/* Send `len` bytes at snd_nxt (and the FIN after them if `fin`), advancing snd_nxt. */
 static void send_data(struct tcb *tcb, uint32_t len, bool fin)
 {
     struct stack *stack = tcb->stack;
@@ -365,9 +375,7 @@ static bool send_from_snd_nxt(struct tcb *tcb)
         uint32_t wnd = min_u32(tcb->snd_wnd, tcb->cwnd + tcb->limited_transmit);
         uint32_t flight = tcb->snd_nxt - tcb->snd_una;
         uint32_t usable = wnd > flight ? wnd - flight : 0;
-        uint32_t len = min_u32(min_u32(min_u32(unsent, usable), max_segment(tcb)), hole);
-        if (len > tcb->smss && len < unsent)
-            len -= len % tcb->smss; /* a TSO frame holds whole segments but the last */
+        uint32_t len = next_len(tcb, min_u32(usable, hole), unsent);
         /* the FIN goes with (or after) the last byte, and needs no window; never on
          * a TSO frame (the link would have to put it on the last piece) */
         bool fin = tcb->fin_queued && len == unsent && len <= tcb->smss &&

@@ -370,6 +370,27 @@ START_TEST(test_transfer_over_lossy_wire)
 }
 END_TEST
 
+/* --drop picks the lost segments; --no-sack makes both stacks recover without SACK; a bad
+ * list is a usage error. */
+START_TEST(test_loss_drop_list_and_no_sack)
+{
+    const char *const sack[] = {"loss", "--drop", "3,5,7", "--trace", "none", NULL};
+    run_cli(&r1, sack);
+    ck_assert_int_eq(r1.status, 0);
+    must_have(r1.out, "the wire dropped 3 segments (relative seq 2897, 5793, 8689)", NULL, NULL);
+    ck_assert_uint_eq(count_lines(r1.out, " again: SACK recovery"), 3);
+    const char *const nosack[] = {"loss", "--drop", "3,5,7", "--no-sack", "--trace", "none", NULL};
+    run_cli(&r2, nosack);
+    ck_assert_int_eq(r2.status, 0);
+    must_have(r2.out, "# tapir sim loss: seed 1, loss 0%, no SACK;", NULL, NULL);
+    ck_assert_uint_eq(count_lines(r2.out, " again: SACK recovery"), 0);
+    must_have(r2.out, "A: 1 fast retransmit (0 with SACK), 0 retransmission timeouts", NULL, NULL);
+    const char *const bad[] = {"loss", "--drop", "0", NULL};
+    run_cli(&r1, bad);
+    ck_assert_int_eq(r1.status, 2);
+}
+END_TEST
+
 static Suite *scenarios_suite(void)
 {
     Suite *s = suite_create("sim-scenarios");
@@ -391,6 +412,7 @@ static Suite *scenarios_suite(void)
     tcase_set_timeout(cli, 60);
     tcase_add_test(cli, test_list_shows_all);
     tcase_add_test(cli, test_transfer_over_lossy_wire);
+    tcase_add_test(cli, test_loss_drop_list_and_no_sack);
     suite_add_tcase(s, cli);
     return s;
 }
