@@ -61,7 +61,7 @@ void tcp_cc_on_ack(struct tcb *tcb, uint32_t acked)
             tcp_arm_rtx(tcb);
         } else {
             /* partial ACK: resend the next hole, deflate by what was acked */
-            tcp_retransmit_first(tcb);
+            tcp_retransmit_first(tcb, "partial ACK in fast recovery (RFC 6582)");
             tcb->cwnd = tcb->cwnd > acked ? tcb->cwnd - acked : 0;
             if (acked >= smss)
                 tcb->cwnd += smss;
@@ -109,10 +109,12 @@ static void enter_recovery(struct tcb *tcb)
         stack->stats.tcp.sack_recoveries++;
         tcb->cwnd = tcb->ssthresh;
         tcb->high_rxt = tcb->snd_una;
-        tcb->high_rxt += tcp_retransmit_at(tcb, tcb->snd_una, tcb->snd_max - tcb->snd_una);
+        tcb->high_rxt += tcp_retransmit_at(
+            tcb, tcb->snd_una, tcb->snd_max - tcb->snd_una,
+            "fast retransmit after 3 duplicate ACKs or SACKs above the hole (RFC 6675)");
         tcp_output(tcb);
     } else {
-        tcp_retransmit_first(tcb);
+        tcp_retransmit_first(tcb, "fast retransmit after 3 duplicate ACKs (RFC 5681 3.2)");
         tcb->cwnd = tcb->ssthresh + 3u * tcb->smss;
     }
     tcp_arm_rtx(tcb);

@@ -317,12 +317,12 @@ bool tcp_sack_recovery_output(struct tcb *tcb)
             break;
         uint32_t seq, len, n = 0;
         if (tcp_sack_next_hole(tcb, &seq, &len, true)) {
-            n = tcp_retransmit_at(tcb, seq, len);
+            n = tcp_retransmit_at(tcb, seq, len, "SACK recovery: a hole the scoreboard shows lost");
         } else if (tcp_send_new_segment(tcb)) {
             sent = true;
             continue;
         } else if (tcp_sack_next_hole(tcb, &seq, &len, false)) {
-            n = tcp_retransmit_at(tcb, seq, len);
+            n = tcp_retransmit_at(tcb, seq, len, "SACK recovery: a hole below SACKed data");
         }
         if (n == 0)
             break;

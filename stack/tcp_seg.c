@@ -248,10 +248,9 @@ void tcp_format(const struct tcp_hdr *h, uint32_t src, uint32_t dst, size_t data
         n += snprintf(buf + n, size - (size_t)n, " sackOK");
     if (h->opts.has_timestamp)
         n += snprintf(buf + n, size - (size_t)n, " ts=%u/%u", h->opts.ts_val, h->opts.ts_ecr);
-    /* SACK blocks relative to the ACK: "sack=1460-2920" holds the bytes 1460 to 2919 past
-     * it; a D-SACK block (RFC 2883) below the ACK comes out negative */
+    /* SACK blocks, numbered like the ACK: "sack=2897-4345" holds the bytes 2897 to 4344
+     * (a D-SACK block, RFC 2883, lies below the ACK) */
     for (unsigned k = 0; k < h->opts.n_sack && n > 0 && (size_t)n < size; k++)
-        n += snprintf(buf + n, size - (size_t)n, "%s%d-%d",
-                      k ? "," : " sack=", (int32_t)(h->opts.sack[k].start - h->ack),
-                      (int32_t)(h->opts.sack[k].end - h->ack));
+        n += snprintf(buf + n, size - (size_t)n, "%s%u-%u",
+                      k ? "," : " sack=", h->opts.sack[k].start, h->opts.sack[k].end);
 }

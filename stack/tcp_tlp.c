@@ -51,7 +51,8 @@ static uint32_t resend_last_segment(struct tcb *tcb)
         tcp_fin_acked(tcb) || !tcb->fin_queued || seq_leq(tcb->snd_max, tcp_fin_seq(tcb)) ? 0 : 1;
     uint32_t data = tcb->snd_max - tcb->snd_una - fin;
     uint32_t tail = data % tcb->smss ? data % tcb->smss : (data ? tcb->smss : 0);
-    return tcp_retransmit_at(tcb, tcb->snd_max - fin - tail, tail + fin);
+    return tcp_retransmit_at(tcb, tcb->snd_max - fin - tail, tail + fin,
+                             "tail loss probe: the last segment again (RFC 8985 7.3)");
 }
 
 /* RFC 8985 7.3: the PTO expired: send the probe, then leave the rest to the RTO. */

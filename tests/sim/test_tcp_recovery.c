@@ -342,7 +342,7 @@ START_TEST(dsack_for_a_spurious_retransmission)
     /* the first segment is on the wire; A resends its first 500 bytes right behind it, as
      * if a timer had fired too early */
     uint32_t first = cli.tcb->snd_una;
-    ck_assert_uint_eq(tcp_retransmit_at(cli.tcb, first, 500), 500);
+    ck_assert_uint_eq(tcp_retransmit_at(cli.tcb, first, 500, "a test"), 500);
     simnet_run(&net, 100000, NULL, NULL);
     ck_assert_uint_eq(srv.rx_len, 10000);
     ck_assert(memcmp(srv.rx, data_ab, 10000) == 0); /* the copy was not delivered twice */
