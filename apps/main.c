@@ -116,15 +116,24 @@ static void install_signals(void)
 
 /* The global options: getopt_long parses them, hoist_global_options finds them. */
 static const struct option longopts[] = {
-    {"tap", required_argument, 0, 't'},      {"ip", required_argument, 0, 'a'},
-    {"gw", required_argument, 0, 'g'},       {"mac", required_argument, 0, 'm'},
-    {"trace", required_argument, 0, 'T'},    {"pcap", required_argument, 0, 'p'},
-    {"stats", no_argument, 0, 'S'},          {"echo", required_argument, 0, 'e'},
-    {"discard", required_argument, 0, 'd'},  {"hub", required_argument, 0, 'H'},
-    {"offload", required_argument, 0, 'o'},  {"impair", required_argument, 0, 'I'},
-    {"trace-absolute", no_argument, 0, 'A'}, {"no-sack", no_argument, 0, 'K'},
-    {"no-timestamps", no_argument, 0, 'M'},  {"no-tlp", no_argument, 0, 'L'},
-    {"help", no_argument, 0, 'h'},           {0, 0, 0, 0},
+    {"tap", required_argument, 0, 't'},
+    {"ip", required_argument, 0, 'a'},
+    {"gw", required_argument, 0, 'g'},
+    {"mac", required_argument, 0, 'm'},
+    {"trace", required_argument, 0, 'T'},
+    {"pcap", required_argument, 0, 'p'},
+    {"stats", no_argument, 0, 'S'},
+    {"echo", required_argument, 0, 'e'},
+    {"discard", required_argument, 0, 'd'},
+    {"hub", required_argument, 0, 'H'},
+    {"offload", required_argument, 0, 'o'},
+    {"impair", required_argument, 0, 'I'},
+    {"trace-absolute", no_argument, 0, 'A'},
+    {"no-sack", no_argument, 0, 'K'},
+    {"no-timestamps", no_argument, 0, 'M'},
+    {"no-tlp", no_argument, 0, 'L'},
+    {"help", no_argument, 0, 'h'},
+    {0, 0, 0, 0},
 };
 
 /* Parse the options before the command; returns the index of the command word. */
