@@ -12,6 +12,7 @@
  * stacks through the socket API (or stack_ping) and prints a summary.
  */
 #include "apps.h"
+#include "html.h"
 #include "hub.h"
 #include "../tap/wire.h"
 
@@ -31,6 +32,7 @@
 #define DISCARD_PORT   9     /* RFC 863 */
 #define PING_COUNT     3
 #define PING_DATA_LEN  56     /* as ping(8): 64 bytes of ICMP, 84 of IP */
+#define FRAG_DATA_LEN  3000   /* fragments: ping -s 3000, three fragments each way */
 #define PING_ID        0x7461 /* "ta": any fixed identifier keeps the output the same */
 #define PING_INTERVAL  SECOND_US
 #define PING_LAST_WAIT (3 * SECOND_US) /* after the last request, as iputils: 1 s + 2 intervals */
@@ -39,11 +41,15 @@
 struct sim {
     struct wire *wire;
     struct stack *a, *b;
-    uint64_t now_us; /* the fake clock */
-    uint32_t seed;   /* --seed */
-    unsigned loss;   /* --loss, percent */
-    unsigned trace;  /* --trace, TRACE_* bits */
-    FILE *out;       /* stdout: trace lines and the scenario's own lines */
+    uint64_t now_us;       /* the fake clock */
+    uint32_t seed;         /* --seed */
+    unsigned loss;         /* --loss, percent */
+    unsigned trace;        /* --trace, TRACE_* bits */
+    bool absolute;         /* --trace-absolute: raw TCP sequence numbers */
+    const char *pcap;      /* --pcap FILE: what A's interface sees */
+    bool stats;            /* --stats: both stacks' counters at the end, on stderr */
+    FILE *out;             /* stdout: trace lines and the scenario's own lines */
+    struct html_rec *html; /* --html FILE, or NULL */
     /* The wire's counters when the scenario's story ended (see story_over), if it did
      * before the scenario returned: what is torn down after that is not counted. */
     bool story_over;
@@ -75,6 +81,7 @@ static void sim_config(const struct sim *sim, struct stack_config *cfg, int side
     cfg->seed = sim->seed * 2 + (uint32_t)side;
     cfg->trace_mask = sim->trace;
     cfg->trace_out = sim->out;
+    cfg->trace_absolute = sim->absolute;
     cfg->tcp_msl_ms = 1000; /* TIME-WAIT of 2 s keeps the close lessons short */
 }
 
@@ -83,6 +90,14 @@ static void sim_config(const struct sim *sim, struct stack_config *cfg, int side
 static bool sim_run(struct sim *sim, uint64_t for_us, bool (*done)(void *), void *ctx)
 {
     return wire_run(sim->wire, sim->a, sim->b, &sim->now_us, sim->now_us + for_us, done, ctx);
+}
+
+/* The wire lost, duplicated, reordered or corrupted a frame: a trace line of the stack
+ * that sent it (ev->path is the receiving side). */
+static void wire_event(void *ctx, const struct impair_event *ev)
+{
+    struct sim *sim = ctx;
+    impair_trace(ev->path ? sim->a : sim->b, "out", ev);
 }
 
 static int sim_open(struct sim *sim)
@@ -99,6 +114,16 @@ static int sim_open(struct sim *sim)
     sim->b = stack_create(&cfg_b, &wire_ops, wire_end(sim->wire, 1));
     if (!sim->a || !sim->b)
         return -ENOMEM;
+    html_attach(sim->html, sim->a, 0, "A 10.0.0.1", true);
+    html_attach(sim->html, sim->b, 1, "B 10.0.0.2", true);
+    wire_set_observer(sim->wire, wire_event, sim);
+    /* The capture is taken on A's interface, as tcpdump there would: a frame the wire
+     * loses on its way from A is in it, one lost on its way to A is not. */
+    if (sim->pcap) {
+        int err = stack_set_pcap(sim->a, sim->pcap);
+        if (err < 0)
+            return err;
+    }
     /* Both come up at the same instant and announce themselves with a gratuitous ARP
      * (RFC 5227 2.3). Let those land before the scenario starts, so that what it shows
      * is its own exchange and not a race with the announcements. */
@@ -129,6 +154,7 @@ static void story_over(struct sim *sim)
 {
     sim->story_over = true;
     sim->wire_at_end = *wire_stats(sim->wire);
+    html_stop(sim->html);
     stack_set_trace(sim->a, 0, NULL);
     stack_set_trace(sim->b, 0, NULL);
 }
@@ -224,6 +250,8 @@ static int scenario_arp(struct sim *sim)
 
 struct ping_run {
     struct sim *sim;
+    size_t data_len; /* echo data per request (ping -s) */
+    unsigned count;  /* requests (ping -c) */
     struct timer send_timer;
     unsigned sent, received, errors, duplicates;
     bool replied[PING_COUNT + 1]; /* by sequence number: a second reply is a duplicate */
@@ -267,35 +295,35 @@ static void ping_event(void *ctx, const struct ping_event *ev)
 static void ping_send(struct stack *stack, void *arg)
 {
     struct ping_run *p = arg;
-    uint8_t data[PING_DATA_LEN];
-    for (size_t i = 0; i < sizeof(data); i++)
+    uint8_t data[FRAG_DATA_LEN];
+    for (size_t i = 0; i < p->data_len; i++)
         data[i] = (uint8_t)i;
     p->sent++;
     p->sent_at[p->sent] = p->last_sent_us = stack_now_us(stack);
-    int err = stack_ping(stack, SIM_IP_B, PING_ID, (uint16_t)p->sent, data, sizeof(data));
+    int err = stack_ping(stack, SIM_IP_B, PING_ID, (uint16_t)p->sent, data, p->data_len);
     if (err < 0)
         fprintf(p->sim->out, "ping: sendmsg: %s\n", strerror(-err));
-    if (p->sent < PING_COUNT)
+    if (p->sent < p->count)
         timer_arm(stack, &p->send_timer, PING_INTERVAL);
 }
 
 static bool ping_all_answered(void *ctx)
 {
     struct ping_run *p = ctx;
-    return p->sent == PING_COUNT && p->received + p->errors >= PING_COUNT;
+    return p->sent == p->count && p->received + p->errors >= p->count;
 }
 
-static int scenario_ping(struct sim *sim)
+/* ping -c count -s data_len 10.0.0.2 */
+static int ping_b(struct sim *sim, unsigned count, size_t data_len)
 {
-    struct ping_run p = {.sim = sim};
+    struct ping_run p = {.sim = sim, .count = count, .data_len = data_len};
     FILE *out = sim->out;
-    fprintf(out, "PING 10.0.0.2 (10.0.0.2) %u(%u) bytes of data.\n", PING_DATA_LEN,
-            PING_DATA_LEN + 28);
+    fprintf(out, "PING 10.0.0.2 (10.0.0.2) %zu(%zu) bytes of data.\n", data_len, data_len + 28);
     stack_on_ping(sim->a, ping_event, &p);
     timer_init(&p.send_timer, ping_send, &p);
     timer_arm(sim->a, &p.send_timer, 0);
     /* every request is out after (PING_COUNT - 1) intervals; then wait for the last reply */
-    sim_run(sim, (PING_COUNT - 1) * PING_INTERVAL + PING_LAST_WAIT, ping_all_answered, &p);
+    sim_run(sim, (count - 1) * PING_INTERVAL + PING_LAST_WAIT, ping_all_answered, &p);
     timer_cancel(sim->a, &p.send_timer);
     stack_on_ping(sim->a, NULL, NULL);
 
@@ -319,6 +347,18 @@ static int scenario_ping(struct sim *sim)
     return p.received ? 0 : 1;
 }
 
+static int scenario_ping(struct sim *sim)
+{
+    return ping_b(sim, PING_COUNT, PING_DATA_LEN);
+}
+
+/* 3000 bytes of echo data do not fit a 1500-byte MTU: A's IP fragments the request, B's
+ * reassembles it (RFC 791 3.2), and B's reply comes back in fragments too. */
+static int scenario_fragments(struct sim *sim)
+{
+    return ping_b(sim, 1, FRAG_DATA_LEN);
+}
+
 /* ---- the TCP scenarios: an application on each side ----
  *
  * Each side is a small program written against stack/sock.h, as any application on tapir
@@ -330,13 +370,14 @@ static int scenario_ping(struct sim *sim)
  * story and are printed whatever --trace says; the trace shows what TCP did about it.
  */
 
-#define SERVER_PORT   9                /* B's listener: the discard port (RFC 863); B only reads */
-#define CLOSED_PORT   7                /* nothing listens there on B */
-#define TRANSFER_LEN  20000            /* bytes A sends in transfer and loss */
-#define LOSS_SEGMENT  3                /* loss: the wire drops A's third data segment */
-#define APP_DELAY_US  100000           /* close: B's application takes 100 ms before it closes */
-#define TCP_RUN_US    (60 * SECOND_US) /* the longest a step may take: --loss backs off */
-#define TRACE_TCP_APP (TRACE_TCP | TRACE_APP)
+#define SERVER_PORT    9                /* B's listener: the discard port (RFC 863); B only reads */
+#define CLOSED_PORT    7                /* nothing listens there on B */
+#define TRANSFER_LEN   20000            /* bytes A sends in transfer and loss */
+#define LOSS_SEGMENT   3                /* loss: the wire drops A's third data segment */
+#define APP_DELAY_US   100000           /* close: B's application takes 100 ms before it closes */
+#define TCP_RUN_US     (60 * SECOND_US) /* the longest a step may take: --loss backs off */
+#define TRACE_TCP_LINK (TRACE_TCP | TRACE_LINK) /* with what the wire did to frames */
+#define TRACE_TCP_APP  (TRACE_TCP | TRACE_APP | TRACE_LINK)
 
 /* One application: a listener or a connection on one of the stacks. */
 struct app {
@@ -648,8 +689,8 @@ static bool watch_frame(void *ctx, int side, const uint8_t *frame, size_t len)
         w->resent++;
         bool fast = a->fast_retransmits > w->fast_before;
         bool rto = a->timeouts > w->timeouts_before;
-        watch_say(w, "A sends seq=%" PRIu32 " (relative %" PRIu32 ") len=%zu again: %s", t.seq,
-                  t.seq - w->isn[0], t.len,
+        watch_say(w, "A sends seq=%" PRIu32 " (raw %" PRIu32 ") len=%zu again: %s",
+                  t.seq - w->isn[0], t.seq, t.len,
                   fast  ? "fast retransmit, after 3 duplicate ACKs (RFC 5681 3.2)"
                   : rto ? "retransmission timeout (RFC 6298 5)"
                         : "retransmission");
@@ -663,8 +704,8 @@ static bool watch_frame(void *ctx, int side, const uint8_t *frame, size_t len)
         w->drop_len = t.len;
         w->fast_before = a->fast_retransmits;
         w->timeouts_before = a->timeouts;
-        watch_say(w, "drops A's data segment %u: seq=%" PRIu32 " (relative %" PRIu32 ") len=%zu",
-                  w->drop_nth, t.seq, t.seq - w->isn[0], t.len);
+        watch_say(w, "drops A's data segment %u: seq=%" PRIu32 " (raw %" PRIu32 ") len=%zu",
+                  w->drop_nth, t.seq - w->isn[0], t.seq, t.len);
         return true;
     }
     return false;
@@ -1143,18 +1184,20 @@ static const struct scenario scenarios[] = {
      TRACE_ALL},
     {"ping", "A pings B 3 times (ICMP echo, RFC 792), then prints ping's summary", scenario_ping,
      TRACE_ALL},
+    {"fragments", "A pings B once with 3000 bytes: IP fragments and reassembles both ways",
+     scenario_fragments, TRACE_IP | TRACE_ICMP},
     {"handshake", "A connects to B's listener: SYN, SYN-ACK, ACK; both ESTABLISHED",
-     scenario_handshake, TRACE_TCP},
+     scenario_handshake, TRACE_TCP_LINK},
     {"transfer", "A sends B 20000 bytes over TCP (data and ACKs), then both close",
-     scenario_transfer, TRACE_TCP},
+     scenario_transfer, TRACE_TCP_LINK},
     {"loss", "the transfer with one data segment lost on the wire: TCP retransmits it",
-     scenario_loss, TRACE_TCP},
+     scenario_loss, TRACE_TCP_LINK},
     {"close", "A closes first: FIN-WAIT-1/2 and TIME-WAIT on A, CLOSE-WAIT and LAST-ACK on B",
-     scenario_close, TRACE_TCP},
+     scenario_close, TRACE_TCP_LINK},
     {"simultaneous-close", "A and B close at the same instant: CLOSING on both sides",
-     scenario_simultaneous_close, TRACE_TCP},
+     scenario_simultaneous_close, TRACE_TCP_LINK},
     {"reset", "RST: connect() to a closed port is refused; abort() resets the peer", scenario_reset,
-     TRACE_TCP},
+     TRACE_TCP_LINK},
     {"hub", "the hub on B, three clients on A: HELLO, JOIN, EMIT, the EVENT delivered",
      scenario_hub, TRACE_TCP_APP},
 };
@@ -1177,11 +1220,15 @@ static void list_scenarios(FILE *out)
 }
 
 static const char sim_usage[] =
-    "usage: tapir sim [SCENARIO] [--seed N] [--loss PCT] [--trace LAYERS]\n"
+    "usage: tapir sim [SCENARIO] [--seed N] [--loss PCT] [--trace LAYERS] [--trace-absolute]\n"
+    "                 [--pcap FILE] [--stats] [--html FILE]\n"
     "       tapir sim --list\n"
     "Two stacks, A (10.0.0.1) and B (10.0.0.2), over a simulated wire on a fake clock.\n"
-    "The trace goes to stdout (arp, ping: all layers; the TCP scenarios: tcp; hub: tcp\n"
-    "and app; --trace picks others); a seed gives the same output every run.\n"
+    "The trace goes to stdout (arp, ping: all layers; the TCP scenarios: tcp and link;\n"
+    "hub: tcp, link and app; --trace picks others); a seed gives the same output every run.\n"
+    "TCP sequence numbers are relative to each side's ISN (--trace-absolute: raw).\n"
+    "--pcap FILE captures what A's interface sees (open it in Wireshark); --stats prints\n"
+    "both stacks' counters on stderr at the end; --html FILE draws the run in one page.\n"
     "Default: scenario " DEFAULT_SCENARIO ", --seed 1, --loss 0.\n";
 
 static int sim_fail(const char *what, const char *arg)
@@ -1216,11 +1263,27 @@ static bool parse_unsigned(const char *s, unsigned long max, unsigned long *v)
     return !*end && errno == 0 && *v <= max;
 }
 
+/* --stats: each stack's counters, then the wire's, as `tapir --stats` prints them. */
+static void print_all_stats(const struct sim *sim)
+{
+    const struct wire_stats *w = wire_stats(sim->wire);
+    fprintf(stderr, "==== A 10.0.0.1 ====\n");
+    stack_print_stats(sim->a, stderr);
+    fprintf(stderr, "==== B 10.0.0.2 ====\n");
+    stack_print_stats(sim->b, stderr);
+    fprintf(stderr, "==== the wire ====\n");
+    fprintf(stderr, "Wire (L1, seed %" PRIu32 ", loss %u%%):\n", sim->seed, sim->loss);
+    fprintf(stderr, "    %" PRIu64 " frames sent\n", w->sent);
+    fprintf(stderr, "    %" PRIu64 " frames delivered\n", w->delivered);
+    fprintf(stderr, "    %" PRIu64 " frames lost\n", w->lost);
+    fprintf(stderr, "    %" PRIu64 " frames dropped on purpose by the scenario\n", w->filtered);
+}
+
 int sim_main(int argc, char **argv)
 {
     struct sim sim = {.seed = SIM_SEED, .out = stdout};
     bool trace_given = false;
-    const char *name = NULL;
+    const char *name = NULL, *html_path = NULL;
     const char *v;
     unsigned long n;
 
@@ -1239,12 +1302,22 @@ int sim_main(int argc, char **argv)
             if (!parse_unsigned(v, 100, &n))
                 return sim_fail("bad --loss '%s' (want a percentage, 0..100)", v);
             sim.loss = (unsigned)n;
+        } else if (!strcmp(argv[i], "--trace-absolute")) {
+            sim.absolute = true;
+        } else if (!strcmp(argv[i], "--stats")) {
+            sim.stats = true;
+        } else if ((v = option_value(argc, argv, &i, "--pcap"))) {
+            if (!*v)
+                return sim_fail("%s", "--pcap needs a FILE");
+            sim.pcap = v;
         } else if ((v = option_value(argc, argv, &i, "--trace"))) {
             if (trace_parse_layers(v, &sim.trace) < 0)
                 return sim_fail("bad --trace '%s' (layers: eth,arp,ip,icmp,udp,tcp,sock,app, "
                                 "all or none)",
                                 v);
             trace_given = true;
+        } else if ((v = option_value(argc, argv, &i, "--html"))) {
+            html_path = v;
         } else if (argv[i][0] == '-' || name) {
             return sim_fail("unexpected argument '%s'", argv[i]);
         } else {
@@ -1262,6 +1335,11 @@ int sim_main(int argc, char **argv)
     }
     if (!trace_given)
         sim.trace = sc->trace;
+    int err = 0;
+    if (html_path && !(sim.html = html_open(html_path, sc->name, &err))) {
+        fprintf(stderr, "tapir: sim: cannot write '%s': %s\n", html_path, strerror(-err));
+        return 1;
+    }
 
     /* Trace lines and the scenario's lines share stdout: line-buffered, they keep their
      * order even when stdout is a pipe. */
@@ -1270,9 +1348,14 @@ int sim_main(int argc, char **argv)
             "# tapir sim %s: seed %" PRIu32 ", loss %u%%; A 10.0.0.1 02:00:00:00:00:01, "
             "B 10.0.0.2 02:00:00:00:00:02\n",
             sc->name, sim.seed, sim.loss);
-    if (sim_open(&sim) < 0) {
-        fprintf(stderr, "tapir: sim: out of memory\n");
+    err = sim_open(&sim);
+    if (err < 0) {
+        if (err == -ENOMEM)
+            fprintf(stderr, "tapir: sim: out of memory\n");
+        else
+            fprintf(stderr, "tapir: sim: cannot write pcap '%s': %s\n", sim.pcap, strerror(-err));
         sim_close(&sim);
+        html_close(sim.html);
         return 1;
     }
     int rc = sc->run(&sim);
@@ -1283,6 +1366,14 @@ int sim_main(int argc, char **argv)
     if (w->filtered)
         fprintf(sim.out, ", %" PRIu64 " dropped on purpose", w->filtered);
     fputc('\n', sim.out);
+    html_stop(sim.html);
+    pcap_close(sim.a); /* the capture, like the trace, ends with the story */
+    if (sim.stats)
+        print_all_stats(&sim);
     sim_close(&sim);
+    if ((err = html_close(sim.html)) < 0) {
+        fprintf(stderr, "tapir: sim: cannot write '%s': %s\n", html_path, strerror(-err));
+        rc = 1;
+    }
     return rc;
 }

@@ -48,7 +48,7 @@ void stack_config_init(struct stack_config *c)
     c->tcp_sndbuf = 256 * 1024;
     c->tcp_rcvbuf = 256 * 1024;
     c->tcp_max_retries = 8;
-    c->tcp_syn_retries = 5;
+    c->tcp_syn_retries = 7; /* 1+2+4+8+16+32+60+60 s = 183 s: MUST-23 asks >= 3 min */
     c->tcp_ooo_max = 64;
     c->max_sockets = 1024;
     c->tso = true;
@@ -145,6 +145,7 @@ static void deliver_loopback(struct stack *stack)
     while (n-- > 0) {
         struct pkb *pkb = pkb_queue_pop(&stack->loopback);
         memset(&pkb->meta, 0, sizeof(pkb->meta));
+        pkb->meta.looped = true;
         ip_input(stack, pkb);
     }
 }
@@ -166,7 +167,16 @@ uint64_t stack_next_timeout_us(const struct stack *stack)
 {
     if (stack->loopback.count)
         return 0;
-    return timers_next_delay(stack);
+    uint64_t delay = timers_next_delay(stack);
+    if (stack->link->next_due) {
+        uint64_t due = stack->link->next_due(stack->link_driver);
+        uint64_t link = due == UINT64_MAX     ? UINT64_MAX
+                        : due > stack->now_us ? due - stack->now_us
+                                              : 0;
+        if (link < delay)
+            delay = link;
+    }
+    return delay;
 }
 
 static uint64_t clock_us(clockid_t id)

@@ -20,6 +20,8 @@
 #include "tcp_impl.h"
 
 #include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -102,6 +104,7 @@ void tcp_set_state(struct tcb *tcb, enum tcb_state s)
     if (old == s)
         return;
     tcb->state = s;
+    tcp_record(tcb, RECORD_STATE, tcp_state_name(old), tcp_state_name(s));
     if (ts->rx_pending) {
         size_t n = strlen(ts->transitions);
         snprintf(ts->transitions + n, sizeof(ts->transitions) - n, " | %s -> %s",
@@ -118,6 +121,56 @@ void tcp_set_state(struct tcb *tcb, enum tcb_state s)
         unhash(tcb);
         tcp_timers_cancel(tcb);
     }
+}
+
+/* ---- trace lines ----
+ *
+ * Sequence numbers are shown as tshark shows them: relative to the ISN of the side that
+ * chose them, so the first data byte is 1 and a SYN's seq is 0 (--trace-absolute shows the
+ * raw numbers). A number with no known ISN (a stray segment that belongs to no
+ * connection, and our RST answering it) stays raw. */
+static uint32_t shown(const struct stack *stack, uint32_t n, bool have_base, uint32_t base)
+{
+    return have_base && !stack->cfg.trace_absolute ? n - base : n;
+}
+
+void tcp_trace_segment(struct stack *stack, const struct tcb *tcb, bool tx, const struct tcp_hdr *h,
+                       uint32_t src, uint32_t dst, size_t len, char *buf, size_t size)
+{
+    struct tcp_state *ts = stack->tcp;
+    struct tcp_hdr rel = *h;
+    if (tx && tcb) {
+        rel.seq = shown(stack, h->seq, true, tcb->iss);
+        rel.ack = shown(stack, h->ack, true, tcb->irs);
+    } else if (tx) { /* a RST answering the segment in hand: its numbers are the reverse */
+        rel.seq = shown(stack, h->seq, ts->have_our_isn, ts->our_isn);
+        rel.ack = shown(stack, h->ack, ts->have_peer_isn, ts->peer_isn);
+    } else {
+        rel.seq = shown(stack, h->seq, ts->have_peer_isn, ts->peer_isn);
+        rel.ack = shown(stack, h->ack, ts->have_our_isn, ts->our_isn);
+    }
+    int n = snprintf(buf, size, "%s ", tx ? "tx" : "rx");
+    tcp_format(&rel, src, dst, len, buf + n, size - (size_t)n);
+}
+
+uint32_t tcp_trace_seq(const struct tcb *tcb, uint32_t seq)
+{
+    return shown(tcb->stack, seq, true, tcb->iss);
+}
+
+void tcp_trace_conn(const struct tcb *tcb, const char *fmt, ...)
+{
+    struct stack *stack = tcb->stack;
+    if (!stack_trace_enabled(stack, TRACE_TCP))
+        return;
+    char a[16], b[16], text[200];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(text, sizeof(text), fmt, ap);
+    va_end(ap);
+    tcp_trace_flush(stack);
+    trace_emit(stack, TRACE_TCP, "%s:%u > %s:%u %s", ip_str(tcb->local_ip, a), tcb->local_port,
+               ip_str(tcb->remote_ip, b), tcb->remote_port, text);
 }
 
 void tcp_trace_flush(struct stack *stack)
@@ -364,6 +417,7 @@ struct tcb *tcp_new_child(struct tcb *listener, uint32_t lip, uint32_t rip, uint
     struct stack *stack = listener->stack;
     if (listener->syn_recv_count >= listener->backlog) {
         stack->stats.tcp.listen_drops++;
+        record_drop(stack, "tcp", "SYN: backlog of half-open connections full");
         trace(stack, TRACE_TCP, "drop SYN: %u half-open connections already (backlog)",
               listener->syn_recv_count);
         return NULL;
@@ -374,6 +428,7 @@ struct tcb *tcp_new_child(struct tcb *listener, uint32_t lip, uint32_t rip, uint
     c->sndbuf_size = listener->sndbuf_size;
     c->rcvbuf_size = listener->rcvbuf_size;
     c->nodelay = listener->nodelay;
+    tcp_inherit_settings(c, listener);
     if (alloc_buffers(c) < 0) {
         tcb_free(c);
         return NULL;
@@ -421,6 +476,7 @@ bool tcp_child_established(struct tcb *c)
         return true;
     if (l->acceptq_len >= l->backlog) {
         c->stack->stats.tcp.listen_drops++;
+        record_drop(c->stack, "tcp", "handshake ACK: accept queue full");
         trace(c->stack, TRACE_TCP, "accept queue full (%u): handshake ACK ignored", l->acceptq_len);
         return false;
     }
@@ -468,6 +524,8 @@ static void deliver_events(struct tcb *tcb)
             up->acceptable(tcb->ctx);
         if ((ev & EV_CONNECTED) && tcb->owner == OWNER_USER && up->connected)
             up->connected(tcb->ctx);
+        if ((ev & EV_URGENT) && tcb->owner == OWNER_USER && up->urgent)
+            up->urgent(tcb->ctx);
         if ((ev & EV_READABLE) && tcb->owner == OWNER_USER && up->readable)
             up->readable(tcb->ctx);
         if ((ev & EV_WRITABLE) && tcb->owner == OWNER_USER && up->writable)
@@ -481,8 +539,28 @@ static void deliver_events(struct tcb *tcb)
         tcb->events = 0; /* nobody to tell (not accepted yet, or closed) */
 }
 
+/* For pictures of the run (record.h): the connection's identity, its congestion variables
+ * and the event. */
+void tcp_record(struct tcb *tcb, enum record_kind kind, const char *from, const char *what)
+{
+    if (!stack_recording(tcb->stack))
+        return;
+    struct record_event ev = {
+        .kind = kind,
+        .layer = "tcp",
+        .what = what,
+        .from = from,
+        .conn = {tcb->local_ip, tcb->remote_ip, tcb->local_port, tcb->remote_port},
+        .tcp = {tcb->cwnd, tcb->ssthresh, tcb->rto_us, tcb->srtt_us, tcb->snd_max - tcb->snd_una,
+                tcb->snd_wnd},
+    };
+    record_emit(tcb->stack, &ev);
+}
+
 void tcb_release(struct tcb *tcb)
 {
+    if (tcb->busy == 1 && tcb->state >= TCP_ESTABLISHED)
+        tcp_record(tcb, RECORD_TCP_VARS, NULL, NULL);
     if (tcb->busy == 1)
         deliver_events(tcb);
     tcb->busy--;
@@ -664,6 +742,12 @@ int tcp_connect(struct tcb *tcb, uint32_t ip, uint16_t port)
         if (err < 0)
             return err;
     }
+    /* RFC 1122 3.2.1.3 and RFC 9293 MUST-43: the local address of a connection is one
+     * host's address, never a broadcast one (bind() accepts it, for listeners). */
+    if (tcb->local_ip && ip_is_broadcast(stack, tcb->local_ip)) {
+        trace(stack, TRACE_TCP, "connect refused: bound to a broadcast address");
+        return -EADDRNOTAVAIL;
+    }
     uint32_t lip = tcb->local_ip ? tcb->local_ip : stack->cfg.ip;
     if (tcp_lookup(stack, lip, tcb->local_port, ip, port))
         return -EADDRINUSE;
@@ -726,6 +810,7 @@ ssize_t tcp_send(struct tcb *tcb, const void *buf, size_t len)
 ssize_t tcp_recv(struct tcb *tcb, void *buf, size_t len)
 {
     uint32_t n = tcb->rcv.len < len ? tcb->rcv.len : (uint32_t)len;
+    n = tcp_urgent_clip(tcb, n); /* stop at the urgent mark; skip the urgent byte */
     if (n == 0) {
         if (len == 0)
             return 0;

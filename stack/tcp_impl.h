@@ -8,6 +8,8 @@
  *   tcp_cc.c      congestion control: slow start, congestion avoidance, fast retransmit,
  *                 NewReno fast recovery (RFC 5681, RFC 6582)
  *   tcp_seg.c     the header and options on the wire
+ *   tcp_keepalive.c  keep-alive and the other per-connection settings (TTL, TOS, R2)
+ *   tcp_urgent.c  urgent data as one out-of-band byte (RFC 9293 3.8.5, RFC 6093)
  */
 #ifndef TAPIR_TCP_IMPL_H
 #define TAPIR_TCP_IMPL_H
@@ -80,6 +82,7 @@ enum {
     EV_WRITABLE = 1 << 3,
     EV_PEER_CLOSED = 1 << 4,
     EV_ERROR = 1 << 5,
+    EV_URGENT = 1 << 6,
 };
 
 /* A received out-of-order range [start, end) already written into the receive ring at
@@ -176,6 +179,23 @@ struct tcb {
     struct timer persist_timer; /* zero-window probes */
     struct timer delack_timer;  /* delayed ACK */
     struct timer wait_timer;    /* TIME-WAIT 2*MSL, and FIN-WAIT-2 of a closed socket */
+
+    /* what the application set for this connection (tcp_keepalive.c) */
+    uint8_t ip_ttl, ip_tos; /* IP header fields of our segments; TTL 0: the stack's */
+    unsigned max_retries;   /* R2: retransmissions before giving up; 0: the stack's */
+    bool keepalive;         /* RFC 9293 3.8.4: off unless asked */
+    unsigned ka_idle_s, ka_intvl_s, ka_cnt, ka_probes;
+    uint64_t ka_last_rx_us; /* when the peer last sent us anything */
+    struct timer ka_timer;
+
+    /* urgent data (tcp_urgent.c) */
+    uint32_t rcv_up, snd_up; /* RCV.UP, SND.UP: the octet after the urgent data */
+    bool rcv_up_valid, snd_up_valid;
+    bool urg_captured;   /* the octet before rcv_up was looked for in the ring */
+    bool urg_in_stream;  /* it is still in the receive ring, at urg_mark: skipped on reading */
+    bool urg_byte_valid; /* urg_byte waits for tcp_recv_urgent() */
+    uint8_t urg_byte;
+    uint32_t urg_mark;
 };
 
 #define TCP_HASH_BITS 10
@@ -198,6 +218,10 @@ struct tcp_state {
     bool rx_pending;
     char rx_line[256];
     char transitions[160];
+    /* The ISNs the arriving segment's numbers are shown relative to, for its line and for
+     * a RST answering it (tcp_trace_segment): the sender's (peer_isn) and ours. */
+    bool have_peer_isn, have_our_isn;
+    uint32_t peer_isn, our_isn;
 };
 
 /* Times (microseconds) */
@@ -206,12 +230,14 @@ struct tcp_state {
 #define TCP_RTO_MAX_US        60000000u /* RFC 6298 2.5 */
 #define TCP_DELACK_US         40000u    /* RFC 1122 4.2.3.2 allows up to 500 ms */
 #define TCP_BURST_MAX_UNACKED 16        /* a burst ACKs at least every 16 segments */
-#define TCP_TSO_MAX 64000 /* bytes of data in one TSO frame (the frame stays < 64 KiB) */
-#define TCP_DEFAULT_MSS       536       /* RFC 9293 3.7.1: when the peer sends no MSS */
+#define TCP_TSO_MAX           64000 /* bytes of data in one TSO frame (the frame stays < 64 KiB) */
+#define TCP_DEFAULT_MSS       536   /* RFC 9293 3.7.1: when the peer sends no MSS */
 
 /* tcp.c */
 const char *tcp_state_name(enum tcb_state s);
 void tcp_set_state(struct tcb *tcb, enum tcb_state s);
+/* Hand an event about this connection to the recorder, if there is one (record.h). */
+void tcp_record(struct tcb *tcb, enum record_kind kind, const char *from, const char *what);
 struct tcb *tcp_lookup(struct stack *stack, uint32_t lip, uint16_t lport, uint32_t rip,
                        uint16_t rport);
 struct tcb *tcp_lookup_listener(struct stack *stack, uint32_t lip, uint16_t lport);
@@ -229,6 +255,16 @@ void tcb_release(struct tcb *tcb);
 void tcp_choose_wscale(struct tcb *tcb);
 /* Print the pending trace line of the arriving segment, if any. */
 void tcp_trace_flush(struct stack *stack);
+/* A segment's trace line into buf: "tx 10.0.0.2:7 > 10.0.0.1:40112 ACK seq=1 ack=1 ...".
+ * tx with tcb: one of ours; tx without: a RST answering the segment being processed;
+ * rx: the arriving segment (tcp_input sets the ISNs first). */
+void tcp_trace_segment(struct stack *stack, const struct tcb *tcb, bool tx, const struct tcp_hdr *h,
+                       uint32_t src, uint32_t dst, size_t len, char *buf, size_t size);
+/* "10.0.0.1:40112 > 10.0.0.2:7 " and then the text, as a line of TCP's trace. */
+void tcp_trace_conn(const struct tcb *tcb, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+/* A sequence number of ours, as the trace shows it (relative to our ISN by default). */
+uint32_t tcp_trace_seq(const struct tcb *tcb, uint32_t seq);
 
 /* rings */
 uint32_t ring_free(const struct tcp_ring *r);
@@ -244,7 +280,8 @@ void tcp_send_syn(struct tcb *tcb); /* SYN or SYN-ACK, by state */
 void tcp_send_ack(struct tcb *tcb);
 void tcp_send_rst_for(struct tcb *tcb); /* <SEQ=SND.NXT><CTL=RST> */
 void tcp_send_challenge_ack(struct tcb *tcb);
-void tcp_retransmit_first(struct tcb *tcb);
+/* why: for the trace line ("fast retransmit after 3 duplicate ACKs") */
+void tcp_retransmit_first(struct tcb *tcb, const char *why);
 /* A RST that belongs to no TCB (RFC 9293 3.10.7.1). Addresses are the reply's. */
 void tcp_send_reset(struct stack *stack, uint32_t src, uint32_t dst, uint16_t sport, uint16_t dport,
                     uint32_t seq, uint32_t ack, bool with_ack);
@@ -266,5 +303,18 @@ void tcp_cc_on_timeout(struct tcb *tcb);
 
 /* tcp_input.c */
 void tcp_error(struct stack *stack, const struct ip_error *err);
+
+/* tcp_keepalive.c */
+void tcp_keepalive_init(struct tcb *tcb);
+void tcp_keepalive_rx(struct tcb *tcb); /* a segment from the peer: it is alive */
+void tcp_inherit_settings(struct tcb *child, const struct tcb *listener);
+unsigned tcp_max_retries(const struct tcb *tcb); /* R2 of this connection */
+void tcp_send_keepalive(struct tcb *tcb);        /* tcp_output.c: <SEQ=SND.UNA-1><CTL=ACK> */
+
+/* tcp_urgent.c */
+void tcp_urgent_rx(struct tcb *tcb, uint8_t flags, uint32_t seq, uint16_t urg_ptr);
+void tcp_urgent_capture(struct tcb *tcb);
+uint32_t tcp_urgent_clip(struct tcb *tcb, uint32_t n); /* bytes tcp_recv may return */
+void tcp_urgent_fill(struct tcb *tcb, struct tcp_hdr *h);
 
 #endif

@@ -65,6 +65,20 @@ static void take_syn_options(struct tcb *tcb, const struct tcp_hdr *h)
     }
 }
 
+/* The arriving segment's trace line, its numbers relative to the ISNs known so far: a
+ * SYN's own seq is the sender's ISN; a listener or SYN-SENT knows no ISN of the peer yet. */
+static void trace_arriving(struct stack *stack, const struct tcb *tcb, const struct seg *s)
+{
+    struct tcp_state *ts = stack->tcp;
+    bool synced = tcb && tcb->state != TCP_LISTEN && tcb->state != TCP_SYN_SENT;
+    ts->have_peer_isn = s->syn || synced;
+    ts->peer_isn = s->syn ? s->seq : synced ? tcb->irs : 0;
+    ts->have_our_isn = tcb && tcb->state != TCP_LISTEN;
+    ts->our_isn = ts->have_our_isn ? tcb->iss : 0;
+    tcp_trace_segment(stack, NULL, false, &s->h, s->src, s->dst, s->len, ts->rx_line,
+                      sizeof(ts->rx_line));
+}
+
 /* ---- 3.10.7.1 CLOSED: no connection. Answer with a RST so the sender learns. ---- */
 static void closed_input(struct stack *stack, const struct seg *s)
 {
@@ -207,6 +221,7 @@ static void ooo_insert(struct tcb *tcb, uint32_t seq, const uint8_t *data, uint3
     if (i == j) { /* touches no range: needs a new slot */
         if (n >= stack->cfg.tcp_ooo_max) {
             stack->stats.tcp.rx_ooo_drops++;
+            record_drop(stack, "tcp", "out-of-order ranges full");
             trace(stack, TRACE_TCP, "drop: %u out-of-order ranges held already", n);
             return;
         }
@@ -480,6 +495,7 @@ static void process_fin(struct tcb *tcb, const struct seg *s)
 static void synchronized_input(struct tcb *tcb, struct seg *s)
 {
     struct stack *stack = tcb->stack;
+    tcp_keepalive_rx(tcb);
 
     /* first, check the sequence number */
     if (!seq_acceptable(tcb, s)) {
@@ -541,12 +557,13 @@ static void synchronized_input(struct tcb *tcb, struct seg *s)
     if (!check_ack(tcb, s))
         return;
 
-    /* sixth, check the URG bit: urgent data is not supported (RFC 6093 advises new
-     * applications not to use it); urgent bytes are delivered as ordinary data */
+    /* sixth, check the URG bit: RCV.UP <- max(RCV.UP, SEG.UP) (tcp_urgent.c) */
+    tcp_urgent_rx(tcb, s->h.flags, s->seq, s->h.urg_ptr);
 
-    /* seventh, process the segment text */
+    /* seventh, process the segment text; the urgent byte, once here, goes apart */
     if (!process_text(tcb, s))
         return;
+    tcp_urgent_capture(tcb);
 
     /* eighth, check the FIN bit */
     process_fin(tcb, s);
@@ -557,6 +574,7 @@ static void synchronized_input(struct tcb *tcb, struct seg *s)
 static void drop(struct stack *stack, struct pkb *pkb, uint64_t *counter, const char *why)
 {
     (*counter)++;
+    record_drop(stack, "tcp", why);
     trace(stack, TRACE_TCP, "drop: %s", why);
     pkb_free(pkb);
 }
@@ -592,14 +610,14 @@ void tcp_input(struct stack *stack, struct pkb *pkb)
     s.syn = (s.h.flags & TCP_SYN) != 0;
     s.fin = (s.h.flags & TCP_FIN) != 0;
 
-    ts->transitions[0] = 0;
-    ts->rx_pending = stack_trace_enabled(stack, TRACE_TCP);
-    if (ts->rx_pending)
-        tcp_format(&s.h, s.src, s.dst, s.len, ts->rx_line, sizeof(ts->rx_line));
-
     struct tcb *tcb = tcp_lookup(stack, s.dst, s.h.dport, s.src, s.h.sport);
     if (!tcb)
         tcb = tcp_lookup_listener(stack, s.dst, s.h.dport);
+
+    ts->transitions[0] = 0;
+    ts->rx_pending = stack_trace_enabled(stack, TRACE_TCP);
+    if (ts->rx_pending)
+        trace_arriving(stack, tcb, &s);
     if (!tcb) {
         if (ts->rx_pending)
             strcat(ts->transitions, " | no connection");

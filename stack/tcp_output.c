@@ -90,6 +90,7 @@ static void xmit(struct tcb *tcb, uint32_t seq, uint8_t flags, uint32_t len)
     } else if (!(flags & TCP_RST) || (flags & TCP_ACK)) {
         h.wnd = window_field(tcb);
     }
+    tcp_urgent_fill(tcb, &h);
     size_t hlen = TCP_HDR_LEN + tcp_opts_len(&h.opts);
     struct pkb *pkb = pkb_alloc(hlen + len);
     if (!pkb) {
@@ -108,7 +109,8 @@ static void xmit(struct tcb *tcb, uint32_t seq, uint8_t flags, uint32_t len)
     if (stack_trace_enabled(stack, TRACE_TCP)) {
         char line[256];
         tcp_trace_flush(stack);
-        tcp_format(&h, tcb->local_ip, tcb->remote_ip, len, line, sizeof(line));
+        tcp_trace_segment(stack, tcb, true, &h, tcb->local_ip, tcb->remote_ip, len, line,
+                          sizeof(line));
         trace(stack, TRACE_TCP, "%s", line);
     }
     if (flags & TCP_ACK) {
@@ -120,7 +122,11 @@ static void xmit(struct tcb *tcb, uint32_t seq, uint8_t flags, uint32_t len)
         stack->stats.tcp.tx_resets++;
     stack->stats.tcp.tx_segments++;
     /* DF stays off: without path MTU discovery, IP fragments rather than black-holes */
-    struct ip_send send = {.src = tcb->local_ip, .dst = tcb->remote_ip, .proto = IP_PROTO_TCP};
+    struct ip_send send = {.src = tcb->local_ip,
+                           .dst = tcb->remote_ip,
+                           .proto = IP_PROTO_TCP,
+                           .ttl = tcb->ip_ttl,
+                           .tos = tcb->ip_tos};
     if (ip_output(stack, pkb, &send) < 0)
         stack->stats.tcp.tx_errors++;
 }
@@ -146,7 +152,7 @@ void tcp_send_reset(struct stack *stack, uint32_t src, uint32_t dst, uint16_t sp
     if (stack_trace_enabled(stack, TRACE_TCP)) {
         char line[256];
         tcp_trace_flush(stack);
-        tcp_format(&h, src, dst, 0, line, sizeof(line));
+        tcp_trace_segment(stack, NULL, true, &h, src, dst, 0, line, sizeof(line));
         trace(stack, TRACE_TCP, "%s", line);
     }
     stack->stats.tcp.tx_segments++;
@@ -244,6 +250,8 @@ static void send_data(struct tcb *tcb, uint32_t len, bool fin)
         flags |= TCP_PSH;
     if (seq_lt(tcb->snd_nxt, tcb->snd_max)) {
         stack->stats.tcp.retransmits++; /* going back over data after a timeout */
+        tcp_trace_conn(tcb, "retransmit seq=%u len=%u: after a timeout; RTO %u ms",
+                       tcp_trace_seq(tcb, tcb->snd_nxt), len, tcb->rto_us / 1000);
     } else if (!tcb->rtt_timing && len) {
         tcb->rtt_timing = true; /* time one segment per round trip (RFC 6298 3) */
         tcb->rtt_seq = tcb->snd_nxt;
@@ -322,13 +330,15 @@ void tcp_output(struct tcb *tcb)
             !timer_armed(&tcb->persist_timer))
             timer_arm(tcb->stack, &tcb->persist_timer, backoff_us(tcb, tcb->persist_backoff));
     }
+    if (sent) /* data went out: the bytes in flight grew (pictures: record.h) */
+        tcp_record(tcb, RECORD_TCP_VARS, NULL, NULL);
     if (!sent && tcb->ack_now && tcb->state != TCP_CLOSED && tcb->state != TCP_LISTEN &&
         tcb->state != TCP_SYN_SENT)
         tcp_send_ack(tcb);
 }
 
 /* Resend the oldest unacknowledged segment (fast retransmit, NewReno partial ACK). */
-void tcp_retransmit_first(struct tcb *tcb)
+void tcp_retransmit_first(struct tcb *tcb, const char *why)
 {
     uint32_t off = tcb->snd_una - tcb->snd_base;
     uint32_t len = off < tcb->snd.len ? min_u32(tcb->snd.len - off, tcb->smss) : 0;
@@ -337,6 +347,8 @@ void tcp_retransmit_first(struct tcb *tcb)
     if (len == 0 && !fin)
         return;
     tcb->stack->stats.tcp.retransmits++;
+    tcp_trace_conn(tcb, "retransmit seq=%u len=%u: %s; RTO %u ms", tcp_trace_seq(tcb, tcb->snd_una),
+                   len, why, tcb->rto_us / 1000);
     tcb->rtt_timing = false; /* Karn: an ACK now could be for either copy */
     xmit(tcb, tcb->snd_una, TCP_ACK | (fin ? TCP_FIN : 0), len);
     if (seq_gt(tcb->snd_una + len + fin, tcb->snd_nxt))
@@ -442,11 +454,16 @@ static void rtx_fire(struct stack *stack, void *arg)
 {
     struct tcb *tcb = arg;
     tcb_hold(tcb);
+    tcp_record(tcb, RECORD_TIMER, NULL, "RTO");
     if (tcb->state == TCP_SYN_SENT || tcb->state == TCP_SYN_RECEIVED) {
         stack->stats.tcp.timeouts++;
         if (++tcb->retries > stack->cfg.tcp_syn_retries) {
             give_up(tcb);
         } else {
+            tcp_trace_conn(
+                tcb, "retransmit seq=%u %s: timeout, no answer within RTO %u ms (try %u of %u)",
+                tcp_trace_seq(tcb, tcb->iss), tcb->state == TCP_SYN_SENT ? "SYN" : "SYN|ACK",
+                tcb->rto_us / 1000, tcb->retries, stack->cfg.tcp_syn_retries);
             tcb->rto_us = (uint32_t)backoff_us(tcb, 1);
             tcb->syn_timed_out = true;
             stack->stats.tcp.retransmits++;
@@ -454,13 +471,19 @@ static void rtx_fire(struct stack *stack, void *arg)
         }
     } else if (may_send_data(tcb) && tcb->snd_una != tcb->snd_max) {
         stack->stats.tcp.timeouts++;
-        if (++tcb->retries > stack->cfg.tcp_max_retries) {
+        if (++tcb->retries > tcp_max_retries(tcb)) {
             give_up(tcb);
         } else {
             /* RFC 6298 5.5-5.6: back off, resend from the oldest unacknowledged byte;
              * RFC 5681 3.1: one segment of congestion window after a loss this bad. */
+            uint32_t rto_ms = tcb->rto_us / 1000;
             tcp_cc_on_timeout(tcb);
             tcb->rto_us = (uint32_t)backoff_us(tcb, 1);
+            tcp_trace_conn(tcb,
+                           "timeout: seq=%u not acknowledged within RTO %u ms (timeout %u of %u); "
+                           "resend from it, RTO now %u ms",
+                           tcp_trace_seq(tcb, tcb->snd_una), rto_ms, tcb->retries,
+                           stack->cfg.tcp_max_retries, tcb->rto_us / 1000);
             tcb->rtt_timing = false;
             tcb->snd_nxt = tcb->snd_una; /* go back: everything after it is resent too */
             tcp_output(tcb);
@@ -473,6 +496,7 @@ static void persist_fire(struct stack *stack, void *arg)
 {
     struct tcb *tcb = arg;
     tcb_hold(tcb);
+    tcp_record(tcb, RECORD_TIMER, NULL, "persist");
     uint32_t unsent = unsent_bytes(tcb);
     if (may_send_data(tcb) && unsent && tcb->snd_nxt == tcb->snd_una) {
         if (tcb->snd_wnd == 0) {
@@ -480,7 +504,7 @@ static void persist_fire(struct stack *stack, void *arg)
              * number (SND.UNA - 1) with no data: any TCP must answer it with an ACK that
              * carries its current window (RFC 9293 3.10.7.4 "first"), and no new byte
              * is committed to a window that has no room for it. */
-            if (++tcb->probes > stack->cfg.tcp_max_retries) {
+            if (++tcb->probes > tcp_max_retries(tcb)) {
                 tcb->retries = tcb->probes;
                 give_up(tcb);
                 tcb_release(tcb);
@@ -505,6 +529,7 @@ static void delack_fire(struct stack *stack, void *arg)
 {
     struct tcb *tcb = arg;
     tcb_hold(tcb);
+    tcp_record(tcb, RECORD_TIMER, NULL, "delayed ACK");
     if (tcb->state != TCP_CLOSED && tcb->state != TCP_LISTEN && tcb->state != TCP_SYN_SENT) {
         stack->stats.tcp.delayed_acks++;
         tcp_send_ack(tcb);
@@ -517,6 +542,8 @@ static void wait_fire(struct stack *stack, void *arg)
     struct tcb *tcb = arg;
     (void)stack;
     tcb_hold(tcb);
+    tcp_record(tcb, RECORD_TIMER, NULL,
+               tcb->state == TCP_TIME_WAIT ? "2MSL (TIME-WAIT over)" : "FIN-WAIT-2 timeout");
     if (tcb->state == TCP_TIME_WAIT || tcb->state == TCP_FIN_WAIT_2)
         tcp_set_state(tcb, TCP_CLOSED);
     tcb_release(tcb);
@@ -528,6 +555,12 @@ void tcp_timers_init(struct tcb *tcb)
     timer_init(&tcb->persist_timer, persist_fire, tcb);
     timer_init(&tcb->delack_timer, delack_fire, tcb);
     timer_init(&tcb->wait_timer, wait_fire, tcb);
+    tcp_keepalive_init(tcb);
+}
+
+void tcp_send_keepalive(struct tcb *tcb)
+{
+    xmit(tcb, tcb->snd_una - 1, TCP_ACK, 0);
 }
 
 void tcp_timers_cancel(struct tcb *tcb)
@@ -536,4 +569,5 @@ void tcp_timers_cancel(struct tcb *tcb)
     timer_cancel(tcb->stack, &tcb->persist_timer);
     timer_cancel(tcb->stack, &tcb->delack_timer);
     timer_cancel(tcb->stack, &tcb->wait_timer);
+    timer_cancel(tcb->stack, &tcb->ka_timer);
 }

@@ -35,6 +35,10 @@ if [ "$mode" = test ]; then
     need "command -v gdb" gdb
     # the lossy-link TCP tests use tc netem, or a python3 relay where the kernel has no netem
     need "command -v python3" python3
+    # the --html pages are opened in a real (headless) browser
+    need "command -v chromium" chromium
+    # `tapir run curl` (tests/kernel/test_run_http.sh); the kernel side fetches with it too
+    need "command -v curl" curl
 fi
 [ -z "$missing" ] && exit 0
 
