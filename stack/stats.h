@@ -126,6 +126,13 @@
     X(tx_resets, "RSTs sent")                                                                      \
     X(retransmits, "segments retransmitted")                                                       \
     X(fast_retransmits, "fast retransmits (3 duplicate ACKs)")                                     \
+    X(sack_recoveries, "of which recovered with SACK (RFC 6675)")                                  \
+    X(sack_retransmits, "holes retransmitted from the SACK scoreboard")                            \
+    X(rx_dsacks, "D-SACK blocks received: a retransmission was not needed")                        \
+    X(tx_dsacks, "D-SACK blocks sent for a duplicate segment")                                     \
+    X(limited_transmits, "new segments sent on the 1st/2nd duplicate ACK (RFC 3042)")              \
+    X(tlp_probes, "tail loss probes sent (RFC 8985)")                                              \
+    X(rx_paws_drops, "segments dropped by PAWS: an old timestamp (RFC 7323 5)")                    \
     X(timeouts, "retransmission timeouts")                                                         \
     X(conn_timeouts, "connections given up after too many retransmissions")                        \
     X(persist_probes, "zero-window probes sent")                                                   \

@@ -149,6 +149,10 @@ void tcp_trace_segment(struct stack *stack, const struct tcb *tcb, bool tx, cons
         rel.seq = shown(stack, h->seq, ts->have_peer_isn, ts->peer_isn);
         rel.ack = shown(stack, h->ack, ts->have_our_isn, ts->our_isn);
     }
+    for (unsigned k = 0; k < rel.opts.n_sack; k++) { /* SACK blocks count like the ACK */
+        rel.opts.sack[k].start -= h->ack - rel.ack;
+        rel.opts.sack[k].end -= h->ack - rel.ack;
+    }
     int n = snprintf(buf, size, "%s ", tx ? "tx" : "rx");
     tcp_format(&rel, src, dst, len, buf + n, size - (size_t)n);
 }

@@ -6,7 +6,11 @@
  *   tcp_output.c  building and sending segments; retransmission, persist, delayed-ACK and
  *                 TIME-WAIT timers (RFC 6298, RFC 1122 4.2.2.17, 4.2.3.2)
  *   tcp_cc.c      congestion control: slow start, congestion avoidance, fast retransmit,
- *                 NewReno fast recovery (RFC 5681, RFC 6582)
+ *                 NewReno fast recovery (RFC 5681, RFC 6582), limited transmit (RFC 3042),
+ *                 SACK-based loss recovery (RFC 6675)
+ *   tcp_sack.c    SACK (RFC 2018): the blocks we send, the scoreboard of what the peer holds,
+ *                 pipe and the next hole to resend (RFC 6675)
+ *   tcp_tlp.c     the tail loss probe (RFC 8985 7)
  *   tcp_seg.c     the header and options on the wire
  *   tcp_keepalive.c  keep-alive and the other per-connection settings (TTL, TOS, R2)
  *   tcp_urgent.c  urgent data as one out-of-band byte (RFC 9293 3.8.5, RFC 6093)
@@ -85,11 +89,15 @@ enum {
     EV_URGENT = 1 << 6,
 };
 
-/* A received out-of-order range [start, end) already written into the receive ring at
- * its place beyond the in-order data (RFC 9293 3.10.7.4 "seventh"). */
-struct tcp_ooo_range {
+/* A range of sequence numbers [start, end). Kept in sorted, disjoint lists: the
+ * out-of-order data we hold (already written into the receive ring at its place beyond the
+ * in-order data, RFC 9293 3.10.7.4 "seventh"), and the SACK scoreboard (what the peer holds
+ * beyond what it acknowledged). */
+struct seq_range {
     uint32_t start, end;
 };
+
+#define TCP_SACK_SCOREBOARD 32 /* ranges the scoreboard remembers (more: forgotten, resent) */
 
 /* The Transmission Control Block (RFC 9293 3.3.1). Variable names follow the RFC. */
 struct tcb {
@@ -134,18 +142,30 @@ struct tcb {
     bool fin_queued; /* the user will send no more: FIN follows the data in the ring */
     bool nodelay;    /* Nagle off */
     uint8_t snd_wscale, rcv_wscale;
-    bool wscale_ok;   /* both sides sent the option */
-    uint16_t smss;    /* the most data we put in a segment */
-    uint16_t rcv_mss; /* the MSS we announced */
+    bool wscale_ok;         /* both sides sent the option */
+    uint16_t smss;          /* the most data we put in a segment (less the timestamps option) */
+    bool sack_ok;           /* both sides sent SACK-permitted (RFC 2018 2) */
+    bool ts_ok;             /* both sides sent timestamps (RFC 7323 3.2) */
+    uint32_t ts_recent;     /* TS.Recent: the peer's timestamp we echo (RFC 7323 4.3) */
+    uint64_t ts_recent_us;  /* when it was taken: older than 24 days, PAWS ignores it */
+    uint32_t last_ack_sent; /* Last.ACK.sent: RCV.NXT in our latest ACK */
+    uint16_t rcv_mss;       /* the MSS we announced */
 
     /* receive sequence space */
     uint32_t irs;
     uint32_t rcv_nxt;
     uint32_t rcv_adv; /* right edge of the window we last advertised */
     struct tcp_ring rcv;
-    struct tcp_ooo_range *ooo; /* sorted, disjoint, all beyond rcv_nxt */
+    struct seq_range *ooo; /* sorted, disjoint, all beyond rcv_nxt */
     unsigned n_ooo;
-    bool ooo_fin; /* a FIN arrived out of order, at ooo_fin_seq */
+    /* SACK blocks to send (RFC 2018 4): the out-of-order ranges most recently changed
+     * first; and a duplicate to report once (D-SACK, RFC 2883) */
+    struct seq_range sack_recent[TCP_MAX_SACK_BLOCKS];
+    unsigned n_sack_recent;
+    bool dsack_pending;
+    struct seq_range dsack;
+    bool sack_owed; /* the out-of-order queue changed: an ACK with the blocks must go */
+    bool ooo_fin;   /* a FIN arrived out of order, at ooo_fin_seq */
     uint32_t ooo_fin_seq;
     bool fin_rcvd;
     bool ack_now;          /* an ACK must go out on this round */
@@ -174,11 +194,25 @@ struct tcb {
     bool recover_set;     /* recover is still ahead of or at snd_una */
     unsigned dupacks;
     bool in_recovery;
+    uint32_t limited_transmit; /* bytes beyond cwnd allowed by RFC 3042 (1-2 duplicate ACKs) */
+
+    /* the SACK scoreboard (tcp_sack.c): what the peer holds above SND.UNA, sorted */
+    struct seq_range sacked[TCP_SACK_SCOREBOARD];
+    unsigned n_sacked;
+    uint32_t high_rxt;   /* HighRxt: the highest byte resent in this recovery + 1 */
+    uint32_t lost_below; /* RFC 8985: unSACKed bytes below this are lost (the probe got there) */
+
+    /* the tail loss probe (tcp_tlp.c) */
+    bool tlp_out;          /* a probe is out: no second one for the same tail */
+    bool tlp_was_rxt;      /* ... and it resent data (a loss, if no D-SACK says otherwise) */
+    uint32_t tlp_high_seq; /* SND.MAX when it went */
+    uint32_t tlp_seq;      /* its first byte */
 
     struct timer rtx_timer;     /* retransmission (also SYN, FIN) */
     struct timer persist_timer; /* zero-window probes */
     struct timer delack_timer;  /* delayed ACK */
     struct timer wait_timer;    /* TIME-WAIT 2*MSL, and FIN-WAIT-2 of a closed socket */
+    struct timer tlp_timer;     /* tail loss probe (RFC 8985 7) */
 
     /* what the application set for this connection (tcp_keepalive.c) */
     uint8_t ip_ttl, ip_tos; /* IP header fields of our segments; TTL 0: the stack's */
@@ -282,6 +316,13 @@ void tcp_send_rst_for(struct tcb *tcb); /* <SEQ=SND.NXT><CTL=RST> */
 void tcp_send_challenge_ack(struct tcb *tcb);
 /* why: for the trace line ("fast retransmit after 3 duplicate ACKs") */
 void tcp_retransmit_first(struct tcb *tcb, const char *why);
+/* Resend up to `max` bytes at seq (a hole the scoreboard found); returns the bytes sent. */
+uint32_t tcp_retransmit_at(struct tcb *tcb, uint32_t seq, uint32_t max, const char *why);
+/* One new segment at SND.NXT if the peer's window has room (SACK recovery). Returns the
+ * sequence numbers it took (0: nothing went). */
+uint32_t tcp_send_new_segment(struct tcb *tcb);
+/* Our timestamp clock (RFC 7323 5.4): milliseconds, offset by the ISS per connection. */
+uint32_t tcp_ts_now(const struct tcb *tcb);
 /* A RST that belongs to no TCB (RFC 9293 3.10.7.1). Addresses are the reply's. */
 void tcp_send_reset(struct stack *stack, uint32_t src, uint32_t dst, uint16_t sport, uint16_t dport,
                     uint32_t seq, uint32_t ack, bool with_ack);
@@ -300,6 +341,33 @@ void tcp_cc_init(struct tcb *tcb);
 void tcp_cc_on_ack(struct tcb *tcb, uint32_t acked);
 void tcp_cc_on_dupack(struct tcb *tcb);
 void tcp_cc_on_timeout(struct tcb *tcb);
+/* An ACK carried SACK blocks that told something new: maybe a loss (RFC 6675 5). */
+void tcp_cc_on_sack(struct tcb *tcb);
+/* A tail loss probe found a loss (RFC 8985 7.4.2): reduce as for fast recovery. */
+void tcp_cc_on_tlp_loss(struct tcb *tcb);
+
+/* tcp_sack.c: receiving side (the blocks we send) */
+void tcp_sack_rx_segment(struct tcb *tcb, uint32_t start, uint32_t end);
+void tcp_sack_rx_advance(struct tcb *tcb);
+void tcp_sack_rx_duplicate(struct tcb *tcb, uint32_t start, uint32_t end);
+unsigned tcp_sack_fill(struct tcb *tcb, struct tcp_sack_block *out, unsigned max);
+/* tcp_sack.c: sending side (the scoreboard) */
+bool range_add(struct seq_range *set, unsigned *n, unsigned max, uint32_t start, uint32_t end);
+uint32_t tcp_sack_update(struct tcb *tcb, const struct tcp_opts *o);
+void tcp_sack_forget_acked(struct tcb *tcb);
+void tcp_sack_clear(struct tcb *tcb);
+bool tcp_sack_is_lost(const struct tcb *tcb, uint32_t seq);
+bool tcp_sack_holds(const struct tcb *tcb, uint32_t seq);
+bool tcp_sack_is_dsack(const struct tcp_opts *o, uint32_t ack);
+uint32_t tcp_sack_pipe(const struct tcb *tcb);
+bool tcp_sack_next_hole(const struct tcb *tcb, uint32_t *seq, uint32_t *len, bool lost_only);
+uint32_t tcp_sack_skip(const struct tcb *tcb, uint32_t seq, uint32_t *len);
+bool tcp_sack_recovery_output(struct tcb *tcb);
+
+/* tcp_tlp.c */
+void tcp_tlp_arm(struct tcb *tcb);
+void tcp_tlp_fire(struct stack *stack, void *arg);
+void tcp_tlp_on_ack(struct tcb *tcb, const struct tcp_opts *o);
 
 /* tcp_input.c */
 void tcp_error(struct stack *stack, const struct ip_error *err);

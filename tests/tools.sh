@@ -37,6 +37,8 @@ if [ "$mode" = test ]; then
     need "command -v setpriv" util-linux
     # test_lab_class.sh reads tap0 with a plain TAP reader (tests/kernel/tap_reader.py)
     need "command -v python3" python3
+    # lesson 07's lab and make bench's lossy rows drop segments with an nftables rule
+    need "command -v nft" nftables
     # the --html pages are opened in a real (headless) browser
     need "command -v chromium" chromium
     # `tapir run curl` (tests/kernel/test_run_http.sh); the kernel side fetches with it too

@@ -73,8 +73,13 @@ fail()
     exit 1
 }
 
-# note TEXT: a progress line in the test's log (shown when it fails).
-note() { echo "# $*"; }
+# note TEXT: a progress line in the test's log (shown when it fails); the last one is also
+# named when the test is interrupted.
+note()
+{
+    echo "# $*"
+    printf '%s\n' "$*" >"$WORK/last-note"
+}
 
 # step TEXT: what the test is doing now; a program the test runs may write its own, finer
 # step into $STEP_FILE (the lesson checker names the block it runs).
@@ -180,7 +185,7 @@ cleanup()
 # the test's log.
 exec 8>&1 9>&2
 trap cleanup EXIT
-trap 'exec 1>&8 2>&9; fail "interrupted (signal: run.sh'"'"'s time limit, or ^C) during: $(cat "$STEP_FILE" 2>/dev/null || echo "(no step named)")"' INT TERM
+trap 'exec 1>&8 2>&9; fail "interrupted (signal: run.sh'"'"'s time limit, or ^C) during: $(cat "$STEP_FILE" 2>/dev/null || echo "(no step named)") (last progress: $(cat "$WORK/last-note" 2>/dev/null || echo none))"' INT TERM
 
 lab_up()
 {
