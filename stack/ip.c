@@ -100,6 +100,17 @@ static bool is_multicast(uint32_t addr)
     return (addr >> 28) == 0xe; /* 224.0.0.0/4 */
 }
 
+/* RFC 1122 3.2.1.3: a host must silently discard a datagram whose source could not have
+ * sent it: our own address (someone spoofing us: answering would talk to ourselves, the
+ * LAND attack), 127/8 (loopback never leaves a host), 0.0.0.0/8 ("this host", only valid
+ * while a host learns its address), broadcast and multicast (RFC 1122 3.2.1.3 (a)-(e)).
+ * Datagrams we sent ourselves through the loopback queue are not checked here. */
+bool ip_source_is_martian(const struct stack *stack, uint32_t src)
+{
+    return src == stack->cfg.ip || (src >> 24) == 127 || (src >> 24) == 0 ||
+           ip_is_broadcast(stack, src) || is_multicast(src);
+}
+
 int ip_route(const struct stack *stack, uint32_t dst, uint32_t *next_hop)
 {
     if ((dst & stack->netmask) == (stack->cfg.ip & stack->netmask) || dst == IP_BROADCAST) {
@@ -181,9 +192,9 @@ void ip_input(struct stack *stack, struct pkb *pkb)
      * TTL 1 is fine for a host (RFC 1122 3.2.1.7). */
     if (h.ttl == 0)
         return drop(stack, pkb, &st->rx_ttl_zero, "TTL 0");
-    /* RFC 1122 3.2.1.3: a source that is broadcast or multicast is discarded. */
-    if (ip_is_broadcast(stack, h.src) || is_multicast(h.src))
-        return drop(stack, pkb, &st->rx_bad_source, "broadcast or multicast source");
+    if (!pkb->meta.from_loopback && ip_source_is_martian(stack, h.src))
+        return drop(stack, pkb, &st->rx_bad_source,
+                    "impossible source (ours, 127/8, 0/8, broadcast or multicast)");
     if (!ip_is_local(stack, h.dst))
         return drop(stack, pkb, &st->rx_not_for_us, "not addressed to us");
     if (h.ihl > 5)

@@ -66,6 +66,8 @@ int ip_output(struct stack *stack, struct pkb *pkb, const struct ip_send *send);
 /* Is this address ours, or a broadcast we accept? */
 bool ip_is_local(const struct stack *stack, uint32_t addr);
 bool ip_is_broadcast(const struct stack *stack, uint32_t addr);
+/* RFC 1122 3.2.1.3: a source no real sender can have (ours, 127/8, 0/8, broadcast, multicast). */
+bool ip_source_is_martian(const struct stack *stack, uint32_t src);
 /* The next hop for dst: dst itself on-link, else the gateway. -ENETUNREACH without one. */
 int ip_route(const struct stack *stack, uint32_t dst, uint32_t *next_hop);
 /* Hand an error about one of our datagrams to its transport's error handler.

@@ -145,6 +145,7 @@ static void deliver_loopback(struct stack *stack)
     while (n-- > 0) {
         struct pkb *pkb = pkb_queue_pop(&stack->loopback);
         memset(&pkb->meta, 0, sizeof(pkb->meta));
+        pkb->meta.from_loopback = true; /* our own address as source is fine here */
         ip_input(stack, pkb);
     }
 }

@@ -49,7 +49,7 @@
     X(rx_bad_length, "datagrams whose total length lies")                                          \
     X(rx_bad_checksum, "datagrams with a bad header checksum")                                     \
     X(rx_ttl_zero, "datagrams arriving with TTL 0")                                                \
-    X(rx_bad_source, "datagrams from a broadcast or multicast source")                             \
+    X(rx_bad_source, "datagrams from an impossible source (ours, 127/8, 0/8, bcast, mcast)")       \
     X(rx_not_for_us, "datagrams for another host")                                                 \
     X(rx_unknown_protocol, "datagrams for a protocol nobody registered")                           \
     X(rx_options, "datagrams with options (skipped)")                                              \

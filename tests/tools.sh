@@ -35,6 +35,9 @@ if [ "$mode" = test ]; then
     need "command -v gdb" gdb
     # the lossy-link TCP tests use tc netem, or a python3 relay where the kernel has no netem
     need "command -v python3" python3
+    # the attack tests (test_attack_*.sh) craft hostile frames with scapy, flood with hping3
+    need "/usr/bin/python3 -c 'import scapy.all'" python3-scapy
+    need "command -v hping3" hping3
 fi
 [ -z "$missing" ] && exit 0
 

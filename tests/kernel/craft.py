@@ -1,0 +1,51 @@
+#!/usr/bin/env python3
+"""tests/kernel/craft.py - hostile frames for the attack tests, built with scapy.
+
+Run inside the test's namespace; every frame goes out of tap0 straight to tapir's MAC, so
+the kernel's own routing and ARP play no part. Each command sends a bounded number of
+frames and exits.
+
+  craft.py self N          UDP 10.0.0.2:7 -> 10.0.0.2:7 (our own address as source),
+                           the same from 127.0.0.1 and 0.0.0.0, and a LAND SYN
+                           (10.0.0.2:7 -> 10.0.0.2:7): N of each
+  craft.py service-port N  UDP 10.0.0.1:19 (chargen) -> 10.0.0.2:7: N
+"""
+import sys
+
+from scapy.all import IP, TCP, UDP, Ether, Raw, conf, get_if_hwaddr, sendp
+
+IFACE = "tap0"
+TAPIR_MAC = "02:00:00:00:00:02"
+TAPIR_IP = "10.0.0.2"
+PEER_IP = "10.0.0.1"
+conf.verb = 0
+
+
+def eth():
+    return Ether(src=get_if_hwaddr(IFACE), dst=TAPIR_MAC)
+
+
+def send(frames):
+    sendp(frames, iface=IFACE)
+
+
+def self_addressed(n):
+    frames = []
+    for src in (TAPIR_IP, "127.0.0.1", "0.0.0.0"):
+        frames += [eth() / IP(src=src, dst=TAPIR_IP) / UDP(sport=7, dport=7) / Raw(b"loop")] * n
+    land = eth() / IP(src=TAPIR_IP, dst=TAPIR_IP) / TCP(sport=7, dport=7, flags="S", seq=1000)
+    frames += [land] * n
+    send(frames)
+
+
+def service_port(n):
+    send([eth() / IP(src=PEER_IP, dst=TAPIR_IP) / UDP(sport=19, dport=7) / Raw(b"chargen")] * n)
+
+
+def main():
+    cmd, n = sys.argv[1], int(sys.argv[2])
+    {"self": self_addressed, "service-port": service_port}[cmd](n)
+
+
+if __name__ == "__main__":
+    main()
