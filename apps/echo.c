@@ -25,8 +25,8 @@
 struct service {
     struct stack *stack;
     struct sock *udp, *tcp;
-    bool echo;          /* false: discard */
-    struct conn *conns; /* open TCP connections, freed by service_stop */
+    bool echo;                      /* false: discard */
+    struct conn *conns;             /* open TCP connections, freed by service_stop */
     uint64_t udp_from_service_port; /* datagrams not answered: they came from a service */
 };
 

@@ -116,7 +116,10 @@
     X(active_opens, "active opens (connect)")                                                      \
     X(passive_opens, "passive opens (SYN to a listener)")                                          \
     X(established, "connections that reached ESTABLISHED")                                         \
-    X(listen_drops, "SYNs or handshake ACKs dropped: listener backlog full")                       \
+    X(listen_drops, "handshake ACKs dropped: accept queue full")                                   \
+    X(syncookies_sent, "SYN cookies sent (backlog full)")                                          \
+    X(syncookies_ok, "connections opened by a SYN cookie")                                         \
+    X(syncookies_failed, "ACKs to a listener that were no SYN cookie of ours")                     \
     X(tcb_limit, "connections refused: TCB limit reached")                                         \
     X(tx_segments, "segments sent")                                                                \
     X(tx_tso_frames, "of which large frames the link cut into segments (TSO)")                     \

@@ -230,7 +230,7 @@ static inline uint64_t rotl64(uint64_t x, int b)
         v2 = rotl64(v2, 32);                                                                       \
     } while (0)
 
-static uint64_t siphash24(const uint64_t k[2], const uint8_t *m, size_t len)
+uint64_t tcp_siphash24(const uint64_t k[2], const uint8_t *m, size_t len)
 {
     uint64_t v0 = 0x736f6d6570736575ull ^ k[0], v1 = 0x646f72616e646f6dull ^ k[1];
     uint64_t v2 = 0x6c7967656e657261ull ^ k[0], v3 = 0x7465646279746573ull ^ k[1];
@@ -268,7 +268,7 @@ uint32_t tcp_new_isn(struct stack *stack, uint32_t lip, uint16_t lport, uint32_t
     put_be32(tuple + 6, rip);
     put_be16(tuple + 10, rport);
     uint32_t m = (uint32_t)(stack->now_us / 4);
-    return m + (uint32_t)siphash24(stack->tcp->isn_key, tuple, sizeof(tuple));
+    return m + (uint32_t)tcp_siphash24(stack->tcp->isn_key, tuple, sizeof(tuple));
 }
 
 /* ---- creating and freeing ---- */
@@ -348,26 +348,26 @@ static int alloc_buffers(struct tcb *tcb)
 }
 
 /* RFC 7323 2.3: the smallest shift that lets the 16-bit field cover the whole buffer. */
-void tcp_choose_wscale(struct tcb *tcb)
+uint8_t tcp_wscale_for(uint32_t rcvbuf)
 {
     uint8_t s = 0;
-    while (s < TCP_MAX_WSCALE && (tcb->rcv.cap >> s) > 65535)
+    while (s < TCP_MAX_WSCALE && (rcvbuf >> s) > 65535)
         s++;
-    tcb->rcv_wscale = s;
+    return s;
+}
+
+void tcp_choose_wscale(struct tcb *tcb)
+{
+    tcb->rcv_wscale = tcp_wscale_for(tcb->rcv.cap);
 }
 
 /* A SYN reached a listener: a new TCB for the connection, in LISTEN like its parent until
- * tcp_input moves it on (so the trace reads LISTEN -> SYN-RECEIVED). NULL when the
- * listener's bound on half-open connections or the TCB limit is reached. */
+ * tcp_input moves it on (so the trace reads LISTEN -> SYN-RECEIVED). NULL when the TCB
+ * limit is reached. (With its backlog of half-open connections full, a listener answers
+ * with SYN cookies instead: tcp_syncookie.c.) */
 struct tcb *tcp_new_child(struct tcb *listener, uint32_t lip, uint32_t rip, uint16_t rport)
 {
     struct stack *stack = listener->stack;
-    if (listener->syn_recv_count >= listener->backlog) {
-        stack->stats.tcp.listen_drops++;
-        trace(stack, TRACE_TCP, "drop SYN: %u half-open connections already (backlog)",
-              listener->syn_recv_count);
-        return NULL;
-    }
     struct tcb *c = tcb_new(stack);
     if (!c)
         return NULL;

@@ -9,6 +9,9 @@ frames and exits.
                            the same from 127.0.0.1 and 0.0.0.0, and a LAND SYN
                            (10.0.0.2:7 -> 10.0.0.2:7): N of each
   craft.py service-port N  UDP 10.0.0.1:19 (chargen) -> 10.0.0.2:7: N
+  craft.py syn-flood N     N SYNs to port 7 from N forged sources in 198.18.0.0/15 (nobody
+                           answers the SYN-ACKs: the handshakes stay half-open)
+  craft.py bad-cookie N    N ACKs to port 7 from 10.0.0.1 acknowledging made-up cookies
 """
 import sys
 
@@ -42,9 +45,27 @@ def service_port(n):
     send([eth() / IP(src=PEER_IP, dst=TAPIR_IP) / UDP(sport=19, dport=7) / Raw(b"chargen")] * n)
 
 
+def syn_flood(n):
+    frames = []
+    for i in range(n):
+        src = "198.18.%d.%d" % (i // 250, 1 + i % 250)
+        frames.append(eth() / IP(src=src, dst=TAPIR_IP) /
+                      TCP(sport=10000 + i, dport=7, flags="S", seq=i * 7919,
+                          options=[("MSS", 1460), ("WScale", 7)]))
+    send(frames)
+
+
+def bad_cookie(n):
+    send([eth() / IP(src=PEER_IP, dst=TAPIR_IP) /
+          TCP(sport=20000 + i, dport=7, flags="A", seq=5000 + i, ack=123456789 + i * 1000)
+          for i in range(n)])
+
+
 def main():
     cmd, n = sys.argv[1], int(sys.argv[2])
-    {"self": self_addressed, "service-port": service_port}[cmd](n)
+    commands = {"self": self_addressed, "service-port": service_port, "syn-flood": syn_flood,
+                "bad-cookie": bad_cookie}
+    commands[cmd](n)
 
 
 if __name__ == "__main__":
