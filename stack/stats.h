@@ -56,6 +56,7 @@
     X(rx_fragments, "fragments received")                                                          \
     X(reasm_ok, "datagrams reassembled")                                                           \
     X(reasm_timeout, "reassemblies abandoned after the timeout")                                   \
+    X(reasm_evicted, "reassemblies given up to make room for newer ones")                          \
     X(reasm_overlap, "fragments dropped for overlapping differently")                              \
     X(reasm_bad_fragment, "fragments malformed (empty, misaligned, too large)")                    \
     X(reasm_limit, "fragments dropped: reassembly buffers full")                                   \

@@ -12,6 +12,9 @@ frames and exits.
   craft.py syn-flood N     N SYNs to port 7 from N forged sources in 198.18.0.0/15 (nobody
                            answers the SYN-ACKs: the handshakes stay half-open)
   craft.py bad-cookie N    N ACKs to port 7 from 10.0.0.1 acknowledging made-up cookies
+  craft.py frag-trains N   N fragments that never complete, each of a new datagram (UDP
+                           from 10.0.0.1): alternately one 8-byte last fragment at offset
+                           65496 (pins 64 KiB of buffer) and a first fragment (MF set)
 """
 import sys
 
@@ -61,10 +64,22 @@ def bad_cookie(n):
           for i in range(n)])
 
 
+def frag_trains(n):
+    frames = []
+    for i in range(n):
+        ip = IP(src=PEER_IP, dst=TAPIR_IP, proto=17, id=(40000 + i) & 0xffff)
+        if i % 2:
+            ip.frag, ip.flags = 65496 // 8, 0
+        else:
+            ip.frag, ip.flags = 0, "MF"
+        frames.append(eth() / ip / Raw(b"A" * 8))
+    sendp(frames, iface=IFACE, inter=0.002)
+
+
 def main():
     cmd, n = sys.argv[1], int(sys.argv[2])
     commands = {"self": self_addressed, "service-port": service_port, "syn-flood": syn_flood,
-                "bad-cookie": bad_cookie}
+                "bad-cookie": bad_cookie, "frag-trains": frag_trains}
     commands[cmd](n)
 
 
