@@ -9,7 +9,8 @@
 #      fragments each way) are all answered: each new datagram evicts the oldest
 #      incomplete reassembly (counted, traced);
 #   3. nothing is left reassembling forever: tapir's counters show the evictions.
-# kernel-timeout: 60 (crafting frames with scapy is slow on a loaded machine)
+# (crafting frames with scapy is slow on a loaded machine)
+# kernel-timeout: 60
 . "$(dirname "$0")/lib.sh"
 
 need_root

@@ -7,7 +7,8 @@
 #      (the kernel's nc) connects and is echoed: its handshake completes through a cookie
 #      (counted, and traced as "SYN cookie ... good");
 #   3. ACKs carrying made-up cookies open nothing: answered with RST, counted.
-# kernel-timeout: 60 (crafting frames with scapy is slow on a loaded machine)
+# (crafting frames with scapy is slow on a loaded machine)
+# kernel-timeout: 60
 . "$(dirname "$0")/lib.sh"
 
 need_root
