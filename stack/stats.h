@@ -36,6 +36,7 @@
     X(gratuitous_tx, "gratuitous announcements sent")                                              \
     X(cache_updates, "cache entries learned or refreshed")                                         \
     X(cache_full, "cache full: entries that could not be stored")                                  \
+    X(evictions, "entries evicted to make room (idle, or never answered)")                         \
     X(queue_drops, "packets dropped: waiting queue full")                                          \
     X(resolve_failed, "addresses that never answered")                                             \
     X(unresolved_drops, "packets dropped because their address never answered")

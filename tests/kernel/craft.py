@@ -15,10 +15,12 @@ frames and exits.
   craft.py frag-trains N   N fragments that never complete, each of a new datagram (UDP
                            from 10.0.0.1): alternately one 8-byte last fragment at offset
                            65496 (pins 64 KiB of buffer) and a first fragment (MF set)
+  craft.py ghost-pings N   N ICMP echo requests from nonexistent neighbours 10.0.0.100-249
+                           (each reply makes tapir resolve one of them), 2 ms apart
 """
 import sys
 
-from scapy.all import IP, TCP, UDP, Ether, Raw, conf, get_if_hwaddr, sendp
+from scapy.all import ICMP, IP, TCP, UDP, Ether, Raw, conf, get_if_hwaddr, sendp
 
 IFACE = "tap0"
 TAPIR_MAC = "02:00:00:00:00:02"
@@ -76,10 +78,17 @@ def frag_trains(n):
     sendp(frames, iface=IFACE, inter=0.002)
 
 
+def ghost_pings(n):
+    frames = [eth() / IP(src="10.0.0.%d" % (100 + i % 150), dst=TAPIR_IP) /
+              ICMP(type=8, id=0x4242, seq=i) / Raw(b"ghost") for i in range(n)]
+    sendp(frames, iface=IFACE, inter=0.002)
+
+
 def main():
     cmd, n = sys.argv[1], int(sys.argv[2])
     commands = {"self": self_addressed, "service-port": service_port, "syn-flood": syn_flood,
-                "bad-cookie": bad_cookie, "frag-trains": frag_trains}
+                "bad-cookie": bad_cookie, "frag-trains": frag_trains,
+                "ghost-pings": ghost_pings}
     commands[cmd](n)
 
 
