@@ -137,7 +137,8 @@
 
 #define SOCK_COUNTERS(X)                                                                           \
     X(opened, "sockets opened")                                                                    \
-    X(closed, "sockets closed")
+    X(closed, "sockets closed")                                                                    \
+    X(accept_retries, "times queued connections were offered again (sockets freed)")
 
 #define DECLARE_COUNTER(name, text) uint64_t name;
 struct eth_stats {
