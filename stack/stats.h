@@ -123,6 +123,8 @@
     X(syncookies_ok, "connections opened by a SYN cookie")                                         \
     X(syncookies_failed, "ACKs to a listener that were no SYN cookie of ours")                     \
     X(tcb_limit, "connections refused: TCB limit reached")                                         \
+    X(tw_recycled, "TIME-WAITs ended early: the TCB table was full")                               \
+    X(orphans_aborted, "orphaned connections aborted (table full, or window shut too long)")       \
     X(tx_segments, "segments sent")                                                                \
     X(tx_tso_frames, "of which large frames the link cut into segments (TSO)")                     \
     X(tx_resets, "RSTs sent")                                                                      \

@@ -279,10 +279,57 @@ static unsigned tcb_limit(const struct stack *stack)
     return stack->cfg.max_sockets * 2;
 }
 
+/* Is this TCB only finishing in the background (its socket is closed)? */
+static bool background(const struct tcb *t)
+{
+    return t->owner == OWNER_TCP && t->busy == 0 && t->state != TCP_CLOSED;
+}
+
+/* The table is full: make room for a new connection rather than refuse it (issue: a
+ * table full of TIME-WAITs or of orphans locked every new client out). First choice is
+ * the TIME-WAIT closest to its end: it only guards against old duplicates, and Linux,
+ * too, drops TIME-WAITs beyond tcp_max_tw_buckets. Else the oldest orphan (a connection
+ * its application closed, still sending or closing): it gets a RST, as Linux does with
+ * orphans beyond tcp_max_orphans. Connections a socket owns are never taken. A scan of
+ * every TCB, but only when the table is full. */
+static bool reclaim_one(struct stack *stack)
+{
+    struct tcb *tw = NULL, *orphan = NULL;
+    for (struct tcb *t = stack->tcp->all; t; t = t->all_next) {
+        if (!background(t))
+            continue;
+        if (t->state == TCP_TIME_WAIT) {
+            if (!tw || t->wait_timer.when_us < tw->wait_timer.when_us)
+                tw = t;
+        } else {
+            orphan = t; /* the list is newest first: the last one is the oldest */
+        }
+    }
+    struct tcb *victim = tw ? tw : orphan;
+    if (!victim)
+        return false;
+    char a[16];
+    tcb_hold(victim);
+    if (victim == tw) {
+        stack->stats.tcp.tw_recycled++;
+        trace(stack, TRACE_TCP, "TCB table full: TIME-WAIT with %s:%u ends early",
+              ip_str(victim->remote_ip, a), victim->remote_port);
+        tcp_set_state(victim, TCP_CLOSED);
+    } else {
+        stack->stats.tcp.orphans_aborted++;
+        trace(stack, TRACE_TCP, "TCB table full: orphan %s with %s:%u aborted (RST)",
+              tcp_state_name(victim->state), ip_str(victim->remote_ip, a), victim->remote_port);
+        tcp_send_rst_for(victim);
+        tcp_connection_dead(victim, -ECONNABORTED);
+    }
+    tcb_release(victim); /* frees it */
+    return true;
+}
+
 static struct tcb *tcb_new(struct stack *stack)
 {
     struct tcp_state *ts = stack->tcp;
-    if (ts->count >= tcb_limit(stack)) {
+    if (ts->count >= tcb_limit(stack) && !reclaim_one(stack)) {
         stack->stats.tcp.tcb_limit++;
         trace(stack, TRACE_TCP, "no TCB: limit of %u reached", tcb_limit(stack));
         return NULL;

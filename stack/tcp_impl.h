@@ -160,6 +160,7 @@ struct tcb {
     uint64_t rtt_start_us;
     unsigned retries;         /* consecutive timeouts without progress */
     unsigned probes;          /* unanswered zero-window probes (give up after too many) */
+    unsigned orphan_probes;   /* probes since the application closed, answered or not */
     unsigned persist_backoff; /* probes sent since the window closed: their interval doubles */
     bool syn_timed_out;       /* our SYN (or SYN-ACK) was retransmitted (RFC 6298 5.7) */
     bool close_after_estab;   /* CLOSE/shutdown in SYN-SENT or SYN-RECEIVED: FIN once ESTABLISHED */
@@ -209,6 +210,7 @@ struct tcp_state {
 #define TCP_BURST_MAX_UNACKED 16        /* a burst ACKs at least every 16 segments */
 #define TCP_TSO_MAX 64000 /* bytes of data in one TSO frame (the frame stays < 64 KiB) */
 #define TCP_DEFAULT_MSS       536       /* RFC 9293 3.7.1: when the peer sends no MSS */
+#define TCP_ORPHAN_PROBES     8 /* zero-window probes an orphan sends before its RST */
 
 /* tcp.c */
 const char *tcp_state_name(enum tcb_state s);

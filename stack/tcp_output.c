@@ -487,6 +487,18 @@ static void persist_fire(struct stack *stack, void *arg)
              * number (SND.UNA - 1) with no data: any TCP must answer it with an ACK that
              * carries its current window (RFC 9293 3.10.7.4 "first"), and no new byte
              * is committed to a window that has no room for it. */
+            /* An orphan (its application closed it) may not wait for ever on a peer that
+             * keeps its window shut while answering every probe: its probes are counted
+             * from the close on, answered or not (Linux: tcp_orphan_retries). */
+            if (tcb->owner == OWNER_TCP && ++tcb->orphan_probes > TCP_ORPHAN_PROBES) {
+                stack->stats.tcp.orphans_aborted++;
+                trace(stack, TRACE_TCP, "orphan: window still shut after %u probes: RST",
+                      TCP_ORPHAN_PROBES);
+                tcp_send_rst_for(tcb);
+                tcp_connection_dead(tcb, -ETIMEDOUT);
+                tcb_release(tcb);
+                return;
+            }
             if (++tcb->probes > stack->cfg.tcp_max_retries) {
                 tcb->retries = tcb->probes;
                 give_up(tcb);
