@@ -1,9 +1,11 @@
 #!/usr/bin/env python3
-"""tests/kernel/hold.py HOST PORT N SECONDS - hold N TCP connections, then close them all.
+"""tests/kernel/hold.py HOST PORT N SECONDS [probe] - hold N TCP connections, then close them.
 
 Opens N connections at once (non-blocking), waits until the kernel has finished every
 handshake (at most 30 s), keeps them open for SECONDS, then closes them all and prints
-"connected K" (K: how many handshakes completed). Everything is bounded in time.
+"connected K" (K: how many handshakes completed). With "probe", one more connection is
+opened while the N are held, and the first line it receives (within 10 s) is printed as
+"probe: LINE". Everything is bounded in time.
 """
 import errno
 import resource
@@ -36,6 +38,18 @@ def main():
             s = pending.pop(fd)
             if s.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR) == 0:
                 connected += 1
+    if len(sys.argv) > 5 and sys.argv[5] == "probe":
+        line = b""
+        try:
+            with socket.create_connection((host, port), timeout=10) as p:
+                while not line.endswith(b"\n"):
+                    chunk = p.recv(1)
+                    if not chunk:
+                        break
+                    line += chunk
+        except OSError as e:
+            line = str(e).encode()
+        print("probe: %s" % line.decode(errors="replace").strip())
     time.sleep(hold)
     for s in socks:
         s.close()
