@@ -15,9 +15,7 @@
 # kernel-timeout: 90
 need_root
 start_stack --trace sock
-for ((i = 0; i < 10; i++)); do
-    in_ns ping -c 1 -W 1 "$TAPIR_IP" >/dev/null 2>&1 && break
-done
+wait_reachable
 out=$(in_ns timeout 60 /usr/bin/python3 "$KERNEL_DIR/hold.py" "$TAPIR_IP" 7 1200 2) ||
     fail "hold.py failed: $out"
 note "kernel side: $out"

@@ -15,9 +15,7 @@
 # kernel-timeout: 60
 need_root
 start_stack --trace arp
-for ((i = 0; i < 10; i++)); do
-    in_ns ping -c 1 -W 1 "$TAPIR_IP" >/dev/null 2>&1 && break
-done
+wait_reachable
 ip netns exec "$NS" timeout -k 2 40 /usr/bin/python3 "$KERNEL_DIR/craft.py" ghost-pings 400 \
     >"$WORK/ghosts.out" 2>&1 &
 ghosts=$!

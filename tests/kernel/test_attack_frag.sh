@@ -15,9 +15,7 @@
 
 need_root
 start_stack --trace ip
-for ((i = 0; i < 10; i++)); do
-    in_ns ping -c 1 -W 1 "$TAPIR_IP" >/dev/null 2>&1 && break
-done
+wait_reachable
 in_ns timeout 60 /usr/bin/python3 "$KERNEL_DIR/craft.py" frag-trains 40 || fail "craft.py frag-trains failed"
 wait_stat "fragments received" 40
 

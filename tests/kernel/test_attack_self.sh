@@ -13,9 +13,7 @@
 need_root
 N=5
 start_stack --trace ip,app
-for ((i = 0; i < 10; i++)); do # the kernel reaches tapir (its link may come up late)
-    in_ns ping -c 1 -W 1 "$TAPIR_IP" >/dev/null 2>&1 && break
-done
+wait_reachable
 in_ns timeout 60 /usr/bin/python3 "$KERNEL_DIR/craft.py" self "$N" || fail "craft.py self failed"
 in_ns timeout 60 /usr/bin/python3 "$KERNEL_DIR/craft.py" service-port "$N" || fail "craft.py service-port failed"
 # tapir handles frames in order: once this is echoed, the crafted ones were handled

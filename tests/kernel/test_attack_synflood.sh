@@ -14,9 +14,7 @@
 need_root
 FORGED=300
 start_stack --trace tcp
-for ((i = 0; i < 10; i++)); do
-    in_ns ping -c 1 -W 1 "$TAPIR_IP" >/dev/null 2>&1 && break
-done
+wait_reachable
 in_ns timeout 60 /usr/bin/python3 "$KERNEL_DIR/craft.py" syn-flood "$FORGED" ||
     fail "craft.py syn-flood failed"
 wait_stat "SYN cookies sent \(backlog full\)" $((FORGED - 128))

@@ -14,9 +14,7 @@
 # kernel-timeout: 120
 need_root
 start_stack
-for ((i = 0; i < 10; i++)); do
-    in_ns ping -c 1 -W 1 "$TAPIR_IP" >/dev/null 2>&1 && break
-done
+wait_reachable
 out=$(in_ns timeout 100 /usr/bin/python3 "$KERNEL_DIR/sessions.py" "$TAPIR_IP" 7000 2100 QUIT) ||
     fail "sessions.py failed: $out"
 expect_eq "hub sessions that ended with the hub's close" "done 2100" "$out"

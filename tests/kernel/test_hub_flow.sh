@@ -16,9 +16,7 @@
 # kernel-timeout: 90
 need_root
 start_stack --trace app
-for ((i = 0; i < 10; i++)); do
-    in_ns ping -c 1 -W 1 "$TAPIR_IP" >/dev/null 2>&1 && break
-done
+wait_reachable
 out=$(in_ns timeout 70 /usr/bin/python3 "$KERNEL_DIR/hub_flood.py" "$TAPIR_IP" 7000 2000 0) ||
     fail "hub_flood.py failed: $out"
 expect_match "OK EMITs to the emitter" "^emitter-oks 2000$" "$out"
