@@ -24,6 +24,7 @@ need "command -v cc" gcc
 need "command -v make" make
 need "command -v pkg-config" pkg-config
 need "pkg-config --exists check" check
+need "command -v clang" clang # the libFuzzer run of make check (make fuzz)
 if [ "$mode" = test ]; then
     need "command -v ip" iproute2
     need "command -v ping" iputils-ping
