@@ -119,14 +119,14 @@ build-fuzz/fuzz_frame: $(FUZZ_SRC)
 	@mkdir -p $(dir $@)
 	clang -g -O1 -fsanitize=fuzzer,address,undefined -Istack $(FUZZ_SRC) -o $@
 
-fuzz: tools build-fuzz/fuzz_frame
+fuzz: tools-test build-fuzz/fuzz_frame
 	@scratch=$$(mktemp -d); \
 	build-fuzz/fuzz_frame -max_total_time=$(FUZZ_SECONDS) -max_len=8192 -print_final_stats=1 \
 	    -artifact_prefix=build-fuzz/ $$scratch tests/fuzz/corpus >build-fuzz/fuzz.log 2>&1; \
 	rc=$$?; rm -rf $$scratch; \
 	grep -E '^(stat::number_of_executed_units|Done)' build-fuzz/fuzz.log; \
-	if [ $$rc = 0 ]; then echo "fuzz: 1 passed, 0 failed"; [ -z "$(CHECK_SUMMARY)" ] || echo "1 0" >>$(CHECK_SUMMARY); \
-	else tail -n 40 build-fuzz/fuzz.log; echo "fuzz: 0 passed, 1 failed"; [ -z "$(CHECK_SUMMARY)" ] || echo "0 1" >>$(CHECK_SUMMARY); exit 1; fi
+	if [ $$rc = 0 ]; then echo "fuzz: 1 passed, 0 failed"; [ -z "$(CHECK_SUMMARY)" ] || echo "1 0" >>"$(CHECK_SUMMARY)"; \
+	else tail -n 40 build-fuzz/fuzz.log; echo "fuzz: 0 passed, 1 failed"; [ -z "$(CHECK_SUMMARY)" ] || echo "0 1" >>"$(CHECK_SUMMARY)"; exit 1; fi
 
 bench: tools-test $(BUILD)/tapir $(BUILD)/benchtool
 	@tests/tools.sh root "make bench"

@@ -24,7 +24,6 @@ need "command -v cc" gcc
 need "command -v make" make
 need "command -v pkg-config" pkg-config
 need "pkg-config --exists check" check
-need "command -v clang" clang # the libFuzzer run of make check (make fuzz)
 if [ "$mode" = test ]; then
     need "command -v ip" iproute2
     need "command -v ping" iputils-ping
@@ -39,6 +38,7 @@ if [ "$mode" = test ]; then
     # the attack tests (test_attack_*.sh) craft hostile frames with scapy, flood with hping3
     need "/usr/bin/python3 -c 'import scapy.all'" python3-scapy
     need "command -v hping3" hping3
+    need "command -v clang" clang # the libFuzzer run of make check (make fuzz)
 fi
 [ -z "$missing" ] && exit 0
 
