@@ -6,6 +6,8 @@
 #   make debug      build build-debug/tapir with -O0 -g3 for gdb
 #   make bench      measure throughput and latency against the kernel (not a test)
 #   make fuzz       60 s of libFuzzer on the frame harness (part of make check; needs clang)
+#   make pictures   retake the screenshots in docs/pictures/ (tapir sim ... --html)
+#   make mutate     break RFC rules one line at a time: do the tests notice? (slow, not a test)
 #   make clean
 #
 # BUILD=dir puts objects elsewhere (several builds can live side by side).
@@ -20,7 +22,7 @@ LAB      ?= tapir-lab
 ARGS     ?=
 
 LIB_SRC  := $(wildcard stack/*.c) tap/tap.c tap/wire.c tap/impair.c
-APPS_SRC := $(filter-out apps/main.c,$(wildcard apps/*.c))
+APPS_SRC := $(filter-out apps/main.c apps/shim.c,$(wildcard apps/*.c))
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
 SIM_SRC  := $(wildcard tests/sim/test_*.c)
 
@@ -32,8 +34,9 @@ SIM_OBJ  := $(SIM_SRC:%.c=$(BUILD)/%.o)
 CHECK_CFLAGS = $(shell pkg-config --cflags check 2>/dev/null)
 CHECK_LIBS   = $(shell pkg-config --libs check 2>/dev/null)
 
-.PHONY: all run check debug bench clean tools tools-test unit sim kernel tests lab-up lab-down gdb-test fuzz
-all: $(BUILD)/tapir
+.PHONY: all run check debug bench clean tools tools-test unit sim kernel tests lab-up lab-down gdb-test html pictures \
+        conformance mutate fuzz
+all: $(BUILD)/tapir $(BUILD)/libtapir-shim.so
 
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -43,12 +46,26 @@ $(BUILD)/libtapir.a: $(LIB_OBJ)
 	@rm -f $@
 	ar rcs $@ $^
 
+# The page --html writes (apps/html_page.html) becomes a C string: each line quoted.
+$(BUILD)/apps/html_page.inc: apps/html_page.html
+	@mkdir -p $(dir $@)
+	sed -e 's/\\/\\\\/g' -e 's/"/\\"/g' -e 's/^/"/' -e 's/$$/\\n"/' $< >$@
+$(BUILD)/apps/html.o: $(BUILD)/apps/html_page.inc
+$(BUILD)/apps/html.o: CFLAGS += -I$(BUILD)/apps
+
 $(BUILD)/libapps.a: $(APPS_OBJ)
 	@rm -f $@
 	ar rcs $@ $^
 
 $(BUILD)/tapir: $(BUILD)/apps/main.o $(BUILD)/libapps.a $(BUILD)/libtapir.a
 	$(CC) $(LDFLAGS) -o $@ $^
+
+# The preload shim of `tapir run` (apps/shim.c): libc only, and never with the sanitizers,
+# since it runs inside programs built without them.
+$(BUILD)/libtapir-shim.so: apps/shim.c apps/run_proto.h
+	@mkdir -p $(dir $@)
+	$(CC) -std=gnu11 -Wall -Wextra -Werror -Wshadow $(OPT) -fPIC -shared -fvisibility=hidden \
+	    -o $@ apps/shim.c
 
 # Every tests/unit/test_*.c and tests/sim/test_*.c is its own Check program.
 UNIT_BIN := $(UNIT_SRC:%.c=$(BUILD)/%)
@@ -72,8 +89,23 @@ unit: tools $(UNIT_BIN)
 sim: tools $(SIM_BIN)
 	tests/run-suites.sh sim $(SIM_BIN)
 # (the lessons' gdb blocks run on the -O0 build: hence debug)
-kernel: tools-test $(BUILD)/tapir debug
+kernel: tools-test $(BUILD)/tapir $(BUILD)/libtapir-shim.so debug
 	tests/kernel/run.sh $(BUILD)/tapir
+# The --html pages in headless Chromium, and docs/pictures/ against the current code
+# (HTML_BROWSER=0: the pages' data only, no browser; the ASan pass of make check).
+html: tools-test $(BUILD)/tapir
+	python3 tests/html/test_html.py $(BUILD)/tapir
+# Retake the screenshots in docs/pictures/ (after a change to what the pictures show).
+pictures: tools-test $(BUILD)/tapir
+	python3 tests/html/pictures.py generate $(BUILD)/tapir
+
+# The requirements table (tests/conformance/requirements.tsv) against the code and the
+# tests' tags, and docs/conformance.md against the table. `mutate` breaks the rules one
+# line at a time and reports which breaks the unit and sim tests miss (slow; not in check).
+conformance: tools-test
+	tests/conformance/check.py
+mutate: tools
+	tests/conformance/mutate.sh
 
 # The gdb walkthrough of docs/debugging.md, against the -O0 build.
 gdb-test: debug
@@ -84,11 +116,11 @@ gdb-test: debug
 check: export CHECK_SUMMARY = $(CURDIR)/build/check-summary
 check: tools-test
 	@mkdir -p build && rm -f $(CHECK_SUMMARY)
-	$(MAKE) --no-print-directory BUILD=build unit sim kernel
+	$(MAKE) --no-print-directory BUILD=build unit sim conformance kernel html
 	$(MAKE) --no-print-directory gdb-test
-	$(MAKE) --no-print-directory BUILD=build-asan OPT="-O1 -g" \
+	HTML_BROWSER=0 $(MAKE) --no-print-directory BUILD=build-asan OPT="-O1 -g" \
 	    SAN="-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all" \
-	    unit sim kernel
+	    unit sim kernel html
 	$(MAKE) --no-print-directory fuzz
 	@echo "make check: every suite passed (plain, gdb, ASan/UBSan, and the fuzzer)"
 	@awk '{ p += $$1; f += $$2 } END { printf "check: %d passed, %d failed\n", p, f }' $(CHECK_SUMMARY)

@@ -37,8 +37,19 @@ struct nc_options {
     bool listen;
     uint32_t host;
     uint16_t port;
+    uint32_t source;      /* -s ADDR: the local address to bind (0: any) */
+    unsigned keepalive_s; /* -K SECONDS: TCP keep-alive, idle and interval (0: off) */
+    const char *urgent;   /* -U TEXT: sent first, its last byte urgent (MSG_OOB) */
 };
 int nc_run(struct stack *stack, const struct nc_options *opt, volatile sig_atomic_t *stop);
+
+/* run.c: `tapir run`: PROGRAM (argv, NULL-terminated) with its TCP sockets on tapir through
+ * the preload shim at shim_path; link_fd is the link driver's fd. Returns the program's
+ * exit status (128 + signal when a signal ended it). */
+int run_program(struct stack *stack, int link_fd, const char *shim_path, char **argv,
+                volatile sig_atomic_t *stop);
+/* Where libtapir-shim.so is: $TAPIR_SHIM, else beside the tapir binary; 0 or -1. */
+int run_find_shim(char *path, size_t len);
 
 /* sim.c: `tapir sim [SCENARIO]`: two stacks over the simulated wire, fake clock, traced. */
 int sim_main(int argc, char **argv);

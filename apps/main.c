@@ -5,8 +5,10 @@
  *   tapir [OPTIONS] nc [-u] HOST PORT   client: stdin -> connection -> stdout
  *   tapir [OPTIONS] nc [-u] -l PORT     server for one connection / peer
  *   tapir sim [SCENARIO]                two stacks over the simulated wire, no root needed
+ *   tapir [OPTIONS] run PROGRAM ARGS... PROGRAM's TCP sockets on tapir (apps/run.c)
  */
 #include "apps.h"
+#include "html.h"
 #include "../tap/impair.h"
 #include "../tap/tap.h"
 
@@ -27,14 +29,16 @@ static int signal_pipe[2] = {-1, -1};
 static const char usage[] =
     "usage: tapir [OPTIONS] [serve]\n"
     "       tapir [OPTIONS] ping HOST [-c N] [-i SECONDS] [-s SIZE]\n"
-    "       tapir [OPTIONS] nc [-u] HOST PORT\n"
+    "       tapir [OPTIONS] nc [-u] [-s ADDR] [-K SECONDS] [-U TEXT] HOST PORT\n"
     "       tapir [OPTIONS] nc [-u] -l PORT\n"
+    "       tapir [OPTIONS] run PROGRAM [ARGS...]\n"
     "       tapir sim [SCENARIO] [--seed N] [--loss PCT] [--trace LAYERS] [--pcap FILE]\n"
-    "                 [--stats] | --list\n"
+    "                 [--stats] [--html FILE] | --list\n"
     "options: --tap NAME (tap0)  --ip ADDR/PREFIX (10.0.0.2/24)  --gw ADDR\n"
     "         --mac MAC (02:00:00:00:00:02)  --trace LAYERS "
     "(link,eth,arp,ip,icmp,udp,tcp,sock,app|all)\n"
     "         --pcap FILE  --stats  --echo PORT (7)  --discard PORT (9)  --hub PORT (7000)\n"
+    "         --html FILE (at exit, pictures of the run in one HTML page)\n"
     "         --offload on|off (on: TCP segmentation and checksum offload on the TAP device)\n"
     "         --impair SPEC  a bad link, seeded: SPEC is a comma list of loss=P%,\n"
     "                dup=P%, reorder=P%, corrupt=P%, delay=Nms, seed=N; in: or out: before\n"
@@ -56,6 +60,8 @@ static void fail_usage(const char *fmt, const char *arg)
 struct options {
     const char *tap;
     const char *pcap;
+    const char *html; /* --html FILE: pictures of the run, written at exit */
+    struct html_rec *html_rec;
     bool stats;
     bool offload; /* TSO and checksum offload on the TAP device */
     bool impair;  /* --impair: the link loses, delays, ... (tap/impair.c) */
@@ -121,6 +127,7 @@ static const struct option longopts[] = {
     {"mac", required_argument, 0, 'm'},
     {"trace", required_argument, 0, 'T'},
     {"pcap", required_argument, 0, 'p'},
+    {"html", required_argument, 0, 'W'}, /* pictures of the run (apps/html.c) */
     {"stats", no_argument, 0, 'S'},
     {"echo", required_argument, 0, 'e'},
     {"discard", required_argument, 0, 'd'},
@@ -162,6 +169,9 @@ static int parse_options(int argc, char **argv, struct options *o)
             break;
         case 'p':
             o->pcap = optarg;
+            break;
+        case 'W':
+            o->html = optarg;
             break;
         case 'o':
             if (strcmp(optarg, "on") && strcmp(optarg, "off"))
@@ -241,6 +251,11 @@ static struct stack *open_stack(struct options *o, struct tap **tap_out)
         fprintf(stderr, "tapir: cannot write pcap '%s': %s\n", o->pcap, strerror(-err));
         exit(1);
     }
+    if (o->html && !(o->html_rec = html_open(o->html, "tapir", &err))) {
+        fprintf(stderr, "tapir: cannot write '%s': %s\n", o->html, strerror(-err));
+        exit(1);
+    }
+    html_attach(o->html_rec, stack, 1, "tapir", false);
     /* The clock starts now, before any command arms a timer (a SYN's retransmission, an
      * ARP retry): armed against time 0 they would fire at once. This also announces us
      * with a gratuitous ARP. */
@@ -269,6 +284,9 @@ static void close_stack(struct options *o, struct stack *stack, struct tap *tap)
     impair_link_destroy(o->link);
     o->link = NULL;
     tap_close(tap);
+    int err = html_close(o->html_rec);
+    if (err < 0)
+        fprintf(stderr, "tapir: cannot write '%s': %s\n", o->html, strerror(-err));
 }
 
 /* Start the services `serve` runs; a port of 0 leaves one off. */
@@ -379,7 +397,18 @@ static int cmd_nc(struct options *o, int argc, char **argv)
             nco.udp = true;
         else if (!strcmp(argv[i], "-l"))
             nco.listen = true;
-        else if (argv[i][0] == '-' || nargs == 2)
+        else if (!strcmp(argv[i], "-s") && i + 1 < argc) {
+            if (parse_ipv4(argv[++i], &nco.source) < 0)
+                fail_usage("bad -s ADDR '%s' (want an IPv4 address)", argv[i]);
+        } else if (!strcmp(argv[i], "-U") && i + 1 < argc) {
+            nco.urgent = argv[++i];
+        } else if (!strcmp(argv[i], "-K") && i + 1 < argc) {
+            char *end;
+            long s = strtol(argv[++i], &end, 10);
+            if (*end || s < 1 || s > 86400)
+                fail_usage("bad -K SECONDS '%s' (1..86400)", argv[i]);
+            nco.keepalive_s = (unsigned)s;
+        } else if (argv[i][0] == '-' || nargs == 2)
             fail_usage("unexpected nc argument '%s'", argv[i]);
         else
             args[nargs++] = argv[i];
@@ -404,9 +433,26 @@ static int cmd_nc(struct options *o, int argc, char **argv)
     return rc;
 }
 
+static int cmd_run(struct options *o, int argc, char **argv)
+{
+    char shim[4096];
+    if (argc < 1)
+        fail_usage("%s", "run needs a PROGRAM");
+    if (run_find_shim(shim, sizeof(shim)) < 0) {
+        fprintf(stderr, "tapir: run: no libtapir-shim.so beside tapir (run make, or set "
+                        "TAPIR_SHIM)\n");
+        return 1;
+    }
+    struct tap *tap;
+    struct stack *stack = open_stack(o, &tap);
+    int rc = run_program(stack, tap_netif_ops(tap)->fd(tap), shim, argv, &stop);
+    close_stack(o, stack, tap);
+    return rc;
+}
+
 /* Global options may also stand after the command (`tapir serve --stats`): move each
  * known --option, with its value, in front of the command word before parsing. `sim` has
- * options of its own and is left alone. */
+ * options of its own and `run`'s belong to the program: both are left alone. */
 /* The global option `arg` ("--name" or "--name=value") names, or NULL. */
 static const struct option *global_option(const char *arg)
 {
@@ -430,7 +476,7 @@ static void hoist_global_options(int argc, char **argv)
     int cmd = 1;
     while (cmd < argc && argv[cmd][0] == '-') /* skip the options already in front */
         cmd += value_follows(global_option(argv[cmd]), argv[cmd]) ? 2 : 1;
-    if (cmd >= argc || !strcmp(argv[cmd], "sim"))
+    if (cmd >= argc || !strcmp(argv[cmd], "sim") || !strcmp(argv[cmd], "run"))
         return;
     char **moved = calloc((size_t)argc, sizeof(char *)),
          **rest = calloc((size_t)argc, sizeof(char *));
@@ -468,8 +514,10 @@ int main(int argc, char **argv)
         return cmd_ping(&o, argc - rest, argv + rest);
     if (!strcmp(name, "nc"))
         return cmd_nc(&o, argc - rest, argv + rest);
+    if (!strcmp(name, "run"))
+        return cmd_run(&o, argc - rest, argv + rest);
     if (!strcmp(name, "sim"))
         return sim_main(argc - rest, argv + rest);
-    fail_usage("unknown command '%s' (serve, ping, nc, sim)", name);
+    fail_usage("unknown command '%s' (serve, ping, nc, run, sim)", name);
     return 2;
 }

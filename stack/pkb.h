@@ -23,6 +23,7 @@
 /* What lower layers learned about a packet on its way up. */
 struct pkb_meta {
     bool link_broadcast;   /* arrived to ff:ff:ff:ff:ff:ff */
+    bool looped;           /* our own datagram, back through the loopback queue */
     uint8_t link_src[6];   /* Ethernet source address */
     uint32_t ip_src;       /* IPv4 source, host order */
     uint32_t ip_dst;       /* IPv4 destination, host order */
@@ -32,7 +33,6 @@ struct pkb_meta {
     const uint8_t *ip_hdr; /* start of the IPv4 header inside this pkb */
     size_t ip_hdr_len;     /* its length in bytes */
     uint16_t src_port;     /* UDP/TCP source port, host order */
-    bool from_loopback;    /* sent by this stack to itself (not from the wire) */
 };
 
 struct pkb {

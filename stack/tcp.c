@@ -104,6 +104,7 @@ void tcp_set_state(struct tcb *tcb, enum tcb_state s)
     if (old == s)
         return;
     tcb->state = s;
+    tcp_record(tcb, RECORD_STATE, tcp_state_name(old), tcp_state_name(s));
     if (ts->rx_pending) {
         size_t n = strlen(ts->transitions);
         snprintf(ts->transitions + n, sizeof(ts->transitions) - n, " | %s -> %s",
@@ -473,6 +474,7 @@ struct tcb *tcp_new_child(struct tcb *listener, uint32_t lip, uint32_t rip, uint
     c->sndbuf_size = listener->sndbuf_size;
     c->rcvbuf_size = listener->rcvbuf_size;
     c->nodelay = listener->nodelay;
+    tcp_inherit_settings(c, listener);
     if (alloc_buffers(c) < 0) {
         tcb_free(c);
         return NULL;
@@ -520,6 +522,7 @@ bool tcp_child_established(struct tcb *c)
         return true;
     if (l->acceptq_len >= l->backlog) {
         c->stack->stats.tcp.listen_drops++;
+        record_drop(c->stack, "tcp", "handshake ACK: accept queue full");
         trace(c->stack, TRACE_TCP, "accept queue full (%u): handshake ACK ignored", l->acceptq_len);
         return false;
     }
@@ -567,6 +570,8 @@ static void deliver_events(struct tcb *tcb)
             up->acceptable(tcb->ctx);
         if ((ev & EV_CONNECTED) && tcb->owner == OWNER_USER && up->connected)
             up->connected(tcb->ctx);
+        if ((ev & EV_URGENT) && tcb->owner == OWNER_USER && up->urgent)
+            up->urgent(tcb->ctx);
         if ((ev & EV_READABLE) && tcb->owner == OWNER_USER && up->readable)
             up->readable(tcb->ctx);
         if ((ev & EV_WRITABLE) && tcb->owner == OWNER_USER && up->writable)
@@ -580,8 +585,28 @@ static void deliver_events(struct tcb *tcb)
         tcb->events = 0; /* nobody to tell (not accepted yet, or closed) */
 }
 
+/* For pictures of the run (record.h): the connection's identity, its congestion variables
+ * and the event. */
+void tcp_record(struct tcb *tcb, enum record_kind kind, const char *from, const char *what)
+{
+    if (!stack_recording(tcb->stack))
+        return;
+    struct record_event ev = {
+        .kind = kind,
+        .layer = "tcp",
+        .what = what,
+        .from = from,
+        .conn = {tcb->local_ip, tcb->remote_ip, tcb->local_port, tcb->remote_port},
+        .tcp = {tcb->cwnd, tcb->ssthresh, tcb->rto_us, tcb->srtt_us, tcb->snd_max - tcb->snd_una,
+                tcb->snd_wnd},
+    };
+    record_emit(tcb->stack, &ev);
+}
+
 void tcb_release(struct tcb *tcb)
 {
+    if (tcb->busy == 1 && tcb->state >= TCP_ESTABLISHED)
+        tcp_record(tcb, RECORD_TCP_VARS, NULL, NULL);
     if (tcb->busy == 1)
         deliver_events(tcb);
     tcb->busy--;
@@ -763,6 +788,12 @@ int tcp_connect(struct tcb *tcb, uint32_t ip, uint16_t port)
         if (err < 0)
             return err;
     }
+    /* RFC 1122 3.2.1.3 and RFC 9293 MUST-43: the local address of a connection is one
+     * host's address, never a broadcast one (bind() accepts it, for listeners). */
+    if (tcb->local_ip && ip_is_broadcast(stack, tcb->local_ip)) {
+        trace(stack, TRACE_TCP, "connect refused: bound to a broadcast address");
+        return -EADDRNOTAVAIL;
+    }
     uint32_t lip = tcb->local_ip ? tcb->local_ip : stack->cfg.ip;
     if (tcp_lookup(stack, lip, tcb->local_port, ip, port))
         return -EADDRINUSE;
@@ -825,6 +856,7 @@ ssize_t tcp_send(struct tcb *tcb, const void *buf, size_t len)
 ssize_t tcp_recv(struct tcb *tcb, void *buf, size_t len)
 {
     uint32_t n = tcb->rcv.len < len ? tcb->rcv.len : (uint32_t)len;
+    n = tcp_urgent_clip(tcb, n); /* stop at the urgent mark; skip the urgent byte */
     if (n == 0) {
         if (len == 0)
             return 0;

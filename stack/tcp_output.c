@@ -90,6 +90,7 @@ static void xmit(struct tcb *tcb, uint32_t seq, uint8_t flags, uint32_t len)
     } else if (!(flags & TCP_RST) || (flags & TCP_ACK)) {
         h.wnd = window_field(tcb);
     }
+    tcp_urgent_fill(tcb, &h);
     size_t hlen = TCP_HDR_LEN + tcp_opts_len(&h.opts);
     struct pkb *pkb = pkb_alloc(hlen + len);
     if (!pkb) {
@@ -121,7 +122,11 @@ static void xmit(struct tcb *tcb, uint32_t seq, uint8_t flags, uint32_t len)
         stack->stats.tcp.tx_resets++;
     stack->stats.tcp.tx_segments++;
     /* DF stays off: without path MTU discovery, IP fragments rather than black-holes */
-    struct ip_send send = {.src = tcb->local_ip, .dst = tcb->remote_ip, .proto = IP_PROTO_TCP};
+    struct ip_send send = {.src = tcb->local_ip,
+                           .dst = tcb->remote_ip,
+                           .proto = IP_PROTO_TCP,
+                           .ttl = tcb->ip_ttl,
+                           .tos = tcb->ip_tos};
     if (ip_output(stack, pkb, &send) < 0)
         stack->stats.tcp.tx_errors++;
 }
@@ -332,6 +337,8 @@ void tcp_output(struct tcb *tcb)
             !timer_armed(&tcb->persist_timer))
             timer_arm(tcb->stack, &tcb->persist_timer, backoff_us(tcb, tcb->persist_backoff));
     }
+    if (sent) /* data went out: the bytes in flight grew (pictures: record.h) */
+        tcp_record(tcb, RECORD_TCP_VARS, NULL, NULL);
     if (!sent && tcb->ack_now && tcb->state != TCP_CLOSED && tcb->state != TCP_LISTEN &&
         tcb->state != TCP_SYN_SENT)
         tcp_send_ack(tcb);
@@ -454,6 +461,7 @@ static void rtx_fire(struct stack *stack, void *arg)
 {
     struct tcb *tcb = arg;
     tcb_hold(tcb);
+    tcp_record(tcb, RECORD_TIMER, NULL, "RTO");
     if (tcb->state == TCP_SYN_SENT || tcb->state == TCP_SYN_RECEIVED) {
         stack->stats.tcp.timeouts++;
         if (++tcb->retries > stack->cfg.tcp_syn_retries) {
@@ -470,7 +478,7 @@ static void rtx_fire(struct stack *stack, void *arg)
         }
     } else if (may_send_data(tcb) && tcb->snd_una != tcb->snd_max) {
         stack->stats.tcp.timeouts++;
-        if (++tcb->retries > stack->cfg.tcp_max_retries) {
+        if (++tcb->retries > tcp_max_retries(tcb)) {
             give_up(tcb);
         } else {
             /* RFC 6298 5.5-5.6: back off, resend from the oldest unacknowledged byte;
@@ -495,6 +503,7 @@ static void persist_fire(struct stack *stack, void *arg)
 {
     struct tcb *tcb = arg;
     tcb_hold(tcb);
+    tcp_record(tcb, RECORD_TIMER, NULL, "persist");
     uint32_t unsent = unsent_bytes(tcb);
     if (may_send_data(tcb) && unsent && tcb->snd_nxt == tcb->snd_una) {
         if (tcb->snd_wnd == 0) {
@@ -514,7 +523,7 @@ static void persist_fire(struct stack *stack, void *arg)
                 tcb_release(tcb);
                 return;
             }
-            if (++tcb->probes > stack->cfg.tcp_max_retries) {
+            if (++tcb->probes > tcp_max_retries(tcb)) {
                 tcb->retries = tcb->probes;
                 give_up(tcb);
                 tcb_release(tcb);
@@ -539,6 +548,7 @@ static void delack_fire(struct stack *stack, void *arg)
 {
     struct tcb *tcb = arg;
     tcb_hold(tcb);
+    tcp_record(tcb, RECORD_TIMER, NULL, "delayed ACK");
     if (tcb->state != TCP_CLOSED && tcb->state != TCP_LISTEN && tcb->state != TCP_SYN_SENT) {
         stack->stats.tcp.delayed_acks++;
         tcp_send_ack(tcb);
@@ -551,6 +561,8 @@ static void wait_fire(struct stack *stack, void *arg)
     struct tcb *tcb = arg;
     (void)stack;
     tcb_hold(tcb);
+    tcp_record(tcb, RECORD_TIMER, NULL,
+               tcb->state == TCP_TIME_WAIT ? "2MSL (TIME-WAIT over)" : "FIN-WAIT-2 timeout");
     if (tcb->state == TCP_TIME_WAIT || tcb->state == TCP_FIN_WAIT_2)
         tcp_set_state(tcb, TCP_CLOSED);
     tcb_release(tcb);
@@ -562,6 +574,12 @@ void tcp_timers_init(struct tcb *tcb)
     timer_init(&tcb->persist_timer, persist_fire, tcb);
     timer_init(&tcb->delack_timer, delack_fire, tcb);
     timer_init(&tcb->wait_timer, wait_fire, tcb);
+    tcp_keepalive_init(tcb);
+}
+
+void tcp_send_keepalive(struct tcb *tcb)
+{
+    xmit(tcb, tcb->snd_una - 1, TCP_ACK, 0);
 }
 
 void tcp_timers_cancel(struct tcb *tcb)
@@ -570,4 +588,5 @@ void tcp_timers_cancel(struct tcb *tcb)
     timer_cancel(tcb->stack, &tcb->persist_timer);
     timer_cancel(tcb->stack, &tcb->delack_timer);
     timer_cancel(tcb->stack, &tcb->wait_timer);
+    timer_cancel(tcb->stack, &tcb->ka_timer);
 }

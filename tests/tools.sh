@@ -39,6 +39,10 @@ if [ "$mode" = test ]; then
     need "/usr/bin/python3 -c 'import scapy.all'" python3-scapy
     need "command -v hping3" hping3
     need "command -v clang" clang # the libFuzzer run of make check (make fuzz)
+    # the --html pages are opened in a real (headless) browser
+    need "command -v chromium" chromium
+    # `tapir run curl` (tests/kernel/test_run_http.sh); the kernel side fetches with it too
+    need "command -v curl" curl
 fi
 [ -z "$missing" ] && exit 0
 
