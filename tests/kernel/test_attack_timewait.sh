@@ -22,7 +22,9 @@ got=$(printf 'hi\n' | in_ns timeout 20 nc -N -w 5 "$TAPIR_IP" 7) || fail "nc aft
 expect_eq "echo with the table full of TIME-WAITs" hi "$got"
 stop_stack
 tcp_stat() { layer_stat "$STACK_ERR" TCP "$1"; }
-expect_ge "TIME-WAITs ended early for new connections" 50 \
+# about 60 when the sessions take less than a TIME-WAIT (60 s); fewer on a slow run, as
+# the first TIME-WAITs then end by themselves: at least one proves the table was full
+expect_ge "TIME-WAITs ended early for new connections" 1 \
     "$(tcp_stat "TIME-WAITs ended early: the TCB table was full")"
 expect_eq "connections refused for the TCB limit" 0 "$(tcp_stat "connections refused: TCB limit reached")"
 pass
