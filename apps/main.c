@@ -349,8 +349,10 @@ static int cmd_serve(struct options *o, int argc, char **argv)
     int err = stack_run(stack, &stop);
     if (err < 0)
         fprintf(stderr, "tapir: link failed: %s\n", strerror(-err));
-    if (o->stats)
+    if (o->stats) {
+        service_print_stats(echo, stderr);
         hub_print_stats(hub, stderr);
+    }
     hub_stop(hub);
     service_stop(echo);
     service_stop(discard);

@@ -14,6 +14,7 @@
  *   tcp_seg.c     the header and options on the wire
  *   tcp_keepalive.c  keep-alive and the other per-connection settings (TTL, TOS, R2)
  *   tcp_urgent.c  urgent data as one out-of-band byte (RFC 9293 3.8.5, RFC 6093)
+ *   tcp_syncookie.c  SYN cookies: a listener with a full backlog keeps no state (RFC 4987)
  */
 #ifndef TAPIR_TCP_IMPL_H
 #define TAPIR_TCP_IMPL_H
@@ -182,6 +183,7 @@ struct tcb {
     uint64_t rtt_start_us;
     unsigned retries;         /* consecutive timeouts without progress */
     unsigned probes;          /* unanswered zero-window probes (give up after too many) */
+    unsigned orphan_probes;   /* probes since the application closed, answered or not */
     unsigned persist_backoff; /* probes sent since the window closed: their interval doubles */
     bool syn_timed_out;       /* our SYN (or SYN-ACK) was retransmitted (RFC 6298 5.7) */
     bool close_after_estab;   /* CLOSE/shutdown in SYN-SENT or SYN-RECEIVED: FIN once ESTABLISHED */
@@ -266,6 +268,7 @@ struct tcp_state {
 #define TCP_BURST_MAX_UNACKED 16        /* a burst ACKs at least every 16 segments */
 #define TCP_TSO_MAX           64000 /* bytes of data in one TSO frame (the frame stays < 64 KiB) */
 #define TCP_DEFAULT_MSS       536   /* RFC 9293 3.7.1: when the peer sends no MSS */
+#define TCP_ORPHAN_PROBES     8     /* zero-window probes an orphan sends before its RST */
 
 /* tcp.c */
 const char *tcp_state_name(enum tcb_state s);
@@ -287,6 +290,10 @@ bool tcp_child_established(struct tcb *child);
 void tcb_hold(struct tcb *tcb);
 void tcb_release(struct tcb *tcb);
 void tcp_choose_wscale(struct tcb *tcb);
+/* The window scale we use for a receive buffer of this size (RFC 7323 2.3). */
+uint8_t tcp_wscale_for(uint32_t rcvbuf);
+/* SipHash-2-4 (a keyed hash) of len bytes with the 128-bit key k. */
+uint64_t tcp_siphash24(const uint64_t k[2], const uint8_t *m, size_t len);
 /* Print the pending trace line of the arriving segment, if any. */
 void tcp_trace_flush(struct stack *stack);
 /* A segment's trace line into buf: "tx 10.0.0.2:7 > 10.0.0.1:40112 ACK seq=1 ack=1 ...".
@@ -326,6 +333,8 @@ uint32_t tcp_ts_now(const struct tcb *tcb);
 /* A RST that belongs to no TCB (RFC 9293 3.10.7.1). Addresses are the reply's. */
 void tcp_send_reset(struct stack *stack, uint32_t src, uint32_t dst, uint16_t sport, uint16_t dport,
                     uint32_t seq, uint32_t ack, bool with_ack);
+/* Send a segment that belongs to no TCB (a RST, a SYN cookie's SYN-ACK); checksummed here. */
+void tcp_send_segment(struct stack *stack, uint32_t src, uint32_t dst, const struct tcp_hdr *h);
 void tcp_rtt_sample(struct tcb *tcb, uint32_t rtt_us);
 void tcp_arm_rtx(struct tcb *tcb);
 void tcp_enter_time_wait(struct tcb *tcb);
@@ -334,6 +343,16 @@ void tcp_window_update(struct tcb *tcb);
 void tcp_schedule_ack(struct tcb *tcb, uint32_t len);
 void tcp_ack_due(struct tcb *tcb);
 uint32_t tcp_fin_seq(const struct tcb *tcb);
+
+/* tcp_syncookie.c (RFC 4987 3.6) */
+/* Is the listener's backlog of half-open connections full (answer with cookies)? */
+bool tcp_syncookie_needed(const struct tcb *listener);
+/* Answer a SYN with a SYN-ACK whose sequence number is a cookie; keep nothing. */
+void tcp_syncookie_send(struct tcb *listener, uint32_t lip, uint32_t rip,
+                        const struct tcp_hdr *syn);
+/* Does this ACK return a cookie of ours? Then opts = the options of the SYN it answers. */
+bool tcp_syncookie_ack(struct tcb *listener, uint32_t lip, uint32_t rip, const struct tcp_hdr *ack,
+                       struct tcp_opts *opts);
 bool tcp_fin_acked(const struct tcb *tcb);
 
 /* tcp_cc.c */

@@ -106,14 +106,61 @@ static void closed_input(struct stack *stack, const struct seg *s)
 }
 
 /* ---- 3.10.7.2 LISTEN ---- */
+static void synchronized_input(struct tcb *tcb, struct seg *s);
+
+/* An ACK that returns one of our SYN cookies (tcp_syncookie.c): create the connection its
+ * SYN asked for, in SYN-RECEIVED as if we had kept it, and let the ACK complete the
+ * handshake there. False when it is no cookie of ours. */
+static bool syncookie_open(struct tcb *l, const struct seg *s)
+{
+    struct stack *stack = l->stack;
+    struct tcp_hdr syn = s->h; /* the SYN this ACK answers, as far as the cookie knows it */
+    if (!tcp_syncookie_ack(l, s->dst, s->src, &s->h, &syn.opts))
+        return false;
+    if (l->acceptq_len >= l->backlog) {
+        stack->stats.tcp.listen_drops++;
+        trace(stack, TRACE_TCP, "accept queue full (%u): cookie ACK ignored", l->acceptq_len);
+        return true; /* as if lost: the client sends again */
+    }
+    struct tcb *c = tcp_new_child(l, s->dst, s->src, s->h.sport);
+    if (!c)
+        return true;
+    c->irs = s->seq - 1;
+    c->rcv_nxt = s->seq;
+    c->iss = s->h.ack - 1;
+    c->snd_una = c->iss;
+    c->snd_nxt = c->snd_max = c->snd_base = c->iss + 1;
+    c->recover = c->iss;
+    tcp_choose_wscale(c);
+    take_syn_options(c, &syn);
+    /* the window our cookie SYN-ACK offered (tcp_syncookie_send) */
+    c->rcv_adv = c->rcv_nxt + min_u32(ring_free(&c->rcv), 65535);
+    c->snd_wl1 = c->irs;
+    c->snd_wl2 = c->iss;
+    tcp_cc_init(c);
+    stack->stats.tcp.passive_opens++;
+    tcp_set_state(c, TCP_SYN_RECEIVED);
+    tcp_hash(c);
+    /* should the ACK not complete the handshake, the SYN-ACK is sent again */
+    tcp_arm_rtx(c);
+    struct seg rest = *s; /* the steps may trim it */
+    tcb_hold(c);
+    synchronized_input(c, &rest);
+    tcb_release(c);
+    return true;
+}
+
 static void listen_input(struct tcb *l, const struct seg *s)
 {
     struct stack *stack = l->stack;
     /* first, check for a RST: nothing to reset yet */
     if (s->h.flags & TCP_RST)
         return;
-    /* second, check for an ACK: nothing of ours can be acknowledged yet */
+    /* second, check for an ACK: nothing of ours can be acknowledged yet, unless it
+     * returns a SYN cookie (RFC 4987 3.6) */
     if (s->h.flags & TCP_ACK) {
+        if (!s->syn && syncookie_open(l, s))
+            return;
         /* typically a late ACK for a connection that has already gone */
         stack->stats.tcp.rx_listen_ack++;
         trace(stack, TRACE_TCP, "ACK to a listener, for no connection: RST");
@@ -123,6 +170,11 @@ static void listen_input(struct tcb *l, const struct seg *s)
     /* third, check for a SYN */
     if (!s->syn)
         return; /* fourth, other text or control: drop */
+    if (tcp_syncookie_needed(l)) {
+        /* under a SYN flood: answer without keeping state (tcp_syncookie.c) */
+        tcp_syncookie_send(l, s->dst, s->src, &s->h);
+        return;
+    }
     struct tcb *c = tcp_new_child(l, s->dst, s->src, s->h.sport);
     if (!c)
         return;

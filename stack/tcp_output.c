@@ -174,6 +174,31 @@ static void xmit(struct tcb *tcb, uint32_t seq, uint8_t flags, uint32_t len)
         stack->stats.tcp.tx_errors++;
 }
 
+void tcp_send_segment(struct stack *stack, uint32_t src, uint32_t dst, const struct tcp_hdr *h)
+{
+    size_t hlen = TCP_HDR_LEN + tcp_opts_len(&h->opts);
+    struct pkb *pkb = pkb_alloc(hlen);
+    if (!pkb) {
+        stack->stats.tcp.tx_errors++;
+        return;
+    }
+    uint8_t *p = pkb_put(pkb, hlen);
+    tcp_build(h, p);
+    tcp_set_checksum(p, hlen, src, dst);
+    if (stack_trace_enabled(stack, TRACE_TCP)) {
+        char line[256];
+        tcp_trace_flush(stack);
+        tcp_trace_segment(stack, NULL, true, h, src, dst, 0, line, sizeof(line));
+        trace(stack, TRACE_TCP, "%s", line);
+    }
+    stack->stats.tcp.tx_segments++;
+    if (h->flags & TCP_RST)
+        stack->stats.tcp.tx_resets++;
+    struct ip_send send = {.src = src, .dst = dst, .proto = IP_PROTO_TCP};
+    if (ip_output(stack, pkb, &send) < 0)
+        stack->stats.tcp.tx_errors++;
+}
+
 void tcp_send_reset(struct stack *stack, uint32_t src, uint32_t dst, uint16_t sport, uint16_t dport,
                     uint32_t seq, uint32_t ack, bool with_ack)
 {
@@ -184,25 +209,7 @@ void tcp_send_reset(struct stack *stack, uint32_t src, uint32_t dst, uint16_t sp
     h.seq = seq;
     h.ack = with_ack ? ack : 0;
     h.flags = TCP_RST | (with_ack ? TCP_ACK : 0);
-    struct pkb *pkb = pkb_alloc(TCP_HDR_LEN);
-    if (!pkb) {
-        stack->stats.tcp.tx_errors++;
-        return;
-    }
-    uint8_t *p = pkb_put(pkb, TCP_HDR_LEN);
-    tcp_build(&h, p);
-    tcp_set_checksum(p, TCP_HDR_LEN, src, dst);
-    if (stack_trace_enabled(stack, TRACE_TCP)) {
-        char line[256];
-        tcp_trace_flush(stack);
-        tcp_trace_segment(stack, NULL, true, &h, src, dst, 0, line, sizeof(line));
-        trace(stack, TRACE_TCP, "%s", line);
-    }
-    stack->stats.tcp.tx_segments++;
-    stack->stats.tcp.tx_resets++;
-    struct ip_send send = {.src = src, .dst = dst, .proto = IP_PROTO_TCP};
-    if (ip_output(stack, pkb, &send) < 0)
-        stack->stats.tcp.tx_errors++;
+    tcp_send_segment(stack, src, dst, &h);
 }
 
 void tcp_arm_rtx(struct tcb *tcb)
@@ -603,6 +610,18 @@ static void persist_fire(struct stack *stack, void *arg)
              * number (SND.UNA - 1) with no data: any TCP must answer it with an ACK that
              * carries its current window (RFC 9293 3.10.7.4 "first"), and no new byte
              * is committed to a window that has no room for it. */
+            /* An orphan (its application closed it) may not wait for ever on a peer that
+             * keeps its window shut while answering every probe: its probes are counted
+             * from the close on, answered or not (Linux: tcp_orphan_retries). */
+            if (tcb->owner == OWNER_TCP && ++tcb->orphan_probes > TCP_ORPHAN_PROBES) {
+                stack->stats.tcp.orphans_aborted++;
+                trace(stack, TRACE_TCP, "orphan: window still shut after %u probes: RST",
+                      TCP_ORPHAN_PROBES);
+                tcp_send_rst_for(tcb);
+                tcp_connection_dead(tcb, -ETIMEDOUT);
+                tcb_release(tcb);
+                return;
+            }
             if (++tcb->probes > tcp_max_retries(tcb)) {
                 tcb->retries = tcb->probes;
                 give_up(tcb);
