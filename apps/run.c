@@ -796,6 +796,10 @@ static int serve_request(struct run *run, struct run_msg *m, int in_fd, int *giv
         return m->op == RUN_STATUS ? 0 : m->op == RUN_NAME && m->arg ? -ENOTCONN : -EBADF;
     if (m->fd >= 0)
         r->prog_fd = m->fd;
+    /* Datagrams the program sent before this request go first, as the kernel would have
+     * sent them at once: a sendto() binds the port its getsockname() then reports. */
+    if (r->udp)
+        udp_from_program(run, r);
     switch (m->op) {
     case RUN_BIND:
         return req_bind(run, r, m);

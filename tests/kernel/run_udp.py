@@ -61,7 +61,7 @@ def client(host, port):
         expect_errno(errno.EDESTADDRREQ, lambda: s.send(b"x"))
         assert s.sendto(b"hello tapir", server) == 11
         ip, port = s.getsockname()
-        assert ip == "0.0.0.0" and port >= 1024, s.getsockname()  # an ephemeral port
+        assert ip == "0.0.0.0" and port >= 1024, (ip, port)  # an ephemeral port
         data, addr = s.recvfrom(100)
         assert (data, addr) == (b"hello tapir", server), (data, addr)
         expect_errno(errno.EINVAL, lambda: s.bind(("0.0.0.0", 9352)))  # the send bound it
