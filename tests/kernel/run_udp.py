@@ -1,8 +1,10 @@
 #!/usr/bin/env python3
 """run_udp.py - UDP both ways for test_run_udp.sh; every mode also passes on the kernel alone.
 
-  run_udp.py echo HOST PORT      the kernel's echo server: each datagram back to its sender
-                                 (prints "ready" once bound; runs until killed)
+  run_udp.py echo HOST PORT      the kernel's echo server: each datagram back to its sender;
+                                 "stranger PORT" then sends "stranger" to the sender's address
+                                 and PORT from another port (prints "ready" once bound; runs
+                                 until killed)
   run_udp.py client HOST PORT    on tapir: checks against the echo server on HOST:PORT;
                                  each check prints "ok NAME" or "FAIL NAME: why"; the exit
                                  status is the number of failures
@@ -25,10 +27,14 @@ def udp():
 def echo(host, port):
     s = udp()
     s.bind((host, port))
+    other = udp()
+    other.bind((host, 0))
     print("ready", flush=True)
     while True:
         data, addr = s.recvfrom(65535)
         s.sendto(data, addr)
+        if data.startswith(b"stranger "):
+            other.sendto(b"stranger", (addr[0], int(data.split()[1])))
 
 
 def client(host, port):
@@ -80,6 +86,18 @@ def client(host, port):
         s.sendmsg([b"two ", b"parts"])
         data, _, flags, addr = s.recvmsg(100)
         assert (data, flags, addr) == (b"two parts", 0, server), (data, flags, addr)
+        # a datagram from another port of the server: an unconnected socket gets it, a
+        # connected one does not (it sees only its peer's, as Linux filters)
+        u = udp()
+        u.settimeout(TIMEOUT)
+        u.bind(("0.0.0.0", 0))
+        for sock in (s, u):
+            u.sendto(b"stranger %d" % sock.getsockname()[1], server)
+            assert u.recv(100).startswith(b"stranger "), "the echo"
+        assert u.recvfrom(100)[0] == b"stranger"  # so it was sent to s as well
+        s.send(b"after the stranger")
+        assert s.recv(100) == b"after the stranger"
+        u.close()
         s.close()
 
     def peek_and_truncate():
