@@ -1,4 +1,4 @@
-/* run.c - `tapir run PROGRAM ARGS...`: an unmodified program's TCP sockets on tapir.
+/* run.c - `tapir run PROGRAM ARGS...`: an unmodified program's TCP and UDP sockets on tapir.
  *
  * tapir starts PROGRAM with the preload shim (apps/shim.c) and serves it from this one
  * thread and event loop, beside the stack. docs/chapters/09-run.md tells the story; in

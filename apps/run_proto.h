@@ -4,7 +4,8 @@
  * Each process of the program has one control connection (AF_UNIX, SOCK_SEQPACKET) to
  * tapir: one struct run_msg per request, one back per reply, never waiting inside tapir.
  * The bytes of a connection do not pass here: every tapir socket is one end of a UNIX
- * stream socketpair held by the program (its fd), the other end held by tapir. A new
+ * socketpair held by the program (its fd), the other end held by tapir (SOCK_STREAM for
+ * TCP, SOCK_SEQPACKET for UDP, struct run_dgram below). A new
  * socket's tapir end travels with RUN_SOCKET, an accepted one's program end with the
  * reply to RUN_ACCEPT (SCM_RIGHTS).
  */

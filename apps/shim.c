@@ -1,12 +1,13 @@
-/* shim.c - libtapir-shim.so: puts an unmodified program's TCP sockets on tapir.
+/* shim.c - libtapir-shim.so: puts an unmodified program's TCP and UDP sockets on tapir.
  *
  * `tapir run PROGRAM` starts PROGRAM with LD_PRELOAD=libtapir-shim.so, so the calls below
- * reach this file before libc. For an AF_INET stream socket the shim asks tapir (over a
- * control connection, apps/run_proto.h) to do the work; every other fd (files, pipes,
- * AF_UNIX, IPv6, UDP) goes straight on to libc, found with dlsym(RTLD_NEXT, ...).
+ * reach this file before libc. For an AF_INET stream or datagram socket the shim asks tapir
+ * (over a control connection, apps/run_proto.h) to do the work; every other fd (files,
+ * pipes, AF_UNIX, IPv6) goes straight on to libc, found with dlsym(RTLD_NEXT, ...).
  *
  * The trick that keeps this file small: the fd the program gets for a tapir socket is a
- * real kernel object, one end of a UNIX stream socketpair whose other end tapir holds.
+ * real kernel object, one end of a UNIX socketpair whose other end tapir holds (a stream
+ * for TCP; for UDP a SOCK_SEQPACKET pair, one message per datagram: see dgram_send()).
  * Bytes flow through it, so read(), write(), poll(), select() and epoll work on it as on
  * any socket, blocking or not, mixed with the program's other fds; the shim needs no
  * poll() of its own. What a socketpair cannot say by itself, the shim asks tapir:
