@@ -5,6 +5,7 @@
 #   make check      build and run every test, then again under ASan/UBSan
 #   make debug      build build-debug/tapir with -O0 -g3 for gdb
 #   make bench      measure throughput and latency against the kernel (not a test)
+#   make labs       the labs (docs/labs/); make lab-start LAB=NAME DIR=PATH, make grade LAB=NAME
 #   make clean
 #
 # BUILD=dir puts objects elsewhere (several builds can live side by side).
@@ -31,7 +32,8 @@ SIM_OBJ  := $(SIM_SRC:%.c=$(BUILD)/%.o)
 CHECK_CFLAGS = $(shell pkg-config --cflags check 2>/dev/null)
 CHECK_LIBS   = $(shell pkg-config --libs check 2>/dev/null)
 
-.PHONY: all run check debug bench clean tools tools-test unit sim kernel tests lab-up lab-down gdb-test
+.PHONY: all run check debug bench clean tools tools-test unit sim kernel tests lab-up lab-down gdb-test \
+        labs lab-start grade labs-check
 all: $(BUILD)/tapir
 
 $(BUILD)/%.o: %.c
@@ -83,12 +85,24 @@ check: export CHECK_SUMMARY = $(CURDIR)/build/check-summary
 check: tools-test
 	@mkdir -p build && rm -f $(CHECK_SUMMARY)
 	$(MAKE) --no-print-directory BUILD=build unit sim kernel
+	$(MAKE) --no-print-directory BUILD=build labs-check
 	$(MAKE) --no-print-directory gdb-test
 	$(MAKE) --no-print-directory BUILD=build-asan OPT="-O1 -g" \
 	    SAN="-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all" \
 	    unit sim kernel
 	@echo "make check: every suite passed (plain, gdb, and ASan/UBSan)"
 	@awk '{ p += $$1; f += $$2 } END { printf "check: %d passed, %d failed\n", p, f }' $(CHECK_SUMMARY)
+
+# Labs: students write the marked parts of the stack, the tests grade them (docs/labs/).
+labs:
+	@tests/labs/lab.py list
+lab-start:
+	@tests/labs/lab.py $(if $(BRANCH),branch $(LAB) $(BRANCH),start $(LAB) $(DIR))
+grade:
+	@tests/labs/lab.py grade $(LAB) --build $(BUILD)
+# every lab: markers sound, the stub builds and scores 0, the reference scores all
+labs-check: $(BUILD)/tapir
+	tests/labs/lab.py prove --tapir $(BUILD)/tapir
 
 debug:
 	$(MAKE) --no-print-directory BUILD=build-debug OPT="-O0 -g3" all

@@ -229,6 +229,7 @@ static void q_pop(struct hub *hub, struct hub_sub *s)
 
 static void q_push(struct hub *hub, struct hub_sub *s, struct hub_event *ev)
 {
+    /* LAB hub: begin */
     if (s->qlen == hub->cfg.queue_len) {
         /* Full: the oldest goes, as the contract says, and we count it. */
         hub->stats.queue_drops++;
@@ -239,6 +240,7 @@ static void q_push(struct hub *hub, struct hub_sub *s, struct hub_event *ev)
     s->queue[(s->qhead + s->qlen) % hub->cfg.queue_len] = ev;
     s->qlen++;
     ev->refs++;
+    /* LAB hub: end */
 }
 
 /* Keep the store within cfg.store_bytes by dropping the oldest events. The oldest event
@@ -531,6 +533,7 @@ static void do_leave(struct hub_conn *c, const struct hub_cmd *cmd)
 static void fan_out(struct hub *hub, struct hub_sub *sender, struct hub_room *r,
                     struct hub_event *ev)
 {
+    /* LAB hub: begin */
     for (unsigned i = 0; i < r->nmembers; i++) {
         struct hub_sub *m = r->members[i];
         if (m == sender)
@@ -547,6 +550,7 @@ static void fan_out(struct hub *hub, struct hub_sub *sender, struct hub_room *r,
             hub_trace(hub, "%s is not reading: dropped event %" PRIu64, m->id, ev->seq);
         }
     }
+    /* LAB hub: end */
 }
 
 static void do_emit(struct hub_conn *c, const struct hub_cmd *cmd)

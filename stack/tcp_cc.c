@@ -40,6 +40,7 @@ void tcp_cc_init(struct tcb *tcb)
 /* New data acknowledged (`acked` bytes; snd_una already moved). */
 void tcp_cc_on_ack(struct tcb *tcb, uint32_t acked)
 {
+    /* LAB cc: begin */
     uint32_t smss = tcb->smss;
     if (tcb->in_recovery) {
         if (seq_geq(tcb->snd_una, tcb->recover)) {
@@ -80,11 +81,13 @@ void tcp_cc_on_ack(struct tcb *tcb, uint32_t acked)
     }
     if (tcb->cwnd > CWND_MAX)
         tcb->cwnd = CWND_MAX;
+    /* LAB cc: end */
 }
 
 /* A duplicate ACK, as RFC 5681 section 2 defines it (tcp_input checked). */
 void tcp_cc_on_dupack(struct tcb *tcb)
 {
+    /* LAB cc: begin */
     struct stack *stack = tcb->stack;
     tcb->dupacks++;
     if (tcb->in_recovery) {
@@ -107,12 +110,14 @@ void tcp_cc_on_dupack(struct tcb *tcb)
     tcp_retransmit_first(tcb);
     tcb->cwnd = tcb->ssthresh + 3u * tcb->smss;
     tcp_arm_rtx(tcb);
+    /* LAB cc: end */
 }
 
 /* RFC 5681 3.1 (4) and (5): after a retransmission timeout, ssthresh halves and cwnd
  * falls to the loss window of one segment; RFC 6582 4: recovery ends. */
 void tcp_cc_on_timeout(struct tcb *tcb)
 {
+    /* LAB cc: begin */
     tcb->ssthresh = half_flight(tcb);
     tcb->cwnd = tcb->smss;
     tcb->bytes_acked = 0;
@@ -120,4 +125,5 @@ void tcp_cc_on_timeout(struct tcb *tcb)
     tcb->in_recovery = false;
     tcb->recover = tcb->snd_max;
     tcb->recover_set = true;
+    /* LAB cc: end */
 }

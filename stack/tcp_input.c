@@ -83,6 +83,7 @@ static void closed_input(struct stack *stack, const struct seg *s)
 /* ---- 3.10.7.2 LISTEN ---- */
 static void listen_input(struct tcb *l, const struct seg *s)
 {
+    /* LAB handshake: begin */
     struct stack *stack = l->stack;
     /* first, check for a RST: nothing to reset yet */
     if (s->h.flags & TCP_RST)
@@ -120,6 +121,7 @@ static void listen_input(struct tcb *l, const struct seg *s)
     tcp_set_state(c, TCP_SYN_RECEIVED);
     tcp_hash(c);
     tcp_send_syn(c); /* <SEQ=ISS><ACK=RCV.NXT><CTL=SYN,ACK> */
+    /* LAB handshake: end */
 }
 
 /* Both sides' SYNs are acknowledged: the connection is open. */
@@ -142,6 +144,7 @@ static void established(struct tcb *tcb)
 /* ---- 3.10.7.3 SYN-SENT ---- */
 static void syn_sent_input(struct tcb *tcb, const struct seg *s)
 {
+    /* LAB handshake: begin */
     struct stack *stack = tcb->stack;
     bool ack_ok = false;
     /* first, check the ACK bit: it must acknowledge our SYN and nothing more */
@@ -189,6 +192,7 @@ static void syn_sent_input(struct tcb *tcb, const struct seg *s)
      * RFC 9293 figure 8). <SEQ=ISS><ACK=RCV.NXT><CTL=SYN,ACK> */
     tcp_set_state(tcb, TCP_SYN_RECEIVED);
     tcp_send_syn(tcb);
+    /* LAB handshake: end */
 }
 
 /* ---- out-of-order data (RFC 9293 3.10.7.4 seventh: "segments with higher beginning
@@ -197,6 +201,7 @@ static void syn_sent_input(struct tcb *tcb, const struct seg *s)
  * ranges remembers which places are filled. */
 static void ooo_insert(struct tcb *tcb, uint32_t seq, const uint8_t *data, uint32_t len)
 {
+    /* LAB receive: begin */
     struct stack *stack = tcb->stack;
     uint32_t start = seq, end = seq + len;
     unsigned n = tcb->n_ooo, i = 0, j;
@@ -226,11 +231,13 @@ static void ooo_insert(struct tcb *tcb, uint32_t seq, const uint8_t *data, uint3
     }
     stack->stats.tcp.rx_out_of_order++;
     ring_write_at(&tcb->rcv, tcb->rcv.len + (seq - tcb->rcv_nxt), data, len);
+    /* LAB receive: end */
 }
 
 /* rcv_nxt moved: ranges it reached are now in-order data. */
 static void ooo_advance(struct tcb *tcb)
 {
+    /* LAB receive: begin */
     while (tcb->n_ooo && seq_leq(tcb->ooo[0].start, tcb->rcv_nxt)) {
         if (seq_gt(tcb->ooo[0].end, tcb->rcv_nxt)) {
             tcb->rcv.len += tcb->ooo[0].end - tcb->rcv_nxt;
@@ -239,6 +246,7 @@ static void ooo_advance(struct tcb *tcb)
         tcb->n_ooo--;
         memmove(&tcb->ooo[0], &tcb->ooo[1], tcb->n_ooo * sizeof(tcb->ooo[0]));
     }
+    /* LAB receive: end */
 }
 
 /* ---- 3.10.7.4, the steps for synchronized states (and SYN-RECEIVED) ---- */
@@ -246,6 +254,7 @@ static void ooo_advance(struct tcb *tcb)
 /* first, check the sequence number: the four cases of RFC 9293 3.10.7.4's table */
 static bool seq_acceptable(const struct tcb *tcb, const struct seg *s)
 {
+    /* LAB receive: begin */
     uint32_t wnd = rcv_wnd(tcb), len = seg_len(s), nxt = tcb->rcv_nxt;
     if (len == 0 && wnd == 0)
         return s->seq == nxt;
@@ -257,11 +266,13 @@ static bool seq_acceptable(const struct tcb *tcb, const struct seg *s)
         return s->seq == nxt;
     return (seq_leq(nxt, s->seq) && seq_lt(s->seq, nxt + wnd)) ||
            (seq_leq(nxt, s->seq + len - 1) && seq_lt(s->seq + len - 1, nxt + wnd));
+    /* LAB receive: end */
 }
 
 /* Cut what lies before RCV.NXT (a duplicate) or beyond the window. */
 static void trim_to_window(struct tcb *tcb, struct seg *s)
 {
+    /* LAB receive: begin */
     struct stack *stack = tcb->stack;
     if (s->syn && seq_lt(s->seq, tcb->rcv_nxt)) {
         s->syn = false; /* the SYN itself is old */
@@ -287,6 +298,7 @@ static void trim_to_window(struct tcb *tcb, struct seg *s)
         stack->stats.tcp.rx_beyond_window++;
         tcb->ack_now = true;
     }
+    /* LAB receive: end */
 }
 
 /* fifth, check the ACK field: new data acknowledged (SND.UNA < SEG.ACK =< SND.MAX) */
@@ -440,6 +452,7 @@ static bool process_text(struct tcb *tcb, struct seg *s)
 /* eighth, check the FIN bit */
 static void process_fin(struct tcb *tcb, const struct seg *s)
 {
+    /* LAB close: begin */
     if (s->fin && s->seq + s->len != tcb->rcv_nxt) {
         /* a FIN beyond a hole: it counts once the data before it is here */
         tcb->ooo_fin = true;
@@ -475,6 +488,7 @@ static void process_fin(struct tcb *tcb, const struct seg *s)
     default:
         break; /* CLOSE-WAIT, CLOSING, LAST-ACK: remain */
     }
+    /* LAB close: end */
 }
 
 static void synchronized_input(struct tcb *tcb, struct seg *s)
