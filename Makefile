@@ -5,7 +5,8 @@
 #   make check      build and run every test, then again under ASan/UBSan
 #   make debug      build build-debug/tapir with -O0 -g3 for gdb
 #   make bench      measure throughput and latency against the kernel (not a test)
-#   make labs       the labs (docs/labs/); make lab-start LAB=NAME DIR=PATH, make grade LAB=NAME
+#   make labs       the labs (docs/labs/); make lab-start LAB=NAME DIR=PATH (or BRANCH=name),
+#                   make grade LAB=NAME (KERNEL=no skips the kernel tests)
 #   make clean
 #
 # BUILD=dir puts objects elsewhere (several builds can live side by side).
@@ -99,7 +100,7 @@ labs:
 lab-start:
 	@tests/labs/lab.py $(if $(BRANCH),branch $(LAB) $(BRANCH),start $(LAB) $(DIR))
 grade:
-	@tests/labs/lab.py grade $(LAB) --build $(BUILD)
+	@tests/labs/lab.py grade $(LAB) --build $(BUILD) $(if $(filter no 0,$(KERNEL)),--no-kernel)
 # every lab: markers sound, the stub builds and scores 0, the reference scores all
 labs-check: $(BUILD)/tapir
 	tests/labs/lab.py prove --tapir $(BUILD)/tapir
