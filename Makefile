@@ -20,7 +20,7 @@ LDFLAGS  += $(SAN)
 LAB      ?= tapir-lab
 ARGS     ?=
 
-LIB_SRC  := $(wildcard stack/*.c) tap/tap.c tap/wire.c
+LIB_SRC  := $(wildcard stack/*.c) tap/tap.c tap/wire.c tap/impair.c
 APPS_SRC := $(filter-out apps/main.c,$(wildcard apps/*.c))
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
 SIM_SRC  := $(wildcard tests/sim/test_*.c)
@@ -73,7 +73,8 @@ unit: tools $(UNIT_BIN)
 	tests/run-suites.sh unit $(UNIT_BIN)
 sim: tools $(SIM_BIN)
 	tests/run-suites.sh sim $(SIM_BIN)
-kernel: tools-test $(BUILD)/tapir
+# (the lessons' gdb blocks run on the -O0 build: hence debug)
+kernel: tools-test $(BUILD)/tapir debug
 	tests/kernel/run.sh $(BUILD)/tapir
 
 # The gdb walkthrough of docs/debugging.md, against the -O0 build.
@@ -106,7 +107,7 @@ labs-check: $(BUILD)/tapir
 	tests/labs/lab.py prove --tapir $(BUILD)/tapir
 
 debug:
-	$(MAKE) --no-print-directory BUILD=build-debug OPT="-O0 -g3" all
+	$(MAKE) --no-print-directory BUILD=build-debug OPT="-O0 -g3" SAN= all
 
 run: tools-test $(BUILD)/tapir
 	@tests/tools.sh root "make run"

@@ -22,7 +22,7 @@ struct service *echo_start(struct stack *stack, uint16_t port, int *err);
 struct service *discard_start(struct stack *stack, uint16_t port, int *err);
 void service_stop(struct service *svc);
 
-/* hub.c: the event hub (rooms, emit, durable clients) on TCP `port`; docs/08-hub.md. */
+/* hub.c: the event hub (rooms, emit, durable clients) on TCP `port`; docs/chapters/08-hub.md. */
 struct hub_server;
 struct hub_server *hub_start(struct stack *stack, uint16_t port, int *err);
 void hub_stop(struct hub_server *srv);

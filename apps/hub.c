@@ -1,5 +1,5 @@
 /* hub.c - the event hub: a central server that takes every event a client emits, scrubs
- * it, and broadcasts it to the other members of the room (docs/08-hub.md).
+ * it, and broadcasts it to the other members of the room (docs/chapters/08-hub.md).
  *
  * The ideas of the course notes, and where they live here:
  *   event queue      each durable client's queue (struct hub_sub.queue), kept until ACKed

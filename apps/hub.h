@@ -1,4 +1,4 @@
-/* hub.h - the event hub: rooms, emit/listen, durable clients with replay (docs/08-hub.md).
+/* hub.h - the event hub: rooms, emit/listen, durable clients with replay (docs/chapters/08-hub.md).
  *
  * Two halves in hub.c:
  *   - the core (struct hub, struct hub_conn): rooms, clients, queues, seq numbers. It sees

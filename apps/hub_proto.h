@@ -4,7 +4,7 @@
  *   bytes --hub_line_feed--> one line --hub_parse--> struct hub_cmd --> the hub (hub.c)
  *   payload --hub_scrub--> clean payload --hub_format_event--> "EVENT ...\n"
  *
- * The protocol itself (what each command means) is in docs/08-hub.md and DESIGN.md.
+ * The protocol itself (what each command means) is in docs/chapters/08-hub.md.
  */
 #ifndef TAPIR_HUB_PROTO_H
 #define TAPIR_HUB_PROTO_H

@@ -7,6 +7,7 @@
  *   tapir sim [SCENARIO]                two stacks over the simulated wire, no root needed
  */
 #include "apps.h"
+#include "../tap/impair.h"
 #include "../tap/tap.h"
 
 #include <errno.h>
@@ -28,12 +29,19 @@ static const char usage[] =
     "       tapir [OPTIONS] ping HOST [-c N] [-i SECONDS] [-s SIZE]\n"
     "       tapir [OPTIONS] nc [-u] HOST PORT\n"
     "       tapir [OPTIONS] nc [-u] -l PORT\n"
-    "       tapir sim [SCENARIO] [--seed N] [--loss PCT] [--trace LAYERS] | --list\n"
+    "       tapir sim [SCENARIO] [--seed N] [--loss PCT] [--trace LAYERS] [--pcap FILE]\n"
+    "                 [--stats] | --list\n"
     "options: --tap NAME (tap0)  --ip ADDR/PREFIX (10.0.0.2/24)  --gw ADDR\n"
     "         --mac MAC (02:00:00:00:00:02)  --trace LAYERS "
-    "(eth,arp,ip,icmp,udp,tcp,sock,app|all)\n"
+    "(link,eth,arp,ip,icmp,udp,tcp,sock,app|all)\n"
     "         --pcap FILE  --stats  --echo PORT (7)  --discard PORT (9)  --hub PORT (7000)\n"
     "         --offload on|off (on: TCP segmentation and checksum offload on the TAP device)\n"
+    "         --impair SPEC  a bad link, seeded: SPEC is a comma list of loss=P%,\n"
+    "                dup=P%, reorder=P%, corrupt=P%, delay=Nms, seed=N; in: or out: before\n"
+    "                a key limits it to frames to tapir or from tapir (offloads go off;\n"
+    "                --trace link shows each fault, --stats counts them)\n"
+    "         --trace-absolute  TCP trace lines show raw sequence numbers (default: relative\n"
+    "                to each side's ISN, as tshark shows them)\n"
     "         (a service port of 0 turns that service off)\n";
 
 static void fail_usage(const char *fmt, const char *arg)
@@ -50,6 +58,9 @@ struct options {
     const char *pcap;
     bool stats;
     bool offload; /* TSO and checksum offload on the TAP device */
+    bool impair;  /* --impair: the link loses, delays, ... (tap/impair.c) */
+    struct impair_config impair_cfg;
+    struct impair_link *link;
     long echo_port, discard_port, hub_port;
     struct stack_config cfg;
 };
@@ -78,10 +89,13 @@ static void on_signal(int sig)
 
 static void on_signal_pipe(struct stack *stack, int fd, void *ctx)
 {
+    struct options *o = ctx;
     char buf[16];
-    (void)ctx;
-    if (read(fd, buf, sizeof(buf)) > 0)
+    if (read(fd, buf, sizeof(buf)) > 0) {
         stack_print_stats(stack, stderr);
+        if (o->link)
+            impair_link_print_stats(o->link, stderr);
+    }
 }
 
 static void install_signals(void)
@@ -112,6 +126,8 @@ static const struct option longopts[] = {
     {"discard", required_argument, 0, 'd'},
     {"hub", required_argument, 0, 'H'},
     {"offload", required_argument, 0, 'o'},
+    {"impair", required_argument, 0, 'I'},
+    {"trace-absolute", no_argument, 0, 'A'},
     {"help", no_argument, 0, 'h'},
     {0, 0, 0, 0},
 };
@@ -155,6 +171,18 @@ static int parse_options(int argc, char **argv, struct options *o)
         case 'S':
             o->stats = true;
             break;
+        case 'I': {
+            char why[160];
+            if (impair_parse(optarg, &o->impair_cfg, why, sizeof(why)) < 0) {
+                fprintf(stderr, "tapir: bad --impair '%s': %s (see tapir --help)\n", optarg, why);
+                exit(2);
+            }
+            o->impair = true;
+            break;
+        }
+        case 'A':
+            o->cfg.trace_absolute = true;
+            break;
         case 'e':
             o->echo_port = parse_port(optarg, "bad --echo port '%s'");
             break;
@@ -180,7 +208,8 @@ static int parse_options(int argc, char **argv, struct options *o)
 static struct stack *open_stack(struct options *o, struct tap **tap_out)
 {
     int err = 0;
-    struct tap *tap = tap_open_with(o->tap, o->offload, &err);
+    /* the impairment works on single frames, as a cable carries them: no offloads */
+    struct tap *tap = tap_open_with(o->tap, o->offload && !o->impair, &err);
     if (!tap) {
         fprintf(stderr, "tapir: cannot attach to TAP device '%s': %s\n", o->tap, strerror(-err));
         if (err == -EPERM || err == -EACCES)
@@ -196,7 +225,14 @@ static struct stack *open_stack(struct options *o, struct tap **tap_out)
         fprintf(stderr, "tapir: getrandom failed: %s\n", strerror(errno));
         exit(1);
     }
-    struct stack *stack = stack_create(&o->cfg, tap_netif_ops(tap), tap);
+    const struct netif_ops *ops = tap_netif_ops(tap);
+    void *driver = tap;
+    if (o->impair) {
+        o->link = impair_link_create(&o->impair_cfg, ops, tap);
+        ops = &impair_link_ops;
+        driver = o->link;
+    }
+    struct stack *stack = o->impair && !o->link ? NULL : stack_create(&o->cfg, ops, driver);
     if (!stack) {
         fprintf(stderr, "tapir: out of memory\n");
         exit(1);
@@ -211,16 +247,27 @@ static struct stack *open_stack(struct options *o, struct tap **tap_out)
     stack_start(stack, stack_real_clock_us(stack));
     install_signals();
     if (signal_pipe[0] >= 0)
-        stack_watch_fd(stack, signal_pipe[0], on_signal_pipe, NULL);
+        stack_watch_fd(stack, signal_pipe[0], on_signal_pipe, o);
+    if (o->link) {
+        char spec[320];
+        impair_link_trace_to(o->link, stack);
+        impair_describe(&o->impair_cfg, spec, sizeof(spec));
+        fprintf(stderr, "tapir: impaired link: %s\n", spec);
+    }
     *tap_out = tap;
     return stack;
 }
 
 static void close_stack(struct options *o, struct stack *stack, struct tap *tap)
 {
-    if (o->stats)
+    if (o->stats) {
         stack_print_stats(stack, stderr);
+        if (o->link)
+            impair_link_print_stats(o->link, stderr);
+    }
     stack_destroy(stack);
+    impair_link_destroy(o->link);
+    o->link = NULL;
     tap_close(tap);
 }
 

@@ -39,11 +39,14 @@
 struct sim {
     struct wire *wire;
     struct stack *a, *b;
-    uint64_t now_us; /* the fake clock */
-    uint32_t seed;   /* --seed */
-    unsigned loss;   /* --loss, percent */
-    unsigned trace;  /* --trace, TRACE_* bits */
-    FILE *out;       /* stdout: trace lines and the scenario's own lines */
+    uint64_t now_us;  /* the fake clock */
+    uint32_t seed;    /* --seed */
+    unsigned loss;    /* --loss, percent */
+    unsigned trace;   /* --trace, TRACE_* bits */
+    bool absolute;    /* --trace-absolute: raw TCP sequence numbers */
+    const char *pcap; /* --pcap FILE: what A's interface sees */
+    bool stats;       /* --stats: both stacks' counters at the end, on stderr */
+    FILE *out;        /* stdout: trace lines and the scenario's own lines */
     /* The wire's counters when the scenario's story ended (see story_over), if it did
      * before the scenario returned: what is torn down after that is not counted. */
     bool story_over;
@@ -75,6 +78,7 @@ static void sim_config(const struct sim *sim, struct stack_config *cfg, int side
     cfg->seed = sim->seed * 2 + (uint32_t)side;
     cfg->trace_mask = sim->trace;
     cfg->trace_out = sim->out;
+    cfg->trace_absolute = sim->absolute;
     cfg->tcp_msl_ms = 1000; /* TIME-WAIT of 2 s keeps the close lessons short */
 }
 
@@ -83,6 +87,14 @@ static void sim_config(const struct sim *sim, struct stack_config *cfg, int side
 static bool sim_run(struct sim *sim, uint64_t for_us, bool (*done)(void *), void *ctx)
 {
     return wire_run(sim->wire, sim->a, sim->b, &sim->now_us, sim->now_us + for_us, done, ctx);
+}
+
+/* The wire lost, duplicated, reordered or corrupted a frame: a trace line of the stack
+ * that sent it (ev->path is the receiving side). */
+static void wire_event(void *ctx, const struct impair_event *ev)
+{
+    struct sim *sim = ctx;
+    impair_trace(ev->path ? sim->a : sim->b, "out", ev);
 }
 
 static int sim_open(struct sim *sim)
@@ -99,6 +111,14 @@ static int sim_open(struct sim *sim)
     sim->b = stack_create(&cfg_b, &wire_ops, wire_end(sim->wire, 1));
     if (!sim->a || !sim->b)
         return -ENOMEM;
+    wire_set_observer(sim->wire, wire_event, sim);
+    /* The capture is taken on A's interface, as tcpdump there would: a frame the wire
+     * loses on its way from A is in it, one lost on its way to A is not. */
+    if (sim->pcap) {
+        int err = stack_set_pcap(sim->a, sim->pcap);
+        if (err < 0)
+            return err;
+    }
     /* Both come up at the same instant and announce themselves with a gratuitous ARP
      * (RFC 5227 2.3). Let those land before the scenario starts, so that what it shows
      * is its own exchange and not a race with the announcements. */
@@ -330,13 +350,14 @@ static int scenario_ping(struct sim *sim)
  * story and are printed whatever --trace says; the trace shows what TCP did about it.
  */
 
-#define SERVER_PORT   9                /* B's listener: the discard port (RFC 863); B only reads */
-#define CLOSED_PORT   7                /* nothing listens there on B */
-#define TRANSFER_LEN  20000            /* bytes A sends in transfer and loss */
-#define LOSS_SEGMENT  3                /* loss: the wire drops A's third data segment */
-#define APP_DELAY_US  100000           /* close: B's application takes 100 ms before it closes */
-#define TCP_RUN_US    (60 * SECOND_US) /* the longest a step may take: --loss backs off */
-#define TRACE_TCP_APP (TRACE_TCP | TRACE_APP)
+#define SERVER_PORT    9                /* B's listener: the discard port (RFC 863); B only reads */
+#define CLOSED_PORT    7                /* nothing listens there on B */
+#define TRANSFER_LEN   20000            /* bytes A sends in transfer and loss */
+#define LOSS_SEGMENT   3                /* loss: the wire drops A's third data segment */
+#define APP_DELAY_US   100000           /* close: B's application takes 100 ms before it closes */
+#define TCP_RUN_US     (60 * SECOND_US) /* the longest a step may take: --loss backs off */
+#define TRACE_TCP_LINK (TRACE_TCP | TRACE_LINK) /* with what the wire did to frames */
+#define TRACE_TCP_APP  (TRACE_TCP | TRACE_APP | TRACE_LINK)
 
 /* One application: a listener or a connection on one of the stacks. */
 struct app {
@@ -648,8 +669,8 @@ static bool watch_frame(void *ctx, int side, const uint8_t *frame, size_t len)
         w->resent++;
         bool fast = a->fast_retransmits > w->fast_before;
         bool rto = a->timeouts > w->timeouts_before;
-        watch_say(w, "A sends seq=%" PRIu32 " (relative %" PRIu32 ") len=%zu again: %s", t.seq,
-                  t.seq - w->isn[0], t.len,
+        watch_say(w, "A sends seq=%" PRIu32 " (raw %" PRIu32 ") len=%zu again: %s",
+                  t.seq - w->isn[0], t.seq, t.len,
                   fast  ? "fast retransmit, after 3 duplicate ACKs (RFC 5681 3.2)"
                   : rto ? "retransmission timeout (RFC 6298 5)"
                         : "retransmission");
@@ -663,8 +684,8 @@ static bool watch_frame(void *ctx, int side, const uint8_t *frame, size_t len)
         w->drop_len = t.len;
         w->fast_before = a->fast_retransmits;
         w->timeouts_before = a->timeouts;
-        watch_say(w, "drops A's data segment %u: seq=%" PRIu32 " (relative %" PRIu32 ") len=%zu",
-                  w->drop_nth, t.seq, t.seq - w->isn[0], t.len);
+        watch_say(w, "drops A's data segment %u: seq=%" PRIu32 " (raw %" PRIu32 ") len=%zu",
+                  w->drop_nth, t.seq - w->isn[0], t.seq, t.len);
         return true;
     }
     return false;
@@ -1144,17 +1165,17 @@ static const struct scenario scenarios[] = {
     {"ping", "A pings B 3 times (ICMP echo, RFC 792), then prints ping's summary", scenario_ping,
      TRACE_ALL},
     {"handshake", "A connects to B's listener: SYN, SYN-ACK, ACK; both ESTABLISHED",
-     scenario_handshake, TRACE_TCP},
+     scenario_handshake, TRACE_TCP_LINK},
     {"transfer", "A sends B 20000 bytes over TCP (data and ACKs), then both close",
-     scenario_transfer, TRACE_TCP},
+     scenario_transfer, TRACE_TCP_LINK},
     {"loss", "the transfer with one data segment lost on the wire: TCP retransmits it",
-     scenario_loss, TRACE_TCP},
+     scenario_loss, TRACE_TCP_LINK},
     {"close", "A closes first: FIN-WAIT-1/2 and TIME-WAIT on A, CLOSE-WAIT and LAST-ACK on B",
-     scenario_close, TRACE_TCP},
+     scenario_close, TRACE_TCP_LINK},
     {"simultaneous-close", "A and B close at the same instant: CLOSING on both sides",
-     scenario_simultaneous_close, TRACE_TCP},
+     scenario_simultaneous_close, TRACE_TCP_LINK},
     {"reset", "RST: connect() to a closed port is refused; abort() resets the peer", scenario_reset,
-     TRACE_TCP},
+     TRACE_TCP_LINK},
     {"hub", "the hub on B, three clients on A: HELLO, JOIN, EMIT, the EVENT delivered",
      scenario_hub, TRACE_TCP_APP},
 };
@@ -1177,11 +1198,15 @@ static void list_scenarios(FILE *out)
 }
 
 static const char sim_usage[] =
-    "usage: tapir sim [SCENARIO] [--seed N] [--loss PCT] [--trace LAYERS]\n"
+    "usage: tapir sim [SCENARIO] [--seed N] [--loss PCT] [--trace LAYERS] [--trace-absolute]\n"
+    "                 [--pcap FILE] [--stats]\n"
     "       tapir sim --list\n"
     "Two stacks, A (10.0.0.1) and B (10.0.0.2), over a simulated wire on a fake clock.\n"
-    "The trace goes to stdout (arp, ping: all layers; the TCP scenarios: tcp; hub: tcp\n"
-    "and app; --trace picks others); a seed gives the same output every run.\n"
+    "The trace goes to stdout (arp, ping: all layers; the TCP scenarios: tcp and link;\n"
+    "hub: tcp, link and app; --trace picks others); a seed gives the same output every run.\n"
+    "TCP sequence numbers are relative to each side's ISN (--trace-absolute: raw).\n"
+    "--pcap FILE captures what A's interface sees (open it in Wireshark); --stats prints\n"
+    "both stacks' counters on stderr at the end.\n"
     "Default: scenario " DEFAULT_SCENARIO ", --seed 1, --loss 0.\n";
 
 static int sim_fail(const char *what, const char *arg)
@@ -1216,6 +1241,22 @@ static bool parse_unsigned(const char *s, unsigned long max, unsigned long *v)
     return !*end && errno == 0 && *v <= max;
 }
 
+/* --stats: each stack's counters, then the wire's, as `tapir --stats` prints them. */
+static void print_all_stats(const struct sim *sim)
+{
+    const struct wire_stats *w = wire_stats(sim->wire);
+    fprintf(stderr, "==== A 10.0.0.1 ====\n");
+    stack_print_stats(sim->a, stderr);
+    fprintf(stderr, "==== B 10.0.0.2 ====\n");
+    stack_print_stats(sim->b, stderr);
+    fprintf(stderr, "==== the wire ====\n");
+    fprintf(stderr, "Wire (L1, seed %" PRIu32 ", loss %u%%):\n", sim->seed, sim->loss);
+    fprintf(stderr, "    %" PRIu64 " frames sent\n", w->sent);
+    fprintf(stderr, "    %" PRIu64 " frames delivered\n", w->delivered);
+    fprintf(stderr, "    %" PRIu64 " frames lost\n", w->lost);
+    fprintf(stderr, "    %" PRIu64 " frames dropped on purpose by the scenario\n", w->filtered);
+}
+
 int sim_main(int argc, char **argv)
 {
     struct sim sim = {.seed = SIM_SEED, .out = stdout};
@@ -1239,6 +1280,14 @@ int sim_main(int argc, char **argv)
             if (!parse_unsigned(v, 100, &n))
                 return sim_fail("bad --loss '%s' (want a percentage, 0..100)", v);
             sim.loss = (unsigned)n;
+        } else if (!strcmp(argv[i], "--trace-absolute")) {
+            sim.absolute = true;
+        } else if (!strcmp(argv[i], "--stats")) {
+            sim.stats = true;
+        } else if ((v = option_value(argc, argv, &i, "--pcap"))) {
+            if (!*v)
+                return sim_fail("%s", "--pcap needs a FILE");
+            sim.pcap = v;
         } else if ((v = option_value(argc, argv, &i, "--trace"))) {
             if (trace_parse_layers(v, &sim.trace) < 0)
                 return sim_fail("bad --trace '%s' (layers: eth,arp,ip,icmp,udp,tcp,sock,app, "
@@ -1270,8 +1319,12 @@ int sim_main(int argc, char **argv)
             "# tapir sim %s: seed %" PRIu32 ", loss %u%%; A 10.0.0.1 02:00:00:00:00:01, "
             "B 10.0.0.2 02:00:00:00:00:02\n",
             sc->name, sim.seed, sim.loss);
-    if (sim_open(&sim) < 0) {
-        fprintf(stderr, "tapir: sim: out of memory\n");
+    int err = sim_open(&sim);
+    if (err < 0) {
+        if (err == -ENOMEM)
+            fprintf(stderr, "tapir: sim: out of memory\n");
+        else
+            fprintf(stderr, "tapir: sim: cannot write pcap '%s': %s\n", sim.pcap, strerror(-err));
         sim_close(&sim);
         return 1;
     }
@@ -1283,6 +1336,9 @@ int sim_main(int argc, char **argv)
     if (w->filtered)
         fprintf(sim.out, ", %" PRIu64 " dropped on purpose", w->filtered);
     fputc('\n', sim.out);
+    pcap_close(sim.a); /* the capture, like the trace, ends with the story */
+    if (sim.stats)
+        print_all_stats(&sim);
     sim_close(&sim);
     return rc;
 }

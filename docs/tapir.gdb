@@ -14,6 +14,17 @@
 #   tcb PTR           a connection: 4-tuple, state, relative sequence numbers, windows,
 #                     congestion window, RTO
 #   tcbs [STACK]      every TCB of a stack (default: the variable `stack` of this frame)
+#
+# It also switches gdb to software watchpoints (below): they work on every machine.
+
+# ---- watchpoints ----
+
+# Many virtual machines and containers give gdb no debug registers: a hardware watchpoint
+# is accepted there ("watch -l tcb->state" answers as usual) and then never fires, and the
+# program runs to its end. A software watchpoint single-steps the program and compares the
+# value after every instruction: slower (a second or two for a `tapir sim` scenario), but
+# it stops on every machine. `set can-use-hw-watchpoints 1` turns hardware ones back on.
+set can-use-hw-watchpoints 0
 
 # ---- addresses ----
 

@@ -26,6 +26,10 @@ struct netif_ops {
      * (receive offload, as GRO does), up to 64 KiB. */
     bool rx_large;
     int (*send_tso)(void *driver, const uint8_t *frame, size_t len, uint16_t mss, uint64_t now_us);
+    /* Optional (NULL: never). A driver that holds frames back (tap/impair.c delays them)
+     * says when it next needs a recv call, absolute on the stack's clock, or UINT64_MAX;
+     * the event loop wakes up for it as for a timer. */
+    uint64_t (*next_due)(void *driver);
 };
 
 #endif

@@ -166,7 +166,16 @@ uint64_t stack_next_timeout_us(const struct stack *stack)
 {
     if (stack->loopback.count)
         return 0;
-    return timers_next_delay(stack);
+    uint64_t delay = timers_next_delay(stack);
+    if (stack->link->next_due) {
+        uint64_t due = stack->link->next_due(stack->link_driver);
+        uint64_t link = due == UINT64_MAX     ? UINT64_MAX
+                        : due > stack->now_us ? due - stack->now_us
+                                              : 0;
+        if (link < delay)
+            delay = link;
+    }
+    return delay;
 }
 
 static uint64_t clock_us(clockid_t id)

@@ -34,6 +34,7 @@ struct stack_config {
                                getrandom() in real runs; all zero: derived from seed */
     unsigned trace_mask;    /* TRACE_* bits */
     FILE *trace_out;        /* where trace lines go (stderr when NULL) */
+    bool trace_absolute;    /* TCP lines show raw sequence numbers, not relative to the ISN */
 
     /* ARP (RFC 826) */
     unsigned arp_cache_size;   /* entries (64) */

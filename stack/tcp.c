@@ -20,6 +20,8 @@
 #include "tcp_impl.h"
 
 #include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -118,6 +120,56 @@ void tcp_set_state(struct tcb *tcb, enum tcb_state s)
         unhash(tcb);
         tcp_timers_cancel(tcb);
     }
+}
+
+/* ---- trace lines ----
+ *
+ * Sequence numbers are shown as tshark shows them: relative to the ISN of the side that
+ * chose them, so the first data byte is 1 and a SYN's seq is 0 (--trace-absolute shows the
+ * raw numbers). A number with no known ISN (a stray segment that belongs to no
+ * connection, and our RST answering it) stays raw. */
+static uint32_t shown(const struct stack *stack, uint32_t n, bool have_base, uint32_t base)
+{
+    return have_base && !stack->cfg.trace_absolute ? n - base : n;
+}
+
+void tcp_trace_segment(struct stack *stack, const struct tcb *tcb, bool tx, const struct tcp_hdr *h,
+                       uint32_t src, uint32_t dst, size_t len, char *buf, size_t size)
+{
+    struct tcp_state *ts = stack->tcp;
+    struct tcp_hdr rel = *h;
+    if (tx && tcb) {
+        rel.seq = shown(stack, h->seq, true, tcb->iss);
+        rel.ack = shown(stack, h->ack, true, tcb->irs);
+    } else if (tx) { /* a RST answering the segment in hand: its numbers are the reverse */
+        rel.seq = shown(stack, h->seq, ts->have_our_isn, ts->our_isn);
+        rel.ack = shown(stack, h->ack, ts->have_peer_isn, ts->peer_isn);
+    } else {
+        rel.seq = shown(stack, h->seq, ts->have_peer_isn, ts->peer_isn);
+        rel.ack = shown(stack, h->ack, ts->have_our_isn, ts->our_isn);
+    }
+    int n = snprintf(buf, size, "%s ", tx ? "tx" : "rx");
+    tcp_format(&rel, src, dst, len, buf + n, size - (size_t)n);
+}
+
+uint32_t tcp_trace_seq(const struct tcb *tcb, uint32_t seq)
+{
+    return shown(tcb->stack, seq, true, tcb->iss);
+}
+
+void tcp_trace_conn(const struct tcb *tcb, const char *fmt, ...)
+{
+    struct stack *stack = tcb->stack;
+    if (!stack_trace_enabled(stack, TRACE_TCP))
+        return;
+    char a[16], b[16], text[200];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(text, sizeof(text), fmt, ap);
+    va_end(ap);
+    tcp_trace_flush(stack);
+    trace_emit(stack, TRACE_TCP, "%s:%u > %s:%u %s", ip_str(tcb->local_ip, a), tcb->local_port,
+               ip_str(tcb->remote_ip, b), tcb->remote_port, text);
 }
 
 void tcp_trace_flush(struct stack *stack)

@@ -52,7 +52,7 @@ void tcp_cc_on_ack(struct tcb *tcb, uint32_t acked)
             tcb->dupacks = 0;
         } else {
             /* partial ACK: resend the next hole, deflate by what was acked */
-            tcp_retransmit_first(tcb);
+            tcp_retransmit_first(tcb, "partial ACK in fast recovery (RFC 6582)");
             tcb->cwnd = tcb->cwnd > acked ? tcb->cwnd - acked : 0;
             if (acked >= smss)
                 tcb->cwnd += smss;
@@ -107,7 +107,7 @@ void tcp_cc_on_dupack(struct tcb *tcb)
     tcb->recover = tcb->snd_max;
     tcb->recover_set = true;
     tcb->in_recovery = true;
-    tcp_retransmit_first(tcb);
+    tcp_retransmit_first(tcb, "fast retransmit after 3 duplicate ACKs (RFC 5681 3.2)");
     tcb->cwnd = tcb->ssthresh + 3u * tcb->smss;
     tcp_arm_rtx(tcb);
     /* LAB cc: end */

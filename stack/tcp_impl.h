@@ -198,6 +198,10 @@ struct tcp_state {
     bool rx_pending;
     char rx_line[256];
     char transitions[160];
+    /* The ISNs the arriving segment's numbers are shown relative to, for its line and for
+     * a RST answering it (tcp_trace_segment): the sender's (peer_isn) and ours. */
+    bool have_peer_isn, have_our_isn;
+    uint32_t peer_isn, our_isn;
 };
 
 /* Times (microseconds) */
@@ -206,8 +210,8 @@ struct tcp_state {
 #define TCP_RTO_MAX_US        60000000u /* RFC 6298 2.5 */
 #define TCP_DELACK_US         40000u    /* RFC 1122 4.2.3.2 allows up to 500 ms */
 #define TCP_BURST_MAX_UNACKED 16        /* a burst ACKs at least every 16 segments */
-#define TCP_TSO_MAX 64000 /* bytes of data in one TSO frame (the frame stays < 64 KiB) */
-#define TCP_DEFAULT_MSS       536       /* RFC 9293 3.7.1: when the peer sends no MSS */
+#define TCP_TSO_MAX           64000 /* bytes of data in one TSO frame (the frame stays < 64 KiB) */
+#define TCP_DEFAULT_MSS       536   /* RFC 9293 3.7.1: when the peer sends no MSS */
 
 /* tcp.c */
 const char *tcp_state_name(enum tcb_state s);
@@ -229,6 +233,16 @@ void tcb_release(struct tcb *tcb);
 void tcp_choose_wscale(struct tcb *tcb);
 /* Print the pending trace line of the arriving segment, if any. */
 void tcp_trace_flush(struct stack *stack);
+/* A segment's trace line into buf: "tx 10.0.0.2:7 > 10.0.0.1:40112 ACK seq=1 ack=1 ...".
+ * tx with tcb: one of ours; tx without: a RST answering the segment being processed;
+ * rx: the arriving segment (tcp_input sets the ISNs first). */
+void tcp_trace_segment(struct stack *stack, const struct tcb *tcb, bool tx, const struct tcp_hdr *h,
+                       uint32_t src, uint32_t dst, size_t len, char *buf, size_t size);
+/* "10.0.0.1:40112 > 10.0.0.2:7 " and then the text, as a line of TCP's trace. */
+void tcp_trace_conn(const struct tcb *tcb, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+/* A sequence number of ours, as the trace shows it (relative to our ISN by default). */
+uint32_t tcp_trace_seq(const struct tcb *tcb, uint32_t seq);
 
 /* rings */
 uint32_t ring_free(const struct tcp_ring *r);
@@ -244,7 +258,8 @@ void tcp_send_syn(struct tcb *tcb); /* SYN or SYN-ACK, by state */
 void tcp_send_ack(struct tcb *tcb);
 void tcp_send_rst_for(struct tcb *tcb); /* <SEQ=SND.NXT><CTL=RST> */
 void tcp_send_challenge_ack(struct tcb *tcb);
-void tcp_retransmit_first(struct tcb *tcb);
+/* why: for the trace line ("fast retransmit after 3 duplicate ACKs") */
+void tcp_retransmit_first(struct tcb *tcb, const char *why);
 /* A RST that belongs to no TCB (RFC 9293 3.10.7.1). Addresses are the reply's. */
 void tcp_send_reset(struct stack *stack, uint32_t src, uint32_t dst, uint16_t sport, uint16_t dport,
                     uint32_t seq, uint32_t ack, bool with_ack);

@@ -65,6 +65,20 @@ static void take_syn_options(struct tcb *tcb, const struct tcp_hdr *h)
     }
 }
 
+/* The arriving segment's trace line, its numbers relative to the ISNs known so far: a
+ * SYN's own seq is the sender's ISN; a listener or SYN-SENT knows no ISN of the peer yet. */
+static void trace_arriving(struct stack *stack, const struct tcb *tcb, const struct seg *s)
+{
+    struct tcp_state *ts = stack->tcp;
+    bool synced = tcb && tcb->state != TCP_LISTEN && tcb->state != TCP_SYN_SENT;
+    ts->have_peer_isn = s->syn || synced;
+    ts->peer_isn = s->syn ? s->seq : synced ? tcb->irs : 0;
+    ts->have_our_isn = tcb && tcb->state != TCP_LISTEN;
+    ts->our_isn = ts->have_our_isn ? tcb->iss : 0;
+    tcp_trace_segment(stack, NULL, false, &s->h, s->src, s->dst, s->len, ts->rx_line,
+                      sizeof(ts->rx_line));
+}
+
 /* ---- 3.10.7.1 CLOSED: no connection. Answer with a RST so the sender learns. ---- */
 static void closed_input(struct stack *stack, const struct seg *s)
 {
@@ -606,14 +620,14 @@ void tcp_input(struct stack *stack, struct pkb *pkb)
     s.syn = (s.h.flags & TCP_SYN) != 0;
     s.fin = (s.h.flags & TCP_FIN) != 0;
 
-    ts->transitions[0] = 0;
-    ts->rx_pending = stack_trace_enabled(stack, TRACE_TCP);
-    if (ts->rx_pending)
-        tcp_format(&s.h, s.src, s.dst, s.len, ts->rx_line, sizeof(ts->rx_line));
-
     struct tcb *tcb = tcp_lookup(stack, s.dst, s.h.dport, s.src, s.h.sport);
     if (!tcb)
         tcb = tcp_lookup_listener(stack, s.dst, s.h.dport);
+
+    ts->transitions[0] = 0;
+    ts->rx_pending = stack_trace_enabled(stack, TRACE_TCP);
+    if (ts->rx_pending)
+        trace_arriving(stack, tcb, &s);
     if (!tcb) {
         if (ts->rx_pending)
             strcat(ts->transitions, " | no connection");

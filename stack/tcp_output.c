@@ -108,7 +108,8 @@ static void xmit(struct tcb *tcb, uint32_t seq, uint8_t flags, uint32_t len)
     if (stack_trace_enabled(stack, TRACE_TCP)) {
         char line[256];
         tcp_trace_flush(stack);
-        tcp_format(&h, tcb->local_ip, tcb->remote_ip, len, line, sizeof(line));
+        tcp_trace_segment(stack, tcb, true, &h, tcb->local_ip, tcb->remote_ip, len, line,
+                          sizeof(line));
         trace(stack, TRACE_TCP, "%s", line);
     }
     if (flags & TCP_ACK) {
@@ -146,7 +147,7 @@ void tcp_send_reset(struct stack *stack, uint32_t src, uint32_t dst, uint16_t sp
     if (stack_trace_enabled(stack, TRACE_TCP)) {
         char line[256];
         tcp_trace_flush(stack);
-        tcp_format(&h, src, dst, 0, line, sizeof(line));
+        tcp_trace_segment(stack, NULL, true, &h, src, dst, 0, line, sizeof(line));
         trace(stack, TRACE_TCP, "%s", line);
     }
     stack->stats.tcp.tx_segments++;
@@ -244,6 +245,8 @@ static void send_data(struct tcb *tcb, uint32_t len, bool fin)
         flags |= TCP_PSH;
     if (seq_lt(tcb->snd_nxt, tcb->snd_max)) {
         stack->stats.tcp.retransmits++; /* going back over data after a timeout */
+        tcp_trace_conn(tcb, "retransmit seq=%u len=%u: after a timeout; RTO %u ms",
+                       tcp_trace_seq(tcb, tcb->snd_nxt), len, tcb->rto_us / 1000);
     } else if (!tcb->rtt_timing && len) {
         tcb->rtt_timing = true; /* time one segment per round trip (RFC 6298 3) */
         tcb->rtt_seq = tcb->snd_nxt;
@@ -330,7 +333,7 @@ void tcp_output(struct tcb *tcb)
 }
 
 /* Resend the oldest unacknowledged segment (fast retransmit, NewReno partial ACK). */
-void tcp_retransmit_first(struct tcb *tcb)
+void tcp_retransmit_first(struct tcb *tcb, const char *why)
 {
     uint32_t off = tcb->snd_una - tcb->snd_base;
     uint32_t len = off < tcb->snd.len ? min_u32(tcb->snd.len - off, tcb->smss) : 0;
@@ -339,6 +342,8 @@ void tcp_retransmit_first(struct tcb *tcb)
     if (len == 0 && !fin)
         return;
     tcb->stack->stats.tcp.retransmits++;
+    tcp_trace_conn(tcb, "retransmit seq=%u len=%u: %s; RTO %u ms", tcp_trace_seq(tcb, tcb->snd_una),
+                   len, why, tcb->rto_us / 1000);
     tcb->rtt_timing = false; /* Karn: an ACK now could be for either copy */
     xmit(tcb, tcb->snd_una, TCP_ACK | (fin ? TCP_FIN : 0), len);
     if (seq_gt(tcb->snd_una + len + fin, tcb->snd_nxt))
@@ -453,6 +458,10 @@ static void rtx_fire(struct stack *stack, void *arg)
         if (++tcb->retries > stack->cfg.tcp_syn_retries) {
             give_up(tcb);
         } else {
+            tcp_trace_conn(
+                tcb, "retransmit seq=%u %s: timeout, no answer within RTO %u ms (try %u of %u)",
+                tcp_trace_seq(tcb, tcb->iss), tcb->state == TCP_SYN_SENT ? "SYN" : "SYN|ACK",
+                tcb->rto_us / 1000, tcb->retries, stack->cfg.tcp_syn_retries);
             tcb->rto_us = (uint32_t)backoff_us(tcb, 1);
             tcb->syn_timed_out = true;
             stack->stats.tcp.retransmits++;
@@ -465,8 +474,14 @@ static void rtx_fire(struct stack *stack, void *arg)
         } else {
             /* RFC 6298 5.5-5.6: back off, resend from the oldest unacknowledged byte;
              * RFC 5681 3.1: one segment of congestion window after a loss this bad. */
+            uint32_t rto_ms = tcb->rto_us / 1000;
             tcp_cc_on_timeout(tcb);
             tcb->rto_us = (uint32_t)backoff_us(tcb, 1);
+            tcp_trace_conn(tcb,
+                           "timeout: seq=%u not acknowledged within RTO %u ms (timeout %u of %u); "
+                           "resend from it, RTO now %u ms",
+                           tcp_trace_seq(tcb, tcb->snd_una), rto_ms, tcb->retries,
+                           stack->cfg.tcp_max_retries, tcb->rto_us / 1000);
             tcb->rtt_timing = false;
             tcb->snd_nxt = tcb->snd_una; /* go back: everything after it is resent too */
             tcp_output(tcb);

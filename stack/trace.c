@@ -15,7 +15,7 @@ static const struct {
 } layers[] = {
     {TRACE_ETH, "eth", "L2"},   {TRACE_ARP, "arp", "L2"}, {TRACE_IP, "ip", "L3"},
     {TRACE_ICMP, "icmp", "L3"}, {TRACE_UDP, "udp", "L4"}, {TRACE_TCP, "tcp", "L4"},
-    {TRACE_SOCK, "sock", "L5"}, {TRACE_APP, "app", "L7"},
+    {TRACE_SOCK, "sock", "L5"}, {TRACE_APP, "app", "L7"}, {TRACE_LINK, "link", "L1"},
 };
 #define NLAYERS (sizeof(layers) / sizeof(layers[0]))
 

@@ -22,7 +22,8 @@ enum trace_layer {
     TRACE_TCP = 1 << 5,
     TRACE_SOCK = 1 << 6,
     TRACE_APP = 1 << 7,
-    TRACE_ALL = (1 << 8) - 1,
+    TRACE_LINK = 1 << 8, /* L1: what an impaired link (tap/impair.c) did to a frame */
+    TRACE_ALL = (1 << 9) - 1,
 };
 
 /* Parse "eth,arp,ip" or "all" (or "none") into a mask; returns -1 on an unknown name. */

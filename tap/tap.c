@@ -87,6 +87,11 @@ void tap_close(struct tap *tap)
 {
     if (!tap)
         return;
+    /* The device may outlive us (a persistent tap0): leave it as a fresh one would be.
+     * With the offloads still on, the next plain TAP reader would get TCP segments whose
+     * checksums the kernel left for it to finish, and drop every one. */
+    if (tap->vnet_hdr)
+        ioctl(tap->fd, TUNSETOFFLOAD, 0);
     close(tap->fd);
     free(tap);
 }

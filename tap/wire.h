@@ -12,10 +12,13 @@
 #include <stdint.h>
 
 #include "../stack/netif.h"
+#include "impair.h"
 
 struct stack;
 struct wire;
 
+/* The model is tap/impair.c's, shared with `tapir --impair`; a zero delay here means 100 us
+ * and a zero reorder_us 2 ms. */
 struct wire_impairments {
     unsigned loss_pct;    /* frames lost, percent */
     unsigned dup_pct;     /* frames delivered twice */
@@ -41,6 +44,8 @@ void wire_destroy(struct wire *wire);
 void *wire_end(struct wire *wire, int side);
 void wire_set_impairments(struct wire *wire, const struct wire_impairments *imp);
 void wire_set_filter(struct wire *wire, wire_filter_fn fn, void *ctx);
+/* Tell fn each loss, duplicate, reordering and corruption (ev->path: the receiving side). */
+void wire_set_observer(struct wire *wire, impair_observer_fn fn, void *ctx);
 const struct wire_stats *wire_stats(const struct wire *wire);
 /* When the next frame is due (absolute, stack clock), or UINT64_MAX if none is in flight. */
 uint64_t wire_next_delivery(const struct wire *wire);

@@ -47,8 +47,11 @@ fi
 
 out=$(mktemp)
 trap 'rm -f "$out"' EXIT
+# A bound, not a measurement: the session takes a few seconds; a loaded machine (load 30)
+# and software watchpoints can make it many times slower. GDB_TIMEOUT raises it.
+limit=${GDB_TIMEOUT:-180}
 start=$SECONDS
-timeout 60 gdb -nx -batch -x tests/gdb/walkthrough.gdb --args "$TAPIR" sim handshake > "$out" 2>&1
+timeout -k 5 "$limit" gdb -nx -batch -x tests/gdb/walkthrough.gdb --args "$TAPIR" sim handshake > "$out" 2>&1
 status=$?
 took=$((SECONDS - start))
 
@@ -89,8 +92,14 @@ if [ $status -eq 0 ] && grep -q 'exited normally' "$out"; then
 else
     fail "gdb exited $status; the program did not exit normally"
 fi
-if [ $took -le 20 ]; then pass "it took ${took}s (limit 20s)"; else fail "it took ${took}s (limit 20s)"; fi
+if [ $status -eq 124 ] || [ $status -eq 137 ]; then
+    fail "gdb timed out after ${limit}s in section $(grep -o '^=== [0-9]' "$out" | tail -n 1 | cut -c5-) (last section started; raise the limit with GDB_TIMEOUT=SECONDS)"
+fi
+echo "# the session took ${took}s"
 check "docs/tapir.gdb loaded (no error sourcing it)" "$all" '^=== 1\.'
+# Forced on every machine: where hardware watchpoints never fire, only software ones work.
+check "docs/tapir.gdb switches to software watchpoints (can-use-hw-watchpoints is 0)" "$all" \
+    'willingness to use watchpoint hardware is 0\.$'
 if grep -q 'Error in sourced command file' "$out"; then
     fail "the script hit a gdb error: $(grep -A1 'Error in sourced' "$out" | tail -1)"
 else
@@ -130,9 +139,12 @@ check "3: tcb tcb: A 10.0.0.1 > 10.0.0.2:9 in SYN-SENT" "$s3" '^tcb 0x[0-9a-f]+ 
 check "3: tcb tcb: una=iss+0 nxt=iss+1, one byte in flight" "$s3" 'una=iss\+0 nxt=iss\+1 max=iss\+1 in-flight=1'
 check "3: tcb tcb: the IRS is not known in SYN-SENT" "$s3" 'irs not known yet'
 in_order "3: the watchpoint fires in tcp_set_state: SYN-SENT -> ESTABLISHED" "$s3" \
-    '^Hardware watchpoint [0-9]+: -location tcb->state$' '^Old value = TCP_SYN_SENT$' \
+    '^Old value = TCP_SYN_SENT$' \
     '^New value = TCP_ESTABLISHED$' '^=== 3\. the watchpoint fired$' \
     '^#0 +tcp_set_state \(tcb=0x[0-9a-f]+, s=TCP_ESTABLISHED\)' ' in established \('
+if ! grep -q '^Old value = ' <<< "$s3"; then
+    fail "3: the watchpoint on tcb->state never fired: the program ran on past it (a hardware watchpoint on a machine without debug registers? docs/tapir.gdb sets can-use-hw-watchpoints 0)"
+fi
 check "3: tcb tcb after: ESTABLISHED" "$s3" '^tcb 0x[0-9a-f]+ A 10\.0\.0\.1:[0-9]+ > 10\.0\.0\.2:9 TCP_ESTABLISHED$'
 check "3: tcb tcb after: una=iss+1 nxt=iss+1, nothing in flight" "$s3" 'una=iss\+1 nxt=iss\+1 max=iss\+1 in-flight=0'
 check "3: tcb tcb after: rcv_nxt = irs+1 (B's SYN counted)" "$s3" '^  recv: irs=[0-9]+ nxt=irs\+1 '

@@ -4,6 +4,13 @@
 # other, inside a network namespace of its own (tap/lab up tapir-k<pid>-<test>), so tests
 # never see each other's traffic and nothing reaches the host's network. Whatever way the
 # test ends (pass, failure, timeout, ^C) the trap stops tapir and removes the namespace.
+# KERNEL_NS_PREFIX replaces "tapir-k" (two users' suites on one machine never collide, as
+# the pid already differs; a prefix makes them easy to tell apart), and the test's files go
+# to a private directory under $TMPDIR (default /tmp).
+#
+# Waits scale with KERNEL_TIMEOUT_SCALE (default 3, set by run.sh), so a machine at load 30
+# passes; `step TEXT` names what the test is doing, and a test stopped by run.sh's time
+# limit (or ^C) reports the step it was in.
 #
 #   need_root                      fail unless root (before anything else that needs it)
 #   lab_up                         create this test's namespace $NS (10.0.0.1 = kernel)
@@ -20,6 +27,8 @@
 #   layer_stat FILE LAYER TEXT     the same within one layer's section (TCP, UDP, Hub)
 #   wait_stat TEXT MIN             poll the live counters (SIGUSR1) until TEXT >= MIN
 #   expect_eq / expect_ge / expect_match / expect_no_match / fail / pass
+#   step TEXT                      what the test does now (named if it is interrupted)
+#   scaled N                       N times KERNEL_TIMEOUT_SCALE (for a test's own polls)
 #
 # run.sh passes $TAPIR (the binary) and $KERNEL_REASON (a file for the one-line reason a
 # test failed). Every wait is a bounded poll; no test sleeps a fixed time to let
@@ -29,7 +38,9 @@ set -u
 
 TEST_NAME=$(basename "$0" .sh)
 TEST_NAME=${TEST_NAME#test_}
-NS="tapir-k$$-$TEST_NAME"
+NS_PREFIX=${KERNEL_NS_PREFIX:-tapir-k}
+NS="$NS_PREFIX$$-$TEST_NAME"
+TIMEOUT_SCALE=${KERNEL_TIMEOUT_SCALE:-3}
 TAPIR_MAC=02:00:00:00:00:02
 # shellcheck disable=SC2034 # used by the tests that source this file
 TAPIR_IP=10.0.0.2
@@ -38,7 +49,7 @@ PEER_IP=10.0.0.1
 KERNEL_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 REPO=$(cd "$KERNEL_DIR/../.." && pwd)
 LAB="$REPO/tap/lab"
-WORK=$(mktemp -d "/tmp/tapir-k$$-$TEST_NAME.XXXXXX")
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/$NS.XXXXXX")
 PCAP="$WORK/tapir.pcap"
 STACK_OUT="$WORK/stack.out"
 STACK_ERR="$WORK/stack.err"
@@ -64,6 +75,18 @@ fail()
 
 # note TEXT: a progress line in the test's log (shown when it fails).
 note() { echo "# $*"; }
+
+# step TEXT: what the test is doing now; a program the test runs may write its own, finer
+# step into $STEP_FILE (the lesson checker names the block it runs).
+STEP_FILE="$WORK/step"
+step()
+{
+    printf '%s\n' "$*" >"$STEP_FILE"
+    note "step: $*"
+}
+
+# scaled N: N multiplied by KERNEL_TIMEOUT_SCALE (a bound for a poll, never a sleep).
+scaled() { echo $(($1 * TIMEOUT_SCALE)); }
 
 expect_eq() # WHAT EXPECTED SEEN
 {
@@ -157,7 +180,7 @@ cleanup()
 # the test's log.
 exec 8>&1 9>&2
 trap cleanup EXIT
-trap 'exec 1>&8 2>&9; fail "interrupted (signal)"' INT TERM
+trap 'exec 1>&8 2>&9; fail "interrupted (signal: run.sh'"'"'s time limit, or ^C) during: $(cat "$STEP_FILE" 2>/dev/null || echo "(no step named)")"' INT TERM
 
 lab_up()
 {
@@ -175,12 +198,12 @@ in_ns() { ip netns exec "$NS" "$@"; }
 wait_link_up()
 {
     local i state=""
-    for ((i = 0; i < 50; i++)); do
+    for ((i = 0; i < $(scaled 50); i++)); do
         state=$(in_ns cat /sys/class/net/tap0/operstate 2>/dev/null)
         [ "$state" = up ] && return 0
         sleep 0.05
     done
-    fail "the kernel's tap0 is not operationally up 2.5 s after tapir attached (operstate '$state')"
+    fail "the kernel's tap0 is not operationally up $(scaled 25)/10 s after tapir attached (operstate '$state'; KERNEL_TIMEOUT_SCALE=$TIMEOUT_SCALE)"
 }
 
 # start_stack [OPTIONS...]: tapir serve in the background, capturing to $PCAP.
@@ -192,7 +215,8 @@ start_stack()
     ip netns exec "$NS" "$TAPIR" --pcap "$PCAP" --stats "$@" serve >"$STACK_OUT" 2>"$STACK_ERR" &
     STACK_PID=$!
     local i
-    for ((i = 0; i < 100; i++)); do # up to 10 s: the ASan build starts slowly
+    step "starting tapir serve $*"
+    for ((i = 0; i < $(scaled 100); i++)); do # 10 s (scaled): the ASan build starts slowly
         if grep -q '^tapir: up ' "$STACK_OUT"; then
             note "stack up: $(grep '^tapir: up ' "$STACK_OUT")"
             wait_link_up
@@ -201,7 +225,7 @@ start_stack()
         alive "$STACK_PID" || fail "tapir serve exited before printing 'tapir: up'"
         sleep 0.1
     done
-    fail "tapir serve did not print 'tapir: up' within 10 s"
+    fail "tapir serve did not print 'tapir: up' within $(scaled 10) s (raise KERNEL_TIMEOUT_SCALE, now $TIMEOUT_SCALE)"
 }
 
 # stop_stack: SIGTERM, then tapir prints --stats and must exit 0 (a sanitizer report or a
@@ -210,7 +234,8 @@ stop_stack()
 {
     [ -n "$STACK_PID" ] || fail "stop_stack: no stack running"
     kill -TERM "$STACK_PID" 2>/dev/null
-    wait_gone "$STACK_PID" 100 || fail "tapir did not exit within 10 s of SIGTERM"
+    step "stopping tapir (SIGTERM)"
+    wait_gone "$STACK_PID" "$(scaled 100)" || fail "tapir did not exit within $(scaled 10) s of SIGTERM"
     local rc=0
     wait "$STACK_PID" || rc=$?
     STACK_PID=""
@@ -247,7 +272,7 @@ layer_stat()
 wait_stat()
 {
     local i v=0
-    for ((i = 0; i < 50; i++)); do
+    for ((i = 0; i < $(scaled 50); i++)); do
         kill -USR1 "$STACK_PID" 2>/dev/null || fail "wait_stat: tapir is not running"
         sleep 0.1
         v=$(stat_value "$STACK_ERR" "$1")
@@ -256,7 +281,7 @@ wait_stat()
             return 0
         fi
     done
-    fail "counter '$1' stayed at $v, expected at least $2 within 5 s"
+    fail "counter '$1' stayed at $v, expected at least $2 within $(scaled 5) s"
 }
 
 # tshark_run FILE ARGS...: tshark on a capture with checksum validation on; fails the

@@ -7,13 +7,20 @@
 #   FAIL name (reason)        followed by the test's log, indented
 # then exactly one summary line `kernel: N passed, N failed`. Exits 1 if anything failed.
 #
-# Environment: KERNEL_TIMEOUT (seconds per test, default 30), KERNEL_KEEP=1 keeps a failed
-# test's work directory (capture, logs) under /tmp.
+# Environment: each test's limit is 30 s (or its "# kernel-timeout: SECONDS" line) times
+# KERNEL_TIMEOUT_SCALE (default 3: room for a machine at load 30, still bounded; the tests'
+# own polls scale with it too); KERNEL_TIMEOUT=SECONDS sets every test's limit instead.
+# A test that runs out of time is named with the step it was in and the variable to raise.
+# KERNEL_NS_PREFIX (default tapir-k) starts every test namespace's name. KERNEL_KEEP=1
+# keeps a failed test's work directory (capture, logs) under $TMPDIR (default /tmp).
 set -u
 
 here=$(cd "$(dirname "$0")" && pwd)
 repo=$(cd "$here/../.." && pwd)
-limit=${KERNEL_TIMEOUT:-30}
+scale=${KERNEL_TIMEOUT_SCALE:-3}
+case "$scale" in '' | *[!0-9]* | 0) echo "kernel: KERNEL_TIMEOUT_SCALE must be a whole number >= 1, not '$scale'"; exit 2 ;; esac
+export KERNEL_TIMEOUT_SCALE=$scale
+prefix=${KERNEL_NS_PREFIX:-tapir-k}
 
 summary() # PASSED FAILED
 {
@@ -63,15 +70,16 @@ else
 fi
 [ ${#tests[@]} -gt 0 ] || preflight_fail "no tests/kernel/test_*.sh found"
 
-tmp=$(mktemp -d /tmp/tapir-kernel-run.XXXXXX)
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/${prefix}run.XXXXXX")
 trap 'rm -rf "$tmp"' EXIT
 
-# Namespaces a test left behind: named tapir-k<pid>-<name> (lib.sh) whose test shell is gone.
+# Namespaces a test left behind: named <prefix><pid>-<name> (lib.sh) whose test shell is gone.
 leaked_namespaces() # NAME
 {
     local ns pid
-    for ns in $(ip netns list 2>/dev/null | awk '{print $1}' | grep -E "^tapir-k[0-9]+-$1\$"); do
-        pid=${ns#tapir-k}
+    for ns in $(ip netns list 2>/dev/null |
+        awk -v p="$prefix" -v n="$1" 'index($1, p) == 1 && substr($1, length(p) + 1) ~ ("^[0-9]+-" n "$") { print $1 }'); do
+        pid=${ns#"$prefix"}
         pid=${pid%%-*}
         [ -d "/proc/$pid" ] || echo "$ns"
     done
@@ -89,13 +97,14 @@ for t in "${tests[@]}"; do
     start=$(date +%s%N)
     # a test may ask for more time with a line "# kernel-timeout: SECONDS"
     test_limit=$(sed -n 's/^# kernel-timeout: *\([0-9][0-9]*\)$/\1/p' "$t" | head -n 1)
-    [ -n "$test_limit" ] && [ -z "${KERNEL_TIMEOUT:-}" ] && limit=$test_limit || limit=${KERNEL_TIMEOUT:-30}
+    limit=$((${test_limit:-30} * scale))
+    [ -z "${KERNEL_TIMEOUT:-}" ] || limit=$KERNEL_TIMEOUT
     TAPIR="$tapir" KERNEL_REASON="$reason_file" timeout -k 5 "$limit" bash "$t" >"$log" 2>&1 </dev/null
     rc=$?
     ms=$((($(date +%s%N) - start) / 1000000))
     reason=""
     if [ "$rc" = 124 ] || [ "$rc" = 137 ]; then
-        reason="timed out after ${limit}s"
+        reason="timed out after ${limit}s during: $(sed 's/^interrupted (signal[^)]*) during: //' "$reason_file" | head -n 1); raise the limit with KERNEL_TIMEOUT_SCALE=$((scale * 2)) (now $scale) or KERNEL_TIMEOUT=SECONDS"
     elif [ "$rc" != 0 ]; then
         reason=$(head -n 1 "$reason_file")
         [ -n "$reason" ] || reason="exit status $rc"

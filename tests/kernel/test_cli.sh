@@ -37,6 +37,10 @@ bad_usage "'extra'" serve extra
 bad_usage "HOST" ping
 bad_usage "'0'" ping 10.0.0.1 -c 0
 bad_usage "PORT" nc 10.0.0.1
+bad_usage "'loss=200%'" --impair loss=200%
+bad_usage "unknown key 'speed'" --impair speed=1 serve
+bad_usage "'5min'" serve --impair in:delay=5min
+bad_usage "seed= takes no in:/out: prefix" --impair out:seed=3
 
 # Options getopt itself rejects: exit status 2 and the option named first. (tapir follows
 # the message with the full usage here, so only the first line is held to the format.)

@@ -1,5 +1,5 @@
 #!/bin/bash
-# tests/kernel/test_hub.sh - the hub (docs/08-hub.md) with the kernel's TCP as the client:
+# tests/kernel/test_hub.sh - the hub (docs/chapters/08-hub.md) with the kernel's TCP as the client:
 # plain `nc` sessions in the test's namespace against `tapir serve` (hub on port 7000).
 #
 #   1. rooms: three nc clients join "lobby", a fourth "other"; an EMIT reaches exactly the

@@ -1,5 +1,5 @@
 #!/bin/bash
-# tap/lab, the lab network script (DESIGN.md, "Link drivers"): `up` on a fresh name builds
+# tap/lab, the lab network script (README.md, "The lab"): `up` on a fresh name builds
 # the namespace with tap0 = 10.0.0.1/24, link up, MTU 1500, IPv6 off; `up` again reuses
 # it; `exec` runs a command inside and passes its exit status back; `down` removes it,
 # and `down` of a namespace that does not exist is quiet and succeeds.

@@ -1,25 +1,30 @@
 #!/bin/bash
 # test_lessons.sh - the lessons in docs/lessons/ say what each command prints; check it.
 #
-# Runs tests/lessons/check.sh over every lesson: the root-free blocks (tapir sim, gdb), the
-# lab blocks (each in this test's own namespace $NS, created and removed per block), and
-# the citations (files and functions named in the text exist). Then shows that the checker
-# catches drift: a copy of a lesson with one expected line changed must fail, naming that
-# line.
+# Runs tests/lessons/check.sh over every lesson: the root-free blocks (tapir sim, gdb on the
+# -O0 build), the lab blocks (each in this test's own namespace $NS, created and removed per
+# block), and the citations (files and functions named in the text exist). Then shows that
+# the checker catches drift: a copy of a lesson with one expected line changed must fail,
+# naming that line; and that a command that runs out of time, or a checker interrupted by a
+# signal, names the lesson block and the variable that raises the limit.
+# kernel-timeout: 60
 . "$(dirname "$0")/lib.sh"
 
 need_root
 LAB_CREATED=1 # the checker creates and removes $NS; the trap removes it if left behind
 checker="$REPO/tests/lessons/check.sh"
 
-# Lessons 01-05 here, 06-10 in test_lessons_tcp.sh: each test has 30 s.
+# Lessons 01-05 here, 06-10 and the instructor's guide in test_lessons_tcp.sh.
 out="$WORK/lessons.out"
-"$checker" --tapir "$TAPIR" --lab "$NS" "$REPO"/docs/lessons/0[1-5]-*.md >"$out" 2>&1
+step "tests/lessons/check.sh on lessons 01-05"
+LESSONS_PROGRESS="$STEP_FILE" "$checker" --tapir "$TAPIR" --lab "$NS" "$REPO"/docs/lessons/0[1-5]-*.md >"$out" 2>&1
 rc=$?
 cat "$out"
 [ "$rc" = 0 ] || fail "$(grep -m1 '^FAIL' "$out" || tail -n 1 "$out")"
 expect_match "every lesson checked" '^lessons: [1-9][0-9]* passed, 0 failed' "$(tail -n 1 "$out")"
 expect_no_match "no lab block skipped" '^SKIP .*console lab' "$(cat "$out")"
+expect_no_match "no gdb block skipped (make debug builds build-debug/tapir)" '^SKIP .*console gdb' "$(cat "$out")"
+expect_match "the pages around the lessons checked" '^PASS docs \(links' "$(cat "$out")"
 
 # Drift: change one expected trace line of a sim block in a copy; the checker must fail
 # and name the lesson's file and line.
@@ -36,4 +41,30 @@ expect_match "drift shows the expected line" '> .*\(request 1 of 4\)' "$drift"
 sed '/L2 arp  B: reply 10.0.0.2 is-at 02:00:00:00:00:02$/d' "$REPO/docs/lessons/02-arp.md" >"$copy"
 drift=$("$checker" --tapir "$TAPIR" --skip-lab --no-citations "$copy" 2>&1) && fail "drift test: the checker passed a lesson missing an output line"
 expect_match "a missing expected line is reported" "^FAIL $copy:[0-9]+ " "$drift"
+
+# A command that runs out of time names its lesson and line and the variable to raise.
+step "a lesson command that times out"
+slow="$WORK/slow.md"
+printf '# slow\n\n```console\n$ true\n$ sleep 30\n```\n' >"$slow"
+out=$(LESSONS_TIMEOUT=1 "$checker" --tapir "$TAPIR" --no-citations "$slow" 2>&1) && fail "the checker passed a command that ran out of time"
+echo "$out"
+expect_match "a timeout names the lesson's line" "^FAIL $slow:5 " "$out"
+expect_match "and the variable that raises the limit" 'timed out after 1s \(raise the limit with LESSONS_TIMEOUT=SECONDS\)' "$out"
+
+# Interrupted (run.sh's limit sends SIGTERM): the checker says which block was running, and
+# the progress file (lib.sh's step, in run.sh's FAIL line) names it too.
+step "a lesson checker interrupted by SIGTERM"
+progress="$WORK/progress"
+# its own process group, which gets the signal as run.sh's `timeout` sends it
+LESSONS_PROGRESS="$progress" setsid "$checker" --tapir "$TAPIR" --no-citations "$slow" >"$WORK/int.out" 2>&1 &
+cpid=$!
+for ((i = 0; i < $(scaled 100); i++)); do
+    [ -s "$progress" ] && break
+    sleep 0.1
+done
+expect_match "the progress file names the block" "^lesson block $slow:3 \(console block\), its first command: true \(LESSONS_TIMEOUT=120 s per command\)$" "$(cat "$progress")"
+kill -TERM -- "-$cpid"
+wait_gone "$cpid" "$(scaled 100)" || fail "the checker did not stop on SIGTERM"
+expect_match "an interrupted checker names the block it was running" \
+    "^lessons: interrupted \(signal\) while running $slow:3 \(console block\)" "$(cat "$WORK/int.out")"
 pass

@@ -7,17 +7,15 @@
 # test_tcp_netem_send.sh (which sources this file), the link from tapir to the kernel is
 # impaired and `tapir nc` sends 5 MiB to the kernel's `nc -l`: tapir's retransmissions
 # (RFC 6298 timeouts, RFC 5681/6582 fast retransmit and recovery) must deliver it intact.
-# Either way: no kernel socket stays half-closed, the counters show the repair work
-# (segments held out of order / retransmitted) and no bad checksum, and tshark finds
-# nothing wrong in what tapir sent. Two tests, not one, so each stays well inside the
-# suite's per-test time limit.
 #
-# The impairment is `tc qdisc ... netem loss 5% delay 5ms reorder 25%` on tap0 (through
-# an ifb device for the direction into the kernel). A kernel built without sch_netem
-# (some VM kernels) gets the same impairment from a small relay instead: it holds tap0's
-# user side (what tapir would attach to), tapir attaches to a second TAP device tap1, and
-# the relay forwards frames between the two, dropping, delaying and reordering IPv4/TCP
-# frames with a seeded random generator (python3, standard library only).
+# The impairment is tapir's own (`--impair in:...` or `out:...`, tap/impair.c, the model
+# of the simulated wire): no tc netem (many VM kernels lack sch_netem) and no relay. It is
+# seeded, and its counters must agree with everything else that saw the frames: its own
+# trace lines (one per lost or reordered frame), tapir's Ethernet counters, the kernel's
+# tap0 counters and TCP's retransmissions on the impaired side.
+# Either way: no kernel socket stays half-closed, the counters show the repair work and no
+# bad checksum, and tshark finds nothing wrong in what tapir sent. Two tests, not one, so
+# each stays well inside the suite's per-test time limit.
 . "$(dirname "$0")/lib.sh"
 
 need_root
@@ -26,22 +24,27 @@ need_root
 # senders often fall back on retransmission timeouts, and with no valid RTT sample (Karn)
 # the timeout keeps doubling: a run usually takes 4-35 s, but the sanitizer build once needed
 # over 100 s, hence the long limit below.
-# TCP_NETEM_MIB=N overrides the size by hand.
+# TCP_NETEM_MIB=N overrides the size, TCP_NETEM_SEED=N the impairment's seed.
 # kernel-timeout: 260
 MIB=${TCP_NETEM_MIB:-5}
 BYTES=$((MIB * 1024 * 1024))
-LOSS=5 DELAY_MS=5 REORDER=25
+SEED=${TCP_NETEM_SEED:-7}
 case "$TEST_NAME" in
-tcp_netem_send) DIRECTION=to_kernel ;;
-*) DIRECTION=to_tapir ;;
+tcp_netem_send) DIRECTION=out ;; # tapir -> the kernel
+*) DIRECTION=in ;;               # the kernel -> tapir
 esac
-TAPIR_TAP=tap0
-RELAY_PID=""
+OTHER=$([ "$DIRECTION" = in ] && echo out || echo in)
+IMPAIR="$DIRECTION:loss=5%,$DIRECTION:delay=5ms,$DIRECTION:reorder=25%,seed=$SEED"
+TRACE=link,tcp
 
 sha() { sha256sum <"$1" | cut -d' ' -f1; }
 
 # tcp_stat FILE TEXT: a counter of the "TCP (L4):" section of the last --stats block.
 tcp_stat() { layer_stat "$1" TCP "$2"; }
+# impair_stat FILE in|out TEXT: a counter of the impairment's section for one direction.
+impair_stat() { layer_stat "$1" "Impairment $2" "$3"; }
+# trace_count FILE REGEX: lines of the trace matching REGEX
+trace_count() { grep -cE "$2" "$1" || true; }
 
 # wait_closed WHAT: poll (at most 5 s) until no kernel socket to tapir is half-way
 # through a handshake or a close; gone or TIME-WAIT are the only acceptable ends.
@@ -58,206 +61,52 @@ wait_closed()
     note "ok: $1: no kernel socket stuck outside TIME-WAIT"
 }
 
-# ---- the impairment --------------------------------------------------------------------
-
-netem_args() { echo "loss $LOSS% delay ${DELAY_MS}ms reorder $REORDER%"; }
-
-have_netem()
+# The impairment did what was asked, on the asked side only, and every count agrees:
+# its trace lines, tapir's Ethernet counters and the kernel's tap0 counters.
+impairment_check()
 {
-    in_ns tc qdisc add dev lo root netem delay 1ms 2>/dev/null || return 1
-    in_ns tc qdisc del dev lo root 2>/dev/null
-    return 0
-}
-
-# netem on the kernel's side of tap0: its egress is what tapir receives; what tapir sends
-# is tap0's ingress, redirected through ifb0 to get a qdisc of its own.
-netem_up()
-{
-    if [ "$DIRECTION" = to_tapir ]; then
-        # shellcheck disable=SC2046
-        in_ns tc qdisc add dev tap0 root netem $(netem_args) || fail "tc netem on tap0 failed"
-        IMPAIRED_DEV=tap0
-    else
-        in_ns ip link add ifb0 type ifb || fail "cannot create ifb0 (CONFIG_IFB)"
-        in_ns ip link set ifb0 up
-        in_ns tc qdisc add dev tap0 handle ffff: ingress || fail "tc ingress on tap0 failed"
-        in_ns tc filter add dev tap0 parent ffff: protocol ip u32 match u32 0 0 \
-            action mirred egress redirect dev ifb0 || fail "tc mirred tap0 -> ifb0 failed"
-        # shellcheck disable=SC2046
-        in_ns tc qdisc add dev ifb0 root netem $(netem_args) || fail "tc netem on ifb0 failed"
-        IMPAIRED_DEV=ifb0
-    fi
-    note "impairment: tc netem $(netem_args) on $IMPAIRED_DEV ($DIRECTION)"
-}
-
-# frames netem dropped: at least one, or the test did not test what it says
-netem_check()
-{
-    local dropped
-    dropped=$(in_ns tc -s qdisc show dev "$IMPAIRED_DEV" | grep -oE 'dropped [0-9]+' | head -n 1 |
-        awk '{print $2}')
-    expect_ge "frames netem dropped on $IMPAIRED_DEV" 1 "${dropped:-0}"
-}
-
-write_relay()
-{
-    cat >"$WORK/relay.py" <<'EOF'
-# relay.py TAP WIRE TO_TAPIR TO_KERNEL SEED - a bad cable between the kernel and tapir.
-# TAP: the kernel's TAP device; we hold its user side. WIRE: the TAP device tapir attaches
-# to; we use its kernel side through a packet socket. TO_TAPIR / TO_KERNEL: "loss,ms,reorder"
-# for IPv4/TCP frames in that direction, netem-style: a lost frame is dropped, a reordered
-# one skips the delay the others wait, so it overtakes them.
-import fcntl, heapq, os, random, select, signal, socket, struct, sys, time
-
-TUNSETIFF, IFF_TAP, IFF_NO_PI = 0x400454CA, 0x0002, 0x1000
-SOL_PACKET, PACKET_QDISC_BYPASS, PACKET_OUTGOING, ETH_P_ALL = 263, 20, 4, 3
-impair = {}
-for name, arg in (("to_tapir", sys.argv[3]), ("to_kernel", sys.argv[4])):
-    loss, delay_ms, reorder = (float(x) for x in arg.split(","))
-    impair[name] = (loss, delay_ms / 1000.0, reorder)
-rng = random.Random(int(sys.argv[5]))
-
-kernel = os.open("/dev/net/tun", os.O_RDWR | os.O_NONBLOCK)
-fcntl.ioctl(kernel, TUNSETIFF, struct.pack("16sH", sys.argv[1].encode(), IFF_TAP | IFF_NO_PI))
-wire = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(ETH_P_ALL))
-wire.setsockopt(SOL_PACKET, PACKET_QDISC_BYPASS, 1)
-wire.bind((sys.argv[2], ETH_P_ALL))
-wire.setblocking(False)
-
-
-def to_tapir(frame):
-    try:
-        wire.send(frame)
-    except OSError:
-        pass  # tapir is not attached: lost, as on a cable
-
-
-def to_kernel(frame):
-    try:
-        os.write(kernel, frame)
-    except OSError:
-        pass
-
-
-stats = {n: {"frames": 0, "dropped": 0, "delayed": 0, "reordered": 0} for n in impair}
-held, order, stop = [], 0, False
-
-
-def on_term(sig, frame):
-    global stop
-    stop = True
-
-
-signal.signal(signal.SIGTERM, on_term)
-
-
-def handle(direction, frame, send):
-    global order
-    loss, delay_s, reorder = impair[direction]
-    s = stats[direction]
-    s["frames"] += 1
-    tcp = len(frame) >= 34 and frame[12:14] == b"\x08\x00" and frame[23] == 6
-    if not tcp or (loss == 0 and delay_s == 0):
-        send(frame)
-    elif rng.random() < loss:
-        s["dropped"] += 1
-    elif rng.random() < reorder:
-        s["reordered"] += 1
-        send(frame)
-    else:
-        s["delayed"] += 1
-        order += 1
-        heapq.heappush(held, (time.monotonic() + delay_s, order, send, frame))
-
-
-print("relay: ready", flush=True)
-while not stop:
-    now = time.monotonic()
-    while held and held[0][0] <= now:
-        send, frame = heapq.heappop(held)[2:]
-        send(frame)
-    timeout = max(0.0, held[0][0] - now) if held else 0.5
-    try:
-        readable = select.select([kernel, wire], [], [], timeout)[0]
-    except InterruptedError:
-        continue
-    for _ in range(64 if kernel in readable else 0):
-        try:
-            handle("to_tapir", os.read(kernel, 65536), to_tapir)
-        except BlockingIOError:
-            break
-    for _ in range(64 if wire in readable else 0):
-        try:
-            frame, addr = wire.recvfrom(65536)
-        except BlockingIOError:
-            break
-        if addr[2] != PACKET_OUTGOING:  # not our own frames towards tapir
-            handle("to_kernel", frame, to_kernel)
-for name in impair:
-    print("relay:", name, " ".join("%s=%d" % kv for kv in stats[name].items()), flush=True)
-EOF
-}
-
-relay_up()
-{
-    command -v python3 >/dev/null 2>&1 ||
-        fail "this kernel has no sch_netem (tc netem) and python3 is missing for the fallback relay"
-    write_relay
-    # tap1: tapir's end. No address, no ARP, no IPv6: the kernel stays out of its traffic.
-    in_ns ip tuntap add dev tap1 mode tap || fail "cannot create tap1"
-    in_ns sh -c 'echo 1 > /proc/sys/net/ipv6/conf/tap1/disable_ipv6' 2>/dev/null
-    in_ns ip link set tap1 arp off
-    in_ns ip link set tap1 up
-    local bad good="0,0,0" seed=$$
-    bad="$(awk -v l="$LOSS" -v d="$DELAY_MS" -v r="$REORDER" 'BEGIN { print l / 100 "," d "," r / 100 }')"
-    local to_tapir=$good to_kernel=$good
-    if [ "$DIRECTION" = to_tapir ]; then to_tapir=$bad; else to_kernel=$bad; fi
-    ip netns exec "$NS" python3 "$WORK/relay.py" tap0 tap1 "$to_tapir" "$to_kernel" "$seed" \
-        >"$WORK/relay.out" 2>&1 &
-    RELAY_PID=$!
-    local i
-    for ((i = 0; i < 50; i++)); do
-        grep -q '^relay: ready' "$WORK/relay.out" && break
-        alive "$RELAY_PID" || fail "the relay exited: $(cat "$WORK/relay.out")"
-        sleep 0.1
+    local log=$1 d
+    note "impairment counters:"
+    grep -A 8 '^Impairment ' "$log" | sed 's/^/#   /'
+    expect_ge "impairment: frames lost ($DIRECTION)" 1 "$(impair_stat "$log" "$DIRECTION" "frames lost")"
+    expect_ge "impairment: frames reordered ($DIRECTION)" 1 \
+        "$(impair_stat "$log" "$DIRECTION" "frames reordered")"
+    for what in lost reordered duplicated corrupted; do
+        expect_eq "impairment: frames $what ($OTHER, not impaired)" 0 \
+            "$(impair_stat "$log" "$OTHER" "frames $what")"
     done
-    grep -q '^relay: ready' "$WORK/relay.out" || fail "the relay did not start within 5 s"
-    TAPIR_TAP=tap1
-    note "impairment: no sch_netem in this kernel; relay tap0 <-> tap1 (seed $seed):" \
-        "loss $LOSS% delay ${DELAY_MS}ms reorder $REORDER% ($DIRECTION)"
+    for d in in out; do
+        expect_eq "trace lines 'link $d lost' = frames lost ($d)" \
+            "$(impair_stat "$log" "$d" "frames lost")" "$(trace_count "$log" "\] L1 link $d lost len=")"
+        expect_eq "trace lines 'link $d reordered' = frames reordered ($d)" \
+            "$(impair_stat "$log" "$d" "frames reordered")" \
+            "$(trace_count "$log" "\] L1 link $d reordered \(held ")"
+    done
+    # what went in came out, less the losses (nothing duplicated, nothing left over)
+    for d in in out; do
+        expect_eq "impairment $d: offered - lost - in flight = delivered" \
+            "$(impair_stat "$log" "$d" "frames delivered")" \
+            "$(($(impair_stat "$log" "$d" "frames offered to the link") - \
+                $(impair_stat "$log" "$d" "frames lost") - $(impair_stat "$log" "$d" "frames in flight")))"
+    done
+    expect_eq "tapir's Ethernet frames sent = frames offered to the link (out)" \
+        "$(layer_stat "$log" Ethernet "frames sent")" "$(impair_stat "$log" out "frames offered to the link")"
+    expect_eq "tapir's Ethernet frames received = frames the link delivered (in)" \
+        "$(layer_stat "$log" Ethernet "frames received")" "$(impair_stat "$log" in "frames delivered")"
+    expect_eq "the kernel's tap0 rx_packets = frames the link delivered (out)" \
+        "$(impair_stat "$log" out "frames delivered")" "$(in_ns cat /sys/class/net/tap0/statistics/rx_packets)"
 }
 
-# the relay's counters for the impaired direction: it dropped and reordered frames
-relay_check()
-{
-    kill -TERM "$RELAY_PID" 2>/dev/null
-    wait_gone "$RELAY_PID" 50 || fail "the relay did not exit on SIGTERM"
-    RELAY_PID=""
-    cat "$WORK/relay.out"
-    local line
-    line=$(grep "^relay: $DIRECTION " "$WORK/relay.out")
-    expect_ge "frames the relay dropped ($DIRECTION)" 1 \
-        "$(printf '%s\n' "$line" | grep -oE 'dropped=[0-9]+' | cut -d= -f2)"
-    expect_ge "frames the relay reordered ($DIRECTION)" 1 \
-        "$(printf '%s\n' "$line" | grep -oE 'reordered=[0-9]+' | cut -d= -f2)"
-}
-
-# lib.sh's cleanup removes the namespace, and with it tap1, ifb0 and the relay (tap/lab
-# down stops every process left in the namespace)
 lab_up
-if have_netem; then
-    MODE=netem
-    netem_up
-else
-    MODE=relay
-    relay_up
-fi
-impairment_check() { if [ "$MODE" = netem ]; then netem_check; else relay_check; fi; }
+note "impairment: tapir --impair $IMPAIR (no tc netem, no relay)"
 
-if [ "$DIRECTION" = to_tapir ]; then
+if [ "$DIRECTION" = in ]; then
     # ---- the kernel sends the bytes through tapir's echo over the lossy link --------------
     head -c "$BYTES" /dev/urandom >"$WORK/echo.in"
-    start_stack --offload off --tap "$TAPIR_TAP"
+    start_stack --impair "$IMPAIR" --trace "$TRACE"
+    expect_match "start-up line names the impairment" \
+        "^tapir: impaired link: in: loss=5% delay=5.000ms reorder=25%; out: none; seed=$SEED\$" \
+        "$(grep '^tapir: impaired link' "$STACK_ERR")"
     start=$(date +%s%N)
     rc=0
     in_ns timeout 240 nc -N "$TAPIR_IP" 7 <"$WORK/echo.in" >"$WORK/echo.out" 2>"$WORK/echo.err" ||
@@ -268,7 +117,10 @@ if [ "$DIRECTION" = to_tapir ]; then
     expect_eq "sha256 of the $MIB MiB echoed" "$(sha "$WORK/echo.in")" "$(sha "$WORK/echo.out")"
     wait_closed "echo connection"
     stop_stack
-    impairment_check
+    impairment_check "$STACK_ERR"
+    # the kernel saw the losses too: it had to send segments again
+    expect_ge "the kernel's TcpRetransSegs" 1 \
+        "$(in_ns nstat -az TcpRetransSegs | awk '$1 == "TcpRetransSegs" { print $2 }')"
     expect_ge "stats: segments held out of order" 1 \
         "$(tcp_stat "$STACK_ERR" "segments held out of order")"
     expect_eq "stats: segments with a bad checksum" 0 \
@@ -293,9 +145,8 @@ else
     in_ns ss -Htln "sport = :$port" | grep -q . || fail "nc -l $port not listening within 10 s"
     start=$(date +%s%N)
     rc=0
-    # --offload off: the impairment must see (and lose) single segments, not 64 KiB TSO frames
-    in_ns timeout 240 "$TAPIR" --offload off --tap "$TAPIR_TAP" --pcap "$PCAP" --stats nc "$PEER_IP" "$port" \
-        <"$WORK/file.in" >"$WORK/nc.out" 2>"$STACK_ERR" || rc=$?
+    in_ns timeout 240 "$TAPIR" --impair "$IMPAIR" --trace "$TRACE" --pcap "$PCAP" --stats \
+        nc "$PEER_IP" "$port" <"$WORK/file.in" >"$WORK/nc.out" 2>"$STACK_ERR" || rc=$?
     note "$MIB MiB sent in $((($(date +%s%N) - start) / 1000000)) ms"
     [ "$rc" = 0 ] || fail "tapir nc $PEER_IP $port exited $rc: $(tail -n 5 "$STACK_ERR")"
     wait_gone "$LISTENER" 50 || fail "the kernel's nc -l did not exit after tapir's FIN"
@@ -303,10 +154,16 @@ else
     expect_eq "bytes the kernel's nc -l received" "$BYTES" "$(stat -c %s "$WORK/file.out")"
     expect_eq "sha256 of the $MIB MiB tapir nc sent" "$(sha "$WORK/file.in")" "$(sha "$WORK/file.out")"
     wait_closed "tapir nc connection"
-    impairment_check
-    expect_ge "stats: segments retransmitted" 1 "$(tcp_stat "$STACK_ERR" "segments retransmitted")"
+    impairment_check "$STACK_ERR"
+    retransmits=$(tcp_stat "$STACK_ERR" "segments retransmitted")
+    expect_ge "stats: segments retransmitted" 1 "$retransmits"
+    expect_eq "trace: one 'retransmit' line per segment retransmitted" "$retransmits" \
+        "$(trace_count "$STACK_ERR" '\] L4 tcp  [0-9.:]+ > [0-9.:]+ retransmit seq=[0-9]+ ')"
     expect_ge "stats: fast retransmits" 1 \
         "$(tcp_stat "$STACK_ERR" "fast retransmits \(3 duplicate ACKs\)")"
+    expect_eq "trace: one 'fast retransmit' line per fast retransmit" \
+        "$(tcp_stat "$STACK_ERR" "fast retransmits \(3 duplicate ACKs\)")" \
+        "$(trace_count "$STACK_ERR" ': fast retransmit after 3 duplicate ACKs .*; RTO [0-9]+ ms$')"
     expect_eq "stats: segments with a bad checksum" 0 \
         "$(tcp_stat "$STACK_ERR" "segments with a bad checksum")"
     expect_eq "stats: connections given up" 0 \

@@ -1,8 +1,8 @@
 #!/bin/bash
 # tests/lessons/check.sh - run the commands in docs/lessons/*.md and check their output.
 #
-#   tests/lessons/check.sh [--tapir PATH] [--lab NS] [--skip-lab] [--show] [--no-citations]
-#                          [FILE.md...]
+#   tests/lessons/check.sh [--tapir PATH] [--tapir-debug PATH] [--lab NS] [--skip-lab]
+#                          [--show] [--no-citations] [FILE.md...]
 #
 # Every fenced block whose info string starts with `console` is a terminal session:
 # `$ COMMAND` lines, each followed by the output the lesson promises. The format (`...`
@@ -10,7 +10,9 @@
 # `console norun`) is described in docs/lessons/README.md, for students and authors alike.
 #
 # The checker runs each block's commands from the repository root, in one bash session
-# per block, with `build/tapir` replaced by --tapir (default build/tapir), `/tmp/` by a
+# per block, with `build/tapir` replaced by --tapir (default build/tapir),
+# `build-debug/tapir` (the -O0 build the gdb blocks use) by --tapir-debug (default
+# build-debug/tapir; `make debug` builds it), `/tmp/` by a
 # private directory, and (lab blocks) `tapir-lab` by the namespace given with --lab and
 # `sudo ` removed. Output has those replacements undone before it is compared, so the
 # lesson reads exactly like what a student sees. A command must exit 0 and its output
@@ -24,8 +26,18 @@
 #
 # Without --lab, `console lab` blocks are skipped (they need root and a namespace); tests/
 # kernel/test_lessons.sh runs them. `console gdb` blocks are skipped when gdb is missing or
-# cannot trace. Prints one line per block (PASS/FAIL/SKIP) and a summary
-# `lessons: N passed, N failed, N skipped`; exits 1 if anything failed.
+# cannot trace, or there is no -O0 build. Prints one line per block (PASS/FAIL/SKIP) and a
+# summary `lessons: N passed, N failed, N skipped`; exits 1 if anything failed.
+#
+# It also checks the pages around the lessons (every Markdown file in docs/ and README.md):
+# each relative link resolves, none cites a file outside the repository (DESIGN.md), and
+# README.md states the last line of `make check` as the Makefile prints it.
+#
+# Time limits: LESSONS_TIMEOUT (seconds, default 120) bounds each foreground command; a
+# background command (`... &`) has a quarter of it to print what the lesson promises. A
+# command that runs out of time is reported with its lesson, line and this variable. With
+# LESSONS_PROGRESS=FILE the block being run is written to FILE before it starts (so a
+# caller that is interrupted can say where), and ^C or SIGTERM prints it too.
 #
 # --show prints every command's real output as the checker saw it (for writing a lesson).
 # Internal: check.sh --match EXPECTED ACTUAL [REPORT] compares two files (exit 0 on match).
@@ -34,8 +46,9 @@ set -u
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 repo=$(cd "$here/../.." && pwd)
 self="$here/check.sh"
-CMD_TIMEOUT=${LESSONS_TIMEOUT:-60} # seconds, per foreground command
-BG_WAIT_TENTHS=100                 # a background command has 10 s to print what it promises
+CMD_TIMEOUT=${LESSONS_TIMEOUT:-120}     # seconds, per foreground command
+case "$CMD_TIMEOUT" in '' | *[!0-9]* | 0) echo "lessons: LESSONS_TIMEOUT must be a number of seconds, not '$CMD_TIMEOUT'"; exit 2 ;; esac
+BG_WAIT_TENTHS=$((CMD_TIMEOUT * 10 / 4)) # what a background command has to print what it promises
 
 # ---- the matcher -------------------------------------------------------------------------
 #
@@ -104,6 +117,7 @@ fi
 # ---- options -----------------------------------------------------------------------------
 
 tapir="$repo/build/tapir"
+tapir_debug="$repo/build-debug/tapir"
 ns=""
 skip_lab=""
 show_output=""
@@ -112,6 +126,7 @@ files=()
 while [ $# -gt 0 ]; do
     case "$1" in
     --tapir) tapir=$2; shift 2 ;;
+    --tapir-debug) tapir_debug=$2; shift 2 ;;
     --lab) ns=$2; shift 2 ;;
     --skip-lab) skip_lab=1; shift ;;
     --show) show_output=1; shift ;;
@@ -122,6 +137,7 @@ while [ $# -gt 0 ]; do
     esac
 done
 case "$tapir" in /*) ;; *) tapir="$PWD/$tapir" ;; esac
+case "$tapir_debug" in /*) ;; *) tapir_debug="$PWD/$tapir_debug" ;; esac
 [ ${#files[@]} -gt 0 ] || files=("$repo"/docs/lessons/[0-9]*.md)
 for i in "${!files[@]}"; do
     case "${files[i]}" in /*) ;; *) files[i]="$PWD/${files[i]}" ;; esac
@@ -131,11 +147,24 @@ done
 work=$(mktemp -d /tmp/tapir-lessons.XXXXXX)
 cleanup()
 {
+    [ "$BASHPID" = "$$" ] || return 0
     [ -z "$ns" ] || "$repo/tap/lab" down "$ns" >/dev/null 2>&1
     rm -rf "$work"
 }
 trap cleanup EXIT
-trap 'exit 130' INT TERM
+running="" # the block being run, for an interrupted run
+# (A signal to the process group reaches the subshells of $(...) too, which inherit these
+# traps: only the checker itself reports and cleans up.)
+running_dir=""
+stop_running() # the foreground command of an interrupted block, and everything it started
+{
+    local f
+    for f in "${running_dir:-/nonexistent}"/c*.pid; do
+        [ -f "$f" ] && kill -TERM -- "-$(cat "$f")" 2>/dev/null
+    done
+    return 0
+}
+trap '[ "$BASHPID" != "$$" ] || { stop_running; echo "lessons: interrupted (signal) while running ${running:-no block}" >&2; }; exit 130' INT TERM
 
 passed=0
 failed=0
@@ -202,6 +231,7 @@ to_run()
     local s=$1
     # /tmp/ first: the tapir path may itself live under /tmp (a clone in /tmp/c)
     s=${s//\/tmp\//$tmpdir/}
+    s=${s//build-debug\/tapir/$tapir_debug}
     s=${s//build\/tapir/$tapir}
     if [ -n "$lab" ]; then
         s=${s//tapir-lab/$ns}
@@ -213,7 +243,7 @@ to_run()
 # unrun FILE: undo the replacements in a command's output.
 unrun()
 {
-    local sedargs=(-e "s#$tmpdir/#/tmp/#g" -e "s#$tapir#build/tapir#g" -e '/^Running as user "root" and group "root"/d')
+    local sedargs=(-e "s#$tmpdir/#/tmp/#g" -e "s#$tapir_debug#build-debug/tapir#g" -e "s#$tapir#build/tapir#g" -e '/^Running as user "root" and group "root"/d')
     [ -z "$lab" ] || sedargs+=(-e "s#$ns#tapir-lab#g")
     sed "${sedargs[@]}" "$1"
 }
@@ -235,8 +265,8 @@ run_block()
     {
         echo "cd \"$repo\" || exit 1"
         echo "export TAPIR_LESSON_CHECK=1"
-        printf 'unrun() { sed -e "s#%s/#/tmp/#g" -e "s#%s#build/tapir#g" -e "s#%s#tapir-lab#g" "$1"; }\n' \
-            "$tmpdir" "$tapir" "${ns:-tapir-lab}"
+        printf 'unrun() { sed -e "s#%s/#/tmp/#g" -e "s#%s#build-debug/tapir#g" -e "s#%s#build/tapir#g" -e "s#%s#tapir-lab#g" "$1"; }\n' \
+            "$tmpdir" "$tapir_debug" "$tapir" "${ns:-tapir-lab}"
         for ((k = 1; k <= n; k++)); do
             cmd=$(cat "$d/c$k.cmd")
             runcmd=$(to_run "$cmd")
@@ -247,7 +277,10 @@ run_block()
                 printf 'for ((t = 0; t < %d; t++)); do unrun "%s" >"%s"; "%s" --match "%s" "%s" && break; sleep 0.1; done\n' \
                     "$BG_WAIT_TENTHS" "$d/c$k.raw" "$d/c$k.out" "$self" "$d/c$k.exp" "$d/c$k.out"
             else
-                printf '{ timeout -k 5 %s bash -c %q\n} >"%s" 2>&1 </dev/null\n' "$CMD_TIMEOUT" "$runcmd" "$d/c$k.raw"
+                # timeout runs in a process group of its own: its pid lets an interrupted
+                # checker stop it (and what it runs) instead of leaving it behind
+                printf 'timeout -k 5 %s bash -c %q >"%s" 2>&1 </dev/null &\n' "$CMD_TIMEOUT" "$runcmd" "$d/c$k.raw"
+                printf 'echo $! >"%s"; wait $!\n' "$d/c$k.pid"
                 printf 'echo $? >"%s"\n' "$d/c$k.status"
             fi
         done
@@ -267,6 +300,11 @@ run_block()
         cmd=$(head -n 1 "$d/c$k.cmd")
         status=$(cat "$d/c$k.status" 2>/dev/null || echo "not run")
         [ "$status" = bg ] || unrun "$d/c$k.raw" >"$d/c$k.out"
+        if [ "$status" = 124 ] || [ "$status" = 137 ]; then
+            block_fail "$lesson" "$at" "\$ $cmd" "timed out after ${CMD_TIMEOUT}s (raise the limit with LESSONS_TIMEOUT=SECONDS); its output so far:" \
+                "$(head -n 40 "$d/c$k.out")"
+            return
+        fi
         if [ "$status" != bg ] && [ "$status" != 0 ]; then
             block_fail "$lesson" "$at" "\$ $cmd" "exited with status $status; its output:" \
                 "$(head -n 40 "$d/c$k.out")"
@@ -284,6 +322,7 @@ run_block()
                     "$(head -n 80 "$d/c$k.out")"
             else
                 exp_line=$(sed -n "${what}p" "$d/c$k.exp")
+                [ "$status" != bg ] || exp_line="$exp_line   (a background command: waited $((BG_WAIT_TENTHS / 10))s for it; LESSONS_TIMEOUT=SECONDS raises the wait)"
                 line_no=$(sed -n "${what}p" "$d/c$k.lines")
                 block_fail "$lesson" "$line_no" "\$ $cmd" \
                     "expected line $(show "$lesson"):$line_no not found where the lesson puts it:" \
@@ -372,6 +411,42 @@ check_citations()
     fi
 }
 
+# ---- the pages around the lessons --------------------------------------------------------
+
+# check_docs: in README.md and every Markdown file under docs/, relative links resolve and
+# nothing cites a file outside the repository; README.md states make check's last line as
+# the Makefile prints it.
+check_docs()
+{
+    local bad=() f line target
+    while IFS= read -r f; do
+        while IFS=$'\t' read -r line target; do
+            [ -e "$(dirname "$f")/$target" ] || bad+=("$(show "$f"):$line: link target '$target' does not exist")
+        done < <(awk -v OFS='\t' '/^```/ { fence = !fence; next } !fence {
+            s = $0
+            while (match(s, /\]\([^):# ]+/)) { print FNR, substr(s, RSTART + 2, RLENGTH - 2); s = substr(s, RSTART + RLENGTH) }
+        }' "$f")
+        while IFS=: read -r line _; do
+            bad+=("$(show "$f"):$line: cites a file outside the repository (DESIGN.md, ../shared): say it here instead")
+        done < <(grep -nE 'DESIGN\.md|\.\./shared|/work/shared' "$f")
+    done < <(find "$repo/docs" -name '*.md' | LC_ALL=C sort; echo "$repo/README.md")
+    # The Makefile adds up the suites with printf "check: %d passed, %d failed\n"; README.md
+    # must quote that line (as `check: N passed, 0 failed`).
+    if ! grep -qF 'printf "check: %d passed, %d failed\n"' "$repo/Makefile"; then
+        bad+=("Makefile: no 'check: %d passed, %d failed' total line (update README.md and tests/lessons/check.sh with it)")
+    elif ! grep -qF '`check: N passed, 0 failed`' "$repo/README.md"; then
+        bad+=("README.md: does not state make check's last line as the Makefile prints it: \`check: N passed, 0 failed\`")
+    fi
+    if [ ${#bad[@]} -gt 0 ]; then
+        echo "FAIL docs (links, citations, README's make check line)"
+        printf '    %s\n' "${bad[@]}"
+        failed=$((failed + 1))
+    else
+        echo "PASS docs (links, citations, README's make check line)"
+        passed=$((passed + 1))
+    fi
+}
+
 # ---- main --------------------------------------------------------------------------------
 
 gdb_ok=""
@@ -382,6 +457,7 @@ fi
 
 start=$(date +%s%N)
 index_definitions
+[ -n "$no_citations" ] || check_docs
 nlesson=0
 for lesson in "${files[@]}"; do
     [ -f "$lesson" ] || { echo "FAIL $lesson (no such file)"; failed=$((failed + 1)); continue; }
@@ -437,8 +513,16 @@ for lesson in "${files[@]}"; do
             fi
             "$repo/tap/lab" down "$ns" >/dev/null 2>&1
         fi
+        if [ "$kind" = gdb ] && [ ! -x "$tapir_debug" ]; then
+            echo "SKIP $(show "$lesson"):$bline $block_title: no -O0 build at $(show "$tapir_debug") (run: make debug)"
+            skipped=$((skipped + 1))
+            continue
+        fi
         tmpdir="$d/tmp"
         block_ok=1
+        running="$(show "$lesson"):$bline $block_title, its first command: $(head -n 1 "$d/c1.cmd")"
+        running_dir=$d
+        [ -z "${LESSONS_PROGRESS:-}" ] || printf 'lesson block %s (LESSONS_TIMEOUT=%s s per command)\n' "$running" "$CMD_TIMEOUT" >"$LESSONS_PROGRESS"
         run_block "$lesson" "$d"
         if [ -n "$lab" ]; then
             "$repo/tap/lab" down "$ns" >/dev/null 2>&1

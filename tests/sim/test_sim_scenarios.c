@@ -118,8 +118,8 @@ static const struct expect expects[] = {
       {"B received 20000 of 20000 bytes, byte-exact", NULL},
       {"A: ", " segments sent, ", " 0 retransmitted"}}},
     {"loss",
-     {{"] wire    drops A's data segment 3: seq=", " (relative 2921) len=1460", NULL},
-      {"] wire    A sends seq=", " (relative 2921) len=1460 again: ", NULL},
+     {{"] wire    drops A's data segment 3: seq=2921 (raw ", ") len=1460", NULL},
+      {"] wire    A sends seq=2921 (raw ", ") len=1460 again: ", NULL},
       {"the wire dropped 1 segment (relative seq 2921, 1460 bytes); A sent it again 1 time", NULL},
       {"B received 20000 of 20000 bytes, byte-exact", NULL},
       {", 1 dropped on purpose", NULL}}},
@@ -222,10 +222,21 @@ START_TEST(test_focused_trace_and_all)
 }
 END_TEST
 
-/* The handshake's numbers agree with each other: ACKs are ISN+1 of the other side. */
+/* The handshake's numbers agree with each other: ACKs are ISN+1 of the other side. By
+ * default the trace shows them relative to each side's ISN, as tshark does. */
 START_TEST(test_handshake_numbers)
 {
-    const char *const args[] = {"handshake", NULL};
+    const char *const rel[] = {"handshake", NULL};
+    run_cli(&r1, rel);
+    must_have(r1.out, TCP_A "tx 10.0.0.1:", " SYN seq=0 win=", NULL);
+    must_have(r1.out, TCP_B "rx 10.0.0.1:", " SYN seq=0 win=", "| LISTEN -> SYN-RECEIVED");
+    must_have(r1.out, TCP_B "tx 10.0.0.2:", " SYN|ACK seq=0 ack=1 win=", NULL);
+    must_have(r1.out, TCP_A "rx 10.0.0.2:", " SYN|ACK seq=0 ack=1 win=", NULL);
+    must_have(r1.out, TCP_A "tx 10.0.0.1:", " ACK seq=1 ack=1 win=", NULL);
+    must_have(r1.out,
+              TCP_B "rx 10.0.0.1:", " ACK seq=1 ack=1 win=", "| SYN-RECEIVED -> ESTABLISHED");
+
+    const char *const args[] = {"handshake", "--trace-absolute", NULL};
     run_cli(&r1, args);
     const char *syn = must_have(r1.out, TCP_A, " SYN seq=", NULL);
     const char *synack = must_have(r1.out, TCP_B, " SYN|ACK seq=", NULL);
@@ -242,7 +253,7 @@ START_TEST(test_handshake_numbers)
     assert_before(synack, ack);
 
     /* another seed, other ports and ISNs */
-    const char *const seed[] = {"handshake", "--seed", "9", NULL};
+    const char *const seed[] = {"handshake", "--seed", "9", "--trace-absolute", NULL};
     run_cli(&r2, seed);
     ck_assert_int_eq(r2.status, 0);
     ck_assert_ptr_null(strstr(r2.out, isns));
@@ -263,16 +274,24 @@ START_TEST(test_loss_retransmits_the_dropped_segment)
     /* A's trace shows that segment twice: the copy the wire dropped, and the retransmission */
     char seg[64];
     snprintf(seg, sizeof(seg), "ACK seq=%lu ack=", seq);
-    const char *first = must_have(r1.out, TCP_A "10.0.0.1:", seg, " len=1460");
-    const char *second = line_with(strchr(first, '\n') + 1, TCP_A "10.0.0.1:", seg, " len=1460");
+    const char *first = must_have(r1.out, TCP_A "tx 10.0.0.1:", seg, " len=1460");
+    const char *second = line_with(strchr(first, '\n') + 1, TCP_A "tx 10.0.0.1:", seg, " len=1460");
     ck_assert_ptr_nonnull(second);
     assert_before(drop, second);
+    /* the retransmission has a line of its own, just before the segment, saying why */
+    char rtx[64];
+    snprintf(rtx, sizeof(rtx), " retransmit seq=%lu len=1460: ", seq);
+    const char *why = must_have(r1.out, TCP_A "10.0.0.1:", rtx, "; RTO ");
+    ck_assert_uint_eq(count_lines(r1.out, " retransmit seq="), 1);
+    assert_before(drop, why);
+    ck_assert_ptr_eq(strchr(why, '\n') + 1, second);
     /* the counters agree with the trace: every segment A sent is a line, one never arrived */
     const char *a_sum = must_have(r1.out, "A: ", " segments sent, ", " 1 retransmitted");
     const char *b_sum = must_have(r1.out, "B: ", " segments sent, ", " 0 retransmitted");
     unsigned long a_sent = strtoul(a_sum + 3, NULL, 10);
-    ck_assert_uint_eq(count_lines(r1.out, TCP_A "10.0.0.1:"),
-                      a_sent + 3); /* + connect, close, TIME-WAIT end */
+    ck_assert_uint_eq(count_lines(r1.out, TCP_A "tx 10.0.0.1:"), a_sent);
+    /* connect, close, TIME-WAIT's end, and the retransmission's own line */
+    ck_assert_uint_eq(count_lines(r1.out, TCP_A "10.0.0.1:"), 4);
     ck_assert_uint_eq(value_after(b_sum, "sent, "), a_sent - 1);
     const char *how = strstr(again, "again: ");
     ck_assert(!strncmp(how, "again: fast retransmit", 22) ||
@@ -318,8 +337,8 @@ START_TEST(test_simultaneous_close_both_sides)
     const char *const args[] = {"simultaneous-close", NULL};
     run_cli(&r1, args);
     /* both FINs leave before either arrives */
-    const char *fin_a = must_have(r1.out, TCP_A "10.0.0.1:", " FIN|ACK ", NULL);
-    const char *fin_b = must_have(r1.out, TCP_B "10.0.0.2:", " FIN|ACK ", NULL);
+    const char *fin_a = must_have(r1.out, TCP_A "tx 10.0.0.1:", " FIN|ACK ", NULL);
+    const char *fin_b = must_have(r1.out, TCP_B "tx 10.0.0.2:", " FIN|ACK ", NULL);
     const char *closing_a = must_have(r1.out, TCP_A, "FIN-WAIT-1 -> CLOSING", NULL);
     ck_assert_uint_eq(stamp_us(fin_a), stamp_us(fin_b));
     assert_before(fin_b, closing_a);
@@ -368,6 +387,56 @@ START_TEST(test_transfer_over_lossy_wire)
     ck_assert_uint_gt(value_after(wire, "delivered, "), 0); /* frames were lost */
     must_have(r1.out, "A: ", " segments sent, ", " retransmitted");
     ck_assert_ptr_null(strstr(r1.out, "A: 0 retransmitted")); /* and TCP made up for them */
+    /* every frame the wire lost is a line of its sender's, and every retransmission too */
+    unsigned long lost = value_after(wire, "delivered, ");
+    ck_assert_uint_eq(count_lines(r1.out, "] L1 link A: out lost len=") +
+                          count_lines(r1.out, "] L1 link B: out lost len="),
+                      lost);
+    const char *a_sum = must_have(r1.out, "A: ", " segments sent, ", " retransmitted");
+    const char *b_sum = must_have(r1.out, "B: ", " segments sent, ", " retransmitted");
+    unsigned long resent = value_after(a_sum, "received, ") + value_after(b_sum, "received, ");
+    ck_assert_uint_gt(resent, 0);
+    ck_assert_uint_eq(count_lines(r1.out, " retransmit seq="), resent);
+}
+END_TEST
+
+/* --pcap: a libpcap file of every frame A's interface saw, as many as A's counters say;
+ * --stats: both stacks' counters on stderr. (tests/kernel/test_sim_pcap.sh reads the same
+ * capture with tshark, as a user without root.) */
+START_TEST(test_pcap_and_stats)
+{
+    char path[] = "/tmp/tapir-sim-pcap.XXXXXX";
+    int fd = mkstemp(path);
+    ck_assert_int_ge(fd, 0);
+    close(fd);
+    const char *const args[] = {"transfer", "--loss", "10", "--pcap", path, "--stats", NULL};
+    run_cli(&r1, args);
+    ck_assert_int_eq(r1.status, 0);
+    const char *a = must_have(r1.err, "==== A 10.0.0.1 ====", NULL, NULL);
+    must_have(r1.err, "==== B 10.0.0.2 ====", NULL, NULL);
+    unsigned long rx = value_after(strstr(a, "Ethernet (L2):"), "\n    ");
+    unsigned long tx = value_after(strstr(a, " bytes received\n"), "\n    ");
+    ck_assert_ptr_nonnull(strstr(a, " frames sent\n"));
+    must_have(r1.err, "Wire (L1, seed 1, loss 10%):", NULL, NULL);
+
+    FILE *f = fopen(path, "rb");
+    ck_assert_ptr_nonnull(f);
+    uint8_t hdr[24], rec[16], frame[2048];
+    ck_assert_uint_eq(fread(hdr, 1, sizeof(hdr), f), sizeof(hdr));
+    ck_assert_uint_eq(hdr[0] | hdr[1] << 8 | hdr[2] << 16 | (uint32_t)hdr[3] << 24, 0xa1b2c3d4u);
+    ck_assert_uint_eq(hdr[20], 1); /* LINKTYPE_ETHERNET */
+    unsigned long frames = 0;
+    while (fread(rec, 1, sizeof(rec), f) == sizeof(rec)) {
+        uint32_t caplen = rec[8] | rec[9] << 8 | rec[10] << 16 | (uint32_t)rec[11] << 24;
+        ck_assert_uint_le(caplen, 1514);
+        ck_assert_uint_ge(caplen, 60);
+        ck_assert_uint_eq(fread(frame, 1, caplen, f), caplen);
+        frames++;
+    }
+    fclose(f);
+    unlink(path);
+    ck_assert_uint_eq(frames, rx + tx);
+    ck_assert_uint_gt(frames, 20);
 }
 END_TEST
 
@@ -392,6 +461,7 @@ static Suite *scenarios_suite(void)
     tcase_set_timeout(cli, 60);
     tcase_add_test(cli, test_list_shows_all);
     tcase_add_test(cli, test_transfer_over_lossy_wire);
+    tcase_add_test(cli, test_pcap_and_stats);
     suite_add_tcase(s, cli);
     return s;
 }
