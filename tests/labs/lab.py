@@ -545,10 +545,16 @@ def check_handouts(labs, tapir):
     return report
 
 
+def show(report):
+    for ok, msg in report:
+        print("%s %s" % ("PASS" if ok else "FAIL", msg), flush=True)
+
+
 def prove(names, keep_dirs=False, tapir=None):
     labs = read_table()
     chosen = [find_lab(labs, n) for n in names] if names else labs
     report = lint(labs)
+    show(report)
     if report[0][0]:  # the markers scan cleanly
         programs = sorted({t[1] for lab in chosen for t in lab.tests if t[0] != "kernel"})
         ok, log = build(REPO, PROVE_BUILD, [os.path.join(PROVE_BUILD, p) for p in programs], PROVE_OPT)
@@ -558,12 +564,13 @@ def prove(names, keep_dirs=False, tapir=None):
             with concurrent.futures.ThreadPoolExecutor(max_workers=2) as pool:
                 for r in pool.map(lambda l: prove_lab(l, keep_dirs), chosen):
                     report.extend(r)
+                    show(r)
     if tapir and not names:
-        report.extend(check_handouts(labs, tapir))
+        handouts = check_handouts(labs, tapir)
+        report.extend(handouts)
+        show(handouts)
     passed = sum(1 for ok, _ in report if ok)
     failed = len(report) - passed
-    for ok, msg in report:
-        print("%s %s" % ("PASS" if ok else "FAIL", msg))
     print("labs: %d passed, %d failed" % (passed, failed))
     summary = os.environ.get("CHECK_SUMMARY")
     if summary:
