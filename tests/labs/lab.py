@@ -508,6 +508,7 @@ def lint(labs):
     except LabError as e:
         return [(False, "markers: %s" % e)]
     report.append((True, "markers: %d regions, balanced, every name known" % len(regions)))
+    report.extend(drift_is_caught(labs, regions))
     for lab in labs:
         funcs = [r.func for r in regions if r.lab == lab.name]
         if not funcs:
@@ -548,6 +549,36 @@ def check_handouts(labs, tapir):
 def show(report):
     for ok, msg in report:
         print("%s %s" % ("PASS" if ok else "FAIL", msg), flush=True)
+
+
+def drift_is_caught(labs, regions):
+    """[(ok, message)]: markers that drift from the code are refused (a copy of one file)."""
+    r = regions[0]
+    with open(os.path.join(REPO, r.path)) as f:
+        lines = f.read().split("\n")
+    begin, end = lines[r.begin], lines[r.end]
+    drifts = {
+        "an end marker lost": lines[:r.end] + lines[r.end + 1:],
+        "an unknown lab name": lines[:r.begin] + [begin.replace(r.lab + ":", "nosuchlab:")] + lines[r.begin + 1:],
+        "a begin marker inside the body": lines[:r.begin] + lines[r.begin + 1:r.begin + 2] + [begin]
+        + lines[r.begin + 2:],
+        "a misspelt marker": lines[:r.end] + [end.replace("end", "ends")] + lines[r.end + 1:],
+    }
+    report = []
+    tmp = tempfile.mkdtemp(prefix="tapir-lab-drift-")
+    try:
+        os.makedirs(os.path.join(tmp, os.path.dirname(r.path)))
+        for what, text in drifts.items():
+            with open(os.path.join(tmp, r.path), "w") as f:
+                f.write("\n".join(text))
+            try:
+                scan(tmp, known={l.name for l in labs})
+                report.append((False, "markers: %s in %s went unnoticed" % (what, r.path)))
+            except LabError:
+                report.append((True, "markers: %s is caught" % what))
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return report
 
 
 def prove(names, keep_dirs=False, tapir=None):
