@@ -5,6 +5,7 @@
 #   make check      build and run every test, then again under ASan/UBSan
 #   make debug      build build-debug/tapir with -O0 -g3 for gdb
 #   make bench      measure throughput and latency against the kernel (not a test)
+#   make pictures   retake the screenshots in docs/pictures/ (tapir sim ... --html)
 #   make labs       the labs (docs/labs/); make lab-start LAB=NAME DIR=PATH (or BRANCH=name),
 #                   make grade LAB=NAME (KERNEL=no skips the kernel tests)
 #   make clean
@@ -33,7 +34,7 @@ SIM_OBJ  := $(SIM_SRC:%.c=$(BUILD)/%.o)
 CHECK_CFLAGS = $(shell pkg-config --cflags check 2>/dev/null)
 CHECK_LIBS   = $(shell pkg-config --libs check 2>/dev/null)
 
-.PHONY: all run check debug bench clean tools tools-test unit sim kernel tests lab-up lab-down gdb-test \
+.PHONY: all run check debug bench clean tools tools-test unit sim kernel tests lab-up lab-down gdb-test html pictures \
         labs lab-start grade labs-check
 all: $(BUILD)/tapir
 
@@ -44,6 +45,13 @@ $(BUILD)/%.o: %.c
 $(BUILD)/libtapir.a: $(LIB_OBJ)
 	@rm -f $@
 	ar rcs $@ $^
+
+# The page --html writes (apps/html_page.html) becomes a C string: each line quoted.
+$(BUILD)/apps/html_page.inc: apps/html_page.html
+	@mkdir -p $(dir $@)
+	sed -e 's/\\/\\\\/g' -e 's/"/\\"/g' -e 's/^/"/' -e 's/$$/\\n"/' $< >$@
+$(BUILD)/apps/html.o: $(BUILD)/apps/html_page.inc
+$(BUILD)/apps/html.o: CFLAGS += -I$(BUILD)/apps
 
 $(BUILD)/libapps.a: $(APPS_OBJ)
 	@rm -f $@
@@ -76,6 +84,13 @@ sim: tools $(SIM_BIN)
 # (the lessons' gdb blocks run on the -O0 build: hence debug)
 kernel: tools-test $(BUILD)/tapir debug
 	tests/kernel/run.sh $(BUILD)/tapir
+# The --html pages in headless Chromium, and docs/pictures/ against the current code
+# (HTML_BROWSER=0: the pages' data only, no browser; the ASan pass of make check).
+html: tools-test $(BUILD)/tapir
+	python3 tests/html/test_html.py $(BUILD)/tapir
+# Retake the screenshots in docs/pictures/ (after a change to what the pictures show).
+pictures: tools-test $(BUILD)/tapir
+	python3 tests/html/pictures.py generate $(BUILD)/tapir
 
 # The gdb walkthrough of docs/debugging.md, against the -O0 build.
 gdb-test: debug
@@ -86,12 +101,12 @@ gdb-test: debug
 check: export CHECK_SUMMARY = $(CURDIR)/build/check-summary
 check: tools-test
 	@mkdir -p build && rm -f $(CHECK_SUMMARY)
-	$(MAKE) --no-print-directory BUILD=build unit sim kernel
+	$(MAKE) --no-print-directory BUILD=build unit sim kernel html
 	$(MAKE) --no-print-directory BUILD=build labs-check
 	$(MAKE) --no-print-directory gdb-test
-	$(MAKE) --no-print-directory BUILD=build-asan OPT="-O1 -g" \
+	HTML_BROWSER=0 $(MAKE) --no-print-directory BUILD=build-asan OPT="-O1 -g" \
 	    SAN="-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all" \
-	    unit sim kernel
+	    unit sim kernel html
 	@echo "make check: every suite passed (plain, gdb, and ASan/UBSan)"
 	@awk '{ p += $$1; f += $$2 } END { printf "check: %d passed, %d failed\n", p, f }' $(CHECK_SUMMARY)
 

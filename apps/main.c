@@ -7,6 +7,7 @@
  *   tapir sim [SCENARIO]                two stacks over the simulated wire, no root needed
  */
 #include "apps.h"
+#include "html.h"
 #include "../tap/impair.h"
 #include "../tap/tap.h"
 
@@ -30,11 +31,12 @@ static const char usage[] =
     "       tapir [OPTIONS] nc [-u] HOST PORT\n"
     "       tapir [OPTIONS] nc [-u] -l PORT\n"
     "       tapir sim [SCENARIO] [--seed N] [--loss PCT] [--trace LAYERS] [--pcap FILE]\n"
-    "                 [--stats] | --list\n"
+    "                 [--stats] [--html FILE] | --list\n"
     "options: --tap NAME (tap0)  --ip ADDR/PREFIX (10.0.0.2/24)  --gw ADDR\n"
     "         --mac MAC (02:00:00:00:00:02)  --trace LAYERS "
     "(link,eth,arp,ip,icmp,udp,tcp,sock,app|all)\n"
     "         --pcap FILE  --stats  --echo PORT (7)  --discard PORT (9)  --hub PORT (7000)\n"
+    "         --html FILE (at exit, pictures of the run in one HTML page)\n"
     "         --offload on|off (on: TCP segmentation and checksum offload on the TAP device)\n"
     "         --impair SPEC  a bad link, seeded: SPEC is a comma list of loss=P%,\n"
     "                dup=P%, reorder=P%, corrupt=P%, delay=Nms, seed=N; in: or out: before\n"
@@ -56,6 +58,8 @@ static void fail_usage(const char *fmt, const char *arg)
 struct options {
     const char *tap;
     const char *pcap;
+    const char *html; /* --html FILE: pictures of the run, written at exit */
+    struct html_rec *html_rec;
     bool stats;
     bool offload; /* TSO and checksum offload on the TAP device */
     bool impair;  /* --impair: the link loses, delays, ... (tap/impair.c) */
@@ -121,6 +125,7 @@ static const struct option longopts[] = {
     {"mac", required_argument, 0, 'm'},
     {"trace", required_argument, 0, 'T'},
     {"pcap", required_argument, 0, 'p'},
+    {"html", required_argument, 0, 'W'}, /* pictures of the run (apps/html.c) */
     {"stats", no_argument, 0, 'S'},
     {"echo", required_argument, 0, 'e'},
     {"discard", required_argument, 0, 'd'},
@@ -162,6 +167,9 @@ static int parse_options(int argc, char **argv, struct options *o)
             break;
         case 'p':
             o->pcap = optarg;
+            break;
+        case 'W':
+            o->html = optarg;
             break;
         case 'o':
             if (strcmp(optarg, "on") && strcmp(optarg, "off"))
@@ -241,6 +249,11 @@ static struct stack *open_stack(struct options *o, struct tap **tap_out)
         fprintf(stderr, "tapir: cannot write pcap '%s': %s\n", o->pcap, strerror(-err));
         exit(1);
     }
+    if (o->html && !(o->html_rec = html_open(o->html, "tapir", &err))) {
+        fprintf(stderr, "tapir: cannot write '%s': %s\n", o->html, strerror(-err));
+        exit(1);
+    }
+    html_attach(o->html_rec, stack, 1, "tapir", false);
     /* The clock starts now, before any command arms a timer (a SYN's retransmission, an
      * ARP retry): armed against time 0 they would fire at once. This also announces us
      * with a gratuitous ARP. */
@@ -269,6 +282,9 @@ static void close_stack(struct options *o, struct stack *stack, struct tap *tap)
     impair_link_destroy(o->link);
     o->link = NULL;
     tap_close(tap);
+    int err = html_close(o->html_rec);
+    if (err < 0)
+        fprintf(stderr, "tapir: cannot write '%s': %s\n", o->html, strerror(-err));
 }
 
 /* Start the services `serve` runs; a port of 0 leaves one off. */

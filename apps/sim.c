@@ -12,6 +12,7 @@
  * stacks through the socket API (or stack_ping) and prints a summary.
  */
 #include "apps.h"
+#include "html.h"
 #include "hub.h"
 #include "../tap/wire.h"
 
@@ -31,6 +32,7 @@
 #define DISCARD_PORT   9     /* RFC 863 */
 #define PING_COUNT     3
 #define PING_DATA_LEN  56     /* as ping(8): 64 bytes of ICMP, 84 of IP */
+#define FRAG_DATA_LEN  3000   /* fragments: ping -s 3000, three fragments each way */
 #define PING_ID        0x7461 /* "ta": any fixed identifier keeps the output the same */
 #define PING_INTERVAL  SECOND_US
 #define PING_LAST_WAIT (3 * SECOND_US) /* after the last request, as iputils: 1 s + 2 intervals */
@@ -39,14 +41,15 @@
 struct sim {
     struct wire *wire;
     struct stack *a, *b;
-    uint64_t now_us;  /* the fake clock */
-    uint32_t seed;    /* --seed */
-    unsigned loss;    /* --loss, percent */
-    unsigned trace;   /* --trace, TRACE_* bits */
-    bool absolute;    /* --trace-absolute: raw TCP sequence numbers */
-    const char *pcap; /* --pcap FILE: what A's interface sees */
-    bool stats;       /* --stats: both stacks' counters at the end, on stderr */
-    FILE *out;        /* stdout: trace lines and the scenario's own lines */
+    uint64_t now_us;       /* the fake clock */
+    uint32_t seed;         /* --seed */
+    unsigned loss;         /* --loss, percent */
+    unsigned trace;        /* --trace, TRACE_* bits */
+    bool absolute;         /* --trace-absolute: raw TCP sequence numbers */
+    const char *pcap;      /* --pcap FILE: what A's interface sees */
+    bool stats;            /* --stats: both stacks' counters at the end, on stderr */
+    FILE *out;             /* stdout: trace lines and the scenario's own lines */
+    struct html_rec *html; /* --html FILE, or NULL */
     /* The wire's counters when the scenario's story ended (see story_over), if it did
      * before the scenario returned: what is torn down after that is not counted. */
     bool story_over;
@@ -111,6 +114,8 @@ static int sim_open(struct sim *sim)
     sim->b = stack_create(&cfg_b, &wire_ops, wire_end(sim->wire, 1));
     if (!sim->a || !sim->b)
         return -ENOMEM;
+    html_attach(sim->html, sim->a, 0, "A 10.0.0.1", true);
+    html_attach(sim->html, sim->b, 1, "B 10.0.0.2", true);
     wire_set_observer(sim->wire, wire_event, sim);
     /* The capture is taken on A's interface, as tcpdump there would: a frame the wire
      * loses on its way from A is in it, one lost on its way to A is not. */
@@ -149,6 +154,7 @@ static void story_over(struct sim *sim)
 {
     sim->story_over = true;
     sim->wire_at_end = *wire_stats(sim->wire);
+    html_stop(sim->html);
     stack_set_trace(sim->a, 0, NULL);
     stack_set_trace(sim->b, 0, NULL);
 }
@@ -244,6 +250,8 @@ static int scenario_arp(struct sim *sim)
 
 struct ping_run {
     struct sim *sim;
+    size_t data_len; /* echo data per request (ping -s) */
+    unsigned count;  /* requests (ping -c) */
     struct timer send_timer;
     unsigned sent, received, errors, duplicates;
     bool replied[PING_COUNT + 1]; /* by sequence number: a second reply is a duplicate */
@@ -287,35 +295,35 @@ static void ping_event(void *ctx, const struct ping_event *ev)
 static void ping_send(struct stack *stack, void *arg)
 {
     struct ping_run *p = arg;
-    uint8_t data[PING_DATA_LEN];
-    for (size_t i = 0; i < sizeof(data); i++)
+    uint8_t data[FRAG_DATA_LEN];
+    for (size_t i = 0; i < p->data_len; i++)
         data[i] = (uint8_t)i;
     p->sent++;
     p->sent_at[p->sent] = p->last_sent_us = stack_now_us(stack);
-    int err = stack_ping(stack, SIM_IP_B, PING_ID, (uint16_t)p->sent, data, sizeof(data));
+    int err = stack_ping(stack, SIM_IP_B, PING_ID, (uint16_t)p->sent, data, p->data_len);
     if (err < 0)
         fprintf(p->sim->out, "ping: sendmsg: %s\n", strerror(-err));
-    if (p->sent < PING_COUNT)
+    if (p->sent < p->count)
         timer_arm(stack, &p->send_timer, PING_INTERVAL);
 }
 
 static bool ping_all_answered(void *ctx)
 {
     struct ping_run *p = ctx;
-    return p->sent == PING_COUNT && p->received + p->errors >= PING_COUNT;
+    return p->sent == p->count && p->received + p->errors >= p->count;
 }
 
-static int scenario_ping(struct sim *sim)
+/* ping -c count -s data_len 10.0.0.2 */
+static int ping_b(struct sim *sim, unsigned count, size_t data_len)
 {
-    struct ping_run p = {.sim = sim};
+    struct ping_run p = {.sim = sim, .count = count, .data_len = data_len};
     FILE *out = sim->out;
-    fprintf(out, "PING 10.0.0.2 (10.0.0.2) %u(%u) bytes of data.\n", PING_DATA_LEN,
-            PING_DATA_LEN + 28);
+    fprintf(out, "PING 10.0.0.2 (10.0.0.2) %zu(%zu) bytes of data.\n", data_len, data_len + 28);
     stack_on_ping(sim->a, ping_event, &p);
     timer_init(&p.send_timer, ping_send, &p);
     timer_arm(sim->a, &p.send_timer, 0);
     /* every request is out after (PING_COUNT - 1) intervals; then wait for the last reply */
-    sim_run(sim, (PING_COUNT - 1) * PING_INTERVAL + PING_LAST_WAIT, ping_all_answered, &p);
+    sim_run(sim, (count - 1) * PING_INTERVAL + PING_LAST_WAIT, ping_all_answered, &p);
     timer_cancel(sim->a, &p.send_timer);
     stack_on_ping(sim->a, NULL, NULL);
 
@@ -337,6 +345,18 @@ static int scenario_ping(struct sim *sim)
                 p.rtt_max % 1000);
     }
     return p.received ? 0 : 1;
+}
+
+static int scenario_ping(struct sim *sim)
+{
+    return ping_b(sim, PING_COUNT, PING_DATA_LEN);
+}
+
+/* 3000 bytes of echo data do not fit a 1500-byte MTU: A's IP fragments the request, B's
+ * reassembles it (RFC 791 3.2), and B's reply comes back in fragments too. */
+static int scenario_fragments(struct sim *sim)
+{
+    return ping_b(sim, 1, FRAG_DATA_LEN);
 }
 
 /* ---- the TCP scenarios: an application on each side ----
@@ -1164,6 +1184,8 @@ static const struct scenario scenarios[] = {
      TRACE_ALL},
     {"ping", "A pings B 3 times (ICMP echo, RFC 792), then prints ping's summary", scenario_ping,
      TRACE_ALL},
+    {"fragments", "A pings B once with 3000 bytes: IP fragments and reassembles both ways",
+     scenario_fragments, TRACE_IP | TRACE_ICMP},
     {"handshake", "A connects to B's listener: SYN, SYN-ACK, ACK; both ESTABLISHED",
      scenario_handshake, TRACE_TCP_LINK},
     {"transfer", "A sends B 20000 bytes over TCP (data and ACKs), then both close",
@@ -1199,14 +1221,14 @@ static void list_scenarios(FILE *out)
 
 static const char sim_usage[] =
     "usage: tapir sim [SCENARIO] [--seed N] [--loss PCT] [--trace LAYERS] [--trace-absolute]\n"
-    "                 [--pcap FILE] [--stats]\n"
+    "                 [--pcap FILE] [--stats] [--html FILE]\n"
     "       tapir sim --list\n"
     "Two stacks, A (10.0.0.1) and B (10.0.0.2), over a simulated wire on a fake clock.\n"
     "The trace goes to stdout (arp, ping: all layers; the TCP scenarios: tcp and link;\n"
     "hub: tcp, link and app; --trace picks others); a seed gives the same output every run.\n"
     "TCP sequence numbers are relative to each side's ISN (--trace-absolute: raw).\n"
     "--pcap FILE captures what A's interface sees (open it in Wireshark); --stats prints\n"
-    "both stacks' counters on stderr at the end.\n"
+    "both stacks' counters on stderr at the end; --html FILE draws the run in one page.\n"
     "Default: scenario " DEFAULT_SCENARIO ", --seed 1, --loss 0.\n";
 
 static int sim_fail(const char *what, const char *arg)
@@ -1261,7 +1283,7 @@ int sim_main(int argc, char **argv)
 {
     struct sim sim = {.seed = SIM_SEED, .out = stdout};
     bool trace_given = false;
-    const char *name = NULL;
+    const char *name = NULL, *html_path = NULL;
     const char *v;
     unsigned long n;
 
@@ -1294,6 +1316,8 @@ int sim_main(int argc, char **argv)
                                 "all or none)",
                                 v);
             trace_given = true;
+        } else if ((v = option_value(argc, argv, &i, "--html"))) {
+            html_path = v;
         } else if (argv[i][0] == '-' || name) {
             return sim_fail("unexpected argument '%s'", argv[i]);
         } else {
@@ -1311,6 +1335,11 @@ int sim_main(int argc, char **argv)
     }
     if (!trace_given)
         sim.trace = sc->trace;
+    int err = 0;
+    if (html_path && !(sim.html = html_open(html_path, sc->name, &err))) {
+        fprintf(stderr, "tapir: sim: cannot write '%s': %s\n", html_path, strerror(-err));
+        return 1;
+    }
 
     /* Trace lines and the scenario's lines share stdout: line-buffered, they keep their
      * order even when stdout is a pipe. */
@@ -1319,13 +1348,14 @@ int sim_main(int argc, char **argv)
             "# tapir sim %s: seed %" PRIu32 ", loss %u%%; A 10.0.0.1 02:00:00:00:00:01, "
             "B 10.0.0.2 02:00:00:00:00:02\n",
             sc->name, sim.seed, sim.loss);
-    int err = sim_open(&sim);
+    err = sim_open(&sim);
     if (err < 0) {
         if (err == -ENOMEM)
             fprintf(stderr, "tapir: sim: out of memory\n");
         else
             fprintf(stderr, "tapir: sim: cannot write pcap '%s': %s\n", sim.pcap, strerror(-err));
         sim_close(&sim);
+        html_close(sim.html);
         return 1;
     }
     int rc = sc->run(&sim);
@@ -1336,9 +1366,14 @@ int sim_main(int argc, char **argv)
     if (w->filtered)
         fprintf(sim.out, ", %" PRIu64 " dropped on purpose", w->filtered);
     fputc('\n', sim.out);
+    html_stop(sim.html);
     pcap_close(sim.a); /* the capture, like the trace, ends with the story */
     if (sim.stats)
         print_all_stats(&sim);
     sim_close(&sim);
+    if ((err = html_close(sim.html)) < 0) {
+        fprintf(stderr, "tapir: sim: cannot write '%s': %s\n", html_path, strerror(-err));
+        rc = 1;
+    }
     return rc;
 }

@@ -196,6 +196,7 @@ static void give_up(struct stack *stack, struct arp_entry *e)
     struct arp_state *arp = stack->arp;
     stack->stats.arp.resolve_failed++;
     stack->stats.arp.unresolved_drops += e->waiting.count;
+    record_drop(stack, "arp", "no answer to ARP: waiting packets dropped");
     trace(stack, TRACE_ARP, "%s did not answer %u requests: dropping %zu waiting packets",
           ip_str(e->ip, ip), e->requests_sent, e->waiting.count);
     struct pkb *pkb;
@@ -211,6 +212,7 @@ static void entry_timer(struct stack *stack, void *arg)
 {
     struct arp_entry *e = arg;
     char ip[16];
+    record_timer(stack, "arp", e->state == ARP_REACHABLE ? "cache entry expired" : "ARP retry");
     if (e->state == ARP_REACHABLE) {
         trace(stack, TRACE_ARP, "entry for %s expired", ip_str(e->ip, ip));
         entry_free(stack, e);
@@ -237,6 +239,7 @@ static void learn(struct stack *stack, struct arp_entry *e, const uint8_t mac[6]
 static void drop(struct stack *stack, struct pkb *pkb, uint64_t *counter, const char *why)
 {
     (*counter)++;
+    record_drop(stack, "arp", why);
     trace(stack, TRACE_ARP, "drop: %s", why);
     pkb_free(pkb);
 }
@@ -348,6 +351,7 @@ int arp_resolve(struct stack *stack, uint32_t next_hop, struct pkb *pkb)
     /* Still asking: the packet waits. A full queue loses its oldest packet, as Linux does. */
     if (e->waiting.count >= stack->cfg.arp_queue_len) {
         stack->stats.arp.queue_drops++;
+        record_drop(stack, "arp", "waiting queue full");
         trace(stack, TRACE_ARP, "waiting queue full: dropping the oldest packet");
         pkb_free(pkb_queue_pop(&e->waiting));
     }

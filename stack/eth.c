@@ -54,6 +54,7 @@ static eth_handler_fn find_handler(struct stack *stack, uint16_t type)
 static void drop(struct stack *stack, struct pkb *pkb, uint64_t *counter, const char *why)
 {
     (*counter)++;
+    record_drop(stack, "eth", why);
     trace(stack, TRACE_ETH, "drop %zu bytes: %s", pkb->len, why);
     pkb_free(pkb);
 }
@@ -68,6 +69,7 @@ void eth_input(struct stack *stack, struct pkb *pkb)
     st->rx_frames++;
     st->rx_bytes += pkb->len;
     pcap_write(stack, pkb->data, pkb->len);
+    record_frame(stack, RECORD_RX, pkb->data, pkb->len);
 
     if (eth_parse(pkb->data, pkb->len, &h) < 0)
         return drop(stack, pkb, &st->rx_truncated, "shorter than an Ethernet header");
@@ -128,6 +130,7 @@ int eth_output(struct stack *stack, struct pkb *pkb, const uint8_t dst[6], uint1
     trace(stack, TRACE_ETH, "tx %s > %s type=0x%04x len=%zu", mac_str(h.src, a), mac_str(h.dst, b),
           h.type, pkb->len);
     pcap_write(stack, pkb->data, pkb->len);
+    record_frame(stack, RECORD_TX, pkb->data, pkb->len);
     if (pkb->tso_mss) /* only TCP builds these, and only when the link offers TSO */
         err = stack->link->send_tso(stack->link_driver, pkb->data, pkb->len, pkb->tso_mss,
                                     stack->now_us);

@@ -83,6 +83,7 @@ static int send_message(struct stack *stack, struct pkb *pkb, uint32_t dst, uint
 static void drop(struct stack *stack, struct pkb *pkb, uint64_t *counter, const char *why)
 {
     (*counter)++;
+    record_drop(stack, "icmp", why);
     trace(stack, TRACE_ICMP, "drop: %s", why);
     pkb_free(pkb);
 }

@@ -143,6 +143,7 @@ void ip_fini(struct stack *stack)
 static void drop(struct stack *stack, struct pkb *pkb, uint64_t *counter, const char *why)
 {
     (*counter)++;
+    record_drop(stack, "ip", why);
     trace(stack, TRACE_IP, "drop: %s", why);
     pkb_free(pkb);
 }

@@ -129,6 +129,7 @@ static struct pkb *drop_fragment(struct stack *stack, struct pkb *pkb, const str
 {
     char a[16];
     (*counter)++;
+    record_drop(stack, "ip", why);
     trace(stack, TRACE_IP, "reasm drop fragment from %s id=%u off=%u: %s", ip_str(h->src, a), h->id,
           h->frag_off, why);
     pkb_free(pkb);
@@ -140,6 +141,7 @@ static struct pkb *drop_reasm(struct stack *stack, struct reasm *r, struct pkb *
                               uint64_t *counter, const char *why)
 {
     (*counter)++;
+    record_drop(stack, "ip", why);
     trace_reasm(stack, r, why);
     reasm_free(stack, r);
     pkb_free(pkb);
@@ -286,6 +288,7 @@ static void reasm_timeout(struct stack *stack, void *arg)
 {
     struct reasm *r = arg;
     stack->stats.ip.reasm_timeout++;
+    record_timer(stack, "ip", "reassembly timeout");
     trace_reasm(stack, r, r->have_first ? "timed out: sending time exceeded" : "timed out");
     if (r->have_first) {
         /* icmp_send_error quotes pkb->meta.ip_hdr and the bytes after it, so rebuild a

@@ -15,6 +15,7 @@
 #include <stdio.h>
 
 #include "netif.h"
+#include "record.h"
 #include "stats.h"
 #include "timer.h"
 #include "trace.h"

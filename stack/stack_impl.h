@@ -10,6 +10,7 @@
 
 #include "stack.h"
 #include "pkb.h"
+#include "record.h"
 
 struct pkb;
 
@@ -53,6 +54,8 @@ struct stack {
     unsigned trace_mask;
     FILE *trace_out;
     FILE *pcap;
+    record_fn record; /* structured events for pictures (record.h), or NULL */
+    void *record_ctx;
     struct stack_stats stats;
 
     /* demultiplexing, filled in by each layer's *_init() */

@@ -104,6 +104,7 @@ void tcp_set_state(struct tcb *tcb, enum tcb_state s)
     if (old == s)
         return;
     tcb->state = s;
+    tcp_record(tcb, RECORD_STATE, tcp_state_name(old), tcp_state_name(s));
     if (ts->rx_pending) {
         size_t n = strlen(ts->transitions);
         snprintf(ts->transitions + n, sizeof(ts->transitions) - n, " | %s -> %s",
@@ -416,6 +417,7 @@ struct tcb *tcp_new_child(struct tcb *listener, uint32_t lip, uint32_t rip, uint
     struct stack *stack = listener->stack;
     if (listener->syn_recv_count >= listener->backlog) {
         stack->stats.tcp.listen_drops++;
+        record_drop(stack, "tcp", "SYN: backlog of half-open connections full");
         trace(stack, TRACE_TCP, "drop SYN: %u half-open connections already (backlog)",
               listener->syn_recv_count);
         return NULL;
@@ -473,6 +475,7 @@ bool tcp_child_established(struct tcb *c)
         return true;
     if (l->acceptq_len >= l->backlog) {
         c->stack->stats.tcp.listen_drops++;
+        record_drop(c->stack, "tcp", "handshake ACK: accept queue full");
         trace(c->stack, TRACE_TCP, "accept queue full (%u): handshake ACK ignored", l->acceptq_len);
         return false;
     }
@@ -533,8 +536,28 @@ static void deliver_events(struct tcb *tcb)
         tcb->events = 0; /* nobody to tell (not accepted yet, or closed) */
 }
 
+/* For pictures of the run (record.h): the connection's identity, its congestion variables
+ * and the event. */
+void tcp_record(struct tcb *tcb, enum record_kind kind, const char *from, const char *what)
+{
+    if (!stack_recording(tcb->stack))
+        return;
+    struct record_event ev = {
+        .kind = kind,
+        .layer = "tcp",
+        .what = what,
+        .from = from,
+        .conn = {tcb->local_ip, tcb->remote_ip, tcb->local_port, tcb->remote_port},
+        .tcp = {tcb->cwnd, tcb->ssthresh, tcb->rto_us, tcb->srtt_us, tcb->snd_max - tcb->snd_una,
+                tcb->snd_wnd},
+    };
+    record_emit(tcb->stack, &ev);
+}
+
 void tcb_release(struct tcb *tcb)
 {
+    if (tcb->busy == 1 && tcb->state >= TCP_ESTABLISHED)
+        tcp_record(tcb, RECORD_TCP_VARS, NULL, NULL);
     if (tcb->busy == 1)
         deliver_events(tcb);
     tcb->busy--;

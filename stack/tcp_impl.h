@@ -216,6 +216,8 @@ struct tcp_state {
 /* tcp.c */
 const char *tcp_state_name(enum tcb_state s);
 void tcp_set_state(struct tcb *tcb, enum tcb_state s);
+/* Hand an event about this connection to the recorder, if there is one (record.h). */
+void tcp_record(struct tcb *tcb, enum record_kind kind, const char *from, const char *what);
 struct tcb *tcp_lookup(struct stack *stack, uint32_t lip, uint16_t lport, uint32_t rip,
                        uint16_t rport);
 struct tcb *tcp_lookup_listener(struct stack *stack, uint32_t lip, uint16_t lport);

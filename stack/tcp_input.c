@@ -226,6 +226,7 @@ static void ooo_insert(struct tcb *tcb, uint32_t seq, const uint8_t *data, uint3
     if (i == j) { /* touches no range: needs a new slot */
         if (n >= stack->cfg.tcp_ooo_max) {
             stack->stats.tcp.rx_ooo_drops++;
+            record_drop(stack, "tcp", "out-of-order ranges full");
             trace(stack, TRACE_TCP, "drop: %u out-of-order ranges held already", n);
             return;
         }
@@ -585,6 +586,7 @@ static void synchronized_input(struct tcb *tcb, struct seg *s)
 static void drop(struct stack *stack, struct pkb *pkb, uint64_t *counter, const char *why)
 {
     (*counter)++;
+    record_drop(stack, "tcp", why);
     trace(stack, TRACE_TCP, "drop: %s", why);
     pkb_free(pkb);
 }

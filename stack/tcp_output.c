@@ -327,6 +327,8 @@ void tcp_output(struct tcb *tcb)
             !timer_armed(&tcb->persist_timer))
             timer_arm(tcb->stack, &tcb->persist_timer, backoff_us(tcb, tcb->persist_backoff));
     }
+    if (sent) /* data went out: the bytes in flight grew (pictures: record.h) */
+        tcp_record(tcb, RECORD_TCP_VARS, NULL, NULL);
     if (!sent && tcb->ack_now && tcb->state != TCP_CLOSED && tcb->state != TCP_LISTEN &&
         tcb->state != TCP_SYN_SENT)
         tcp_send_ack(tcb);
@@ -453,6 +455,7 @@ static void rtx_fire(struct stack *stack, void *arg)
 {
     struct tcb *tcb = arg;
     tcb_hold(tcb);
+    tcp_record(tcb, RECORD_TIMER, NULL, "RTO");
     if (tcb->state == TCP_SYN_SENT || tcb->state == TCP_SYN_RECEIVED) {
         stack->stats.tcp.timeouts++;
         if (++tcb->retries > stack->cfg.tcp_syn_retries) {
@@ -494,6 +497,7 @@ static void persist_fire(struct stack *stack, void *arg)
 {
     struct tcb *tcb = arg;
     tcb_hold(tcb);
+    tcp_record(tcb, RECORD_TIMER, NULL, "persist");
     uint32_t unsent = unsent_bytes(tcb);
     if (may_send_data(tcb) && unsent && tcb->snd_nxt == tcb->snd_una) {
         if (tcb->snd_wnd == 0) {
@@ -526,6 +530,7 @@ static void delack_fire(struct stack *stack, void *arg)
 {
     struct tcb *tcb = arg;
     tcb_hold(tcb);
+    tcp_record(tcb, RECORD_TIMER, NULL, "delayed ACK");
     if (tcb->state != TCP_CLOSED && tcb->state != TCP_LISTEN && tcb->state != TCP_SYN_SENT) {
         stack->stats.tcp.delayed_acks++;
         tcp_send_ack(tcb);
@@ -539,6 +544,8 @@ static void wait_fire(struct stack *stack, void *arg)
     struct tcb *tcb = arg;
     (void)stack;
     tcb_hold(tcb);
+    tcp_record(tcb, RECORD_TIMER, NULL,
+               tcb->state == TCP_TIME_WAIT ? "2MSL (TIME-WAIT over)" : "FIN-WAIT-2 timeout");
     if (tcb->state == TCP_TIME_WAIT || tcb->state == TCP_FIN_WAIT_2)
         tcp_set_state(tcb, TCP_CLOSED);
     tcb_release(tcb);

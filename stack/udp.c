@@ -118,6 +118,7 @@ static struct udp_pcb *lookup(struct stack *stack, uint32_t dst, uint16_t dport,
 static void drop(struct stack *stack, struct pkb *pkb, uint64_t *counter, const char *why)
 {
     (*counter)++;
+    record_drop(stack, "udp", why);
     trace(stack, TRACE_UDP, "drop: %s", why);
     pkb_free(pkb);
 }

@@ -35,6 +35,8 @@ if [ "$mode" = test ]; then
     need "command -v gdb" gdb
     # the lossy-link TCP tests use tc netem, or a python3 relay where the kernel has no netem
     need "command -v python3" python3
+    # the --html pages are opened in a real (headless) browser
+    need "command -v chromium" chromium
 fi
 [ -z "$missing" ] && exit 0
 

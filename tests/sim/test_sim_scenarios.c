@@ -93,6 +93,14 @@ struct expect {
 static const struct expect expects[] = {
     {"arp", {{"A resolved 10.0.0.2 in ", NULL}, {"] L2 arp  A: who-has 10.0.0.2", NULL}}},
     {"ping", {{"3 packets transmitted, 3 received, 0% packet loss", NULL}}},
+    {"fragments",
+     {{"PING 10.0.0.2 (10.0.0.2) 3000(3028) bytes of data.", NULL},
+      {"] L3 ip   A: tx 10.0.0.1 > 10.0.0.2 proto=1 len=1500 id=", " MF off=1480"},
+      {"] L3 ip   A: tx 10.0.0.1 > 10.0.0.2 proto=1 len=68 id=", " off=2960"},
+      {"] L3 ip   B: reasm 10.0.0.1 > 10.0.0.2 ", ": complete, 3028 bytes"},
+      {"] L3 ip   A: reasm 10.0.0.2 > 10.0.0.1 ", ": complete, 3028 bytes"},
+      {"3008 bytes from 10.0.0.2: icmp_seq=1 ttl=64", NULL},
+      {"1 packets transmitted, 1 received, 0% packet loss", NULL}}},
     {"handshake",
      {{"] L7 app  B: listen() on port 9", NULL},
       {"] L7 app  A: connect() -> 10.0.0.2:9", NULL},
@@ -440,6 +448,46 @@ START_TEST(test_pcap_and_stats)
 }
 END_TEST
 
+/* --html FILE: one page with the run's data in it (the browser side is tests/html/). The
+ * loss run has one frame lost on the wire: in the data, one frame never arrived (-1). */
+START_TEST(test_html_page)
+{
+    char path[] = "/tmp/tapir-sim-html.XXXXXX";
+    int fd = mkstemp(path);
+    ck_assert_int_ge(fd, 0);
+    close(fd);
+    const char *const args[] = {"loss", "--html", path, NULL};
+    run_cli(&r1, args);
+    ck_assert_int_eq(r1.status, 0);
+    FILE *f = fopen(path, "r");
+    ck_assert_ptr_nonnull(f);
+    static char page[1 << 20];
+    size_t n = fread(page, 1, sizeof(page) - 1, f);
+    fclose(f);
+    unlink(path);
+    page[n] = 0;
+    ck_assert_ptr_null(strcasestr(page, "http")); /* nothing outside the file */
+    const char *frames = strstr(page, "\"frames\":[");
+    const char *notes = strstr(page, "\"notes\":[");
+    ck_assert(frames && notes && frames < notes);
+    unsigned rows = 0, lost = 0;
+    for (const char *p = frames; p < notes; p++)
+        if (p[0] == '\n' && p[1] == '[') {
+            rows++;
+            lost += strncmp(strchr(strchr(strchr(p, ',') + 1, ',') + 1, ',') + 1, "-1,", 3) == 0;
+        }
+    const char *wire = must_have(r1.out, "wire: ", " frames sent", NULL);
+    ck_assert_uint_eq(rows, value_after(wire, "wire: "));
+    ck_assert_uint_eq(lost, 1);
+    ck_assert_ptr_nonnull(strstr(notes, "\"state\",\"tcp\",\"SYN-SENT\""));
+
+    const char *const bad[] = {"handshake", "--html", "/nonexistent/dir/x.html", NULL};
+    run_cli(&r1, bad);
+    ck_assert_int_eq(r1.status, 1);
+    ck_assert_ptr_nonnull(strstr(r1.err, "cannot write '/nonexistent/dir/x.html'"));
+}
+END_TEST
+
 static Suite *scenarios_suite(void)
 {
     Suite *s = suite_create("sim-scenarios");
@@ -461,6 +509,7 @@ static Suite *scenarios_suite(void)
     tcase_set_timeout(cli, 60);
     tcase_add_test(cli, test_list_shows_all);
     tcase_add_test(cli, test_transfer_over_lossy_wire);
+    tcase_add_test(cli, test_html_page);
     tcase_add_test(cli, test_pcap_and_stats);
     suite_add_tcase(s, cli);
     return s;
