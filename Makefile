@@ -22,7 +22,7 @@ LAB      ?= tapir-lab
 ARGS     ?=
 
 LIB_SRC  := $(wildcard stack/*.c) tap/tap.c tap/wire.c tap/impair.c
-APPS_SRC := $(filter-out apps/main.c,$(wildcard apps/*.c))
+APPS_SRC := $(filter-out apps/main.c apps/shim.c,$(wildcard apps/*.c))
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
 SIM_SRC  := $(wildcard tests/sim/test_*.c)
 
@@ -36,7 +36,7 @@ CHECK_LIBS   = $(shell pkg-config --libs check 2>/dev/null)
 
 .PHONY: all run check debug bench clean tools tools-test unit sim kernel tests lab-up lab-down gdb-test html pictures \
         labs lab-start grade labs-check
-all: $(BUILD)/tapir
+all: $(BUILD)/tapir $(BUILD)/libtapir-shim.so
 
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -60,6 +60,13 @@ $(BUILD)/libapps.a: $(APPS_OBJ)
 $(BUILD)/tapir: $(BUILD)/apps/main.o $(BUILD)/libapps.a $(BUILD)/libtapir.a
 	$(CC) $(LDFLAGS) -o $@ $^
 
+# The preload shim of `tapir run` (apps/shim.c): libc only, and never with the sanitizers,
+# since it runs inside programs built without them.
+$(BUILD)/libtapir-shim.so: apps/shim.c apps/run_proto.h
+	@mkdir -p $(dir $@)
+	$(CC) -std=gnu11 -Wall -Wextra -Werror -Wshadow $(OPT) -fPIC -shared -fvisibility=hidden \
+	    -o $@ apps/shim.c
+
 # Every tests/unit/test_*.c and tests/sim/test_*.c is its own Check program.
 UNIT_BIN := $(UNIT_SRC:%.c=$(BUILD)/%)
 SIM_BIN  := $(SIM_SRC:%.c=$(BUILD)/%)
@@ -82,7 +89,7 @@ unit: tools $(UNIT_BIN)
 sim: tools $(SIM_BIN)
 	tests/run-suites.sh sim $(SIM_BIN)
 # (the lessons' gdb blocks run on the -O0 build: hence debug)
-kernel: tools-test $(BUILD)/tapir debug
+kernel: tools-test $(BUILD)/tapir $(BUILD)/libtapir-shim.so debug
 	tests/kernel/run.sh $(BUILD)/tapir
 # The --html pages in headless Chromium, and docs/pictures/ against the current code
 # (HTML_BROWSER=0: the pages' data only, no browser; the ASan pass of make check).

@@ -38,6 +38,14 @@ struct nc_options {
 };
 int nc_run(struct stack *stack, const struct nc_options *opt, volatile sig_atomic_t *stop);
 
+/* run.c: `tapir run`: PROGRAM (argv, NULL-terminated) with its TCP sockets on tapir through
+ * the preload shim at shim_path; link_fd is the link driver's fd. Returns the program's
+ * exit status (128 + signal when a signal ended it). */
+int run_program(struct stack *stack, int link_fd, const char *shim_path, char **argv,
+                volatile sig_atomic_t *stop);
+/* Where libtapir-shim.so is: $TAPIR_SHIM, else beside the tapir binary; 0 or -1. */
+int run_find_shim(char *path, size_t len);
+
 /* sim.c: `tapir sim [SCENARIO]`: two stacks over the simulated wire, fake clock, traced. */
 int sim_main(int argc, char **argv);
 

@@ -5,6 +5,7 @@
  *   tapir [OPTIONS] nc [-u] HOST PORT   client: stdin -> connection -> stdout
  *   tapir [OPTIONS] nc [-u] -l PORT     server for one connection / peer
  *   tapir sim [SCENARIO]                two stacks over the simulated wire, no root needed
+ *   tapir [OPTIONS] run PROGRAM ARGS... PROGRAM's TCP sockets on tapir (apps/run.c)
  */
 #include "apps.h"
 #include "html.h"
@@ -30,6 +31,7 @@ static const char usage[] =
     "       tapir [OPTIONS] ping HOST [-c N] [-i SECONDS] [-s SIZE]\n"
     "       tapir [OPTIONS] nc [-u] HOST PORT\n"
     "       tapir [OPTIONS] nc [-u] -l PORT\n"
+    "       tapir [OPTIONS] run PROGRAM [ARGS...]\n"
     "       tapir sim [SCENARIO] [--seed N] [--loss PCT] [--trace LAYERS] [--pcap FILE]\n"
     "                 [--stats] [--html FILE] | --list\n"
     "options: --tap NAME (tap0)  --ip ADDR/PREFIX (10.0.0.2/24)  --gw ADDR\n"
@@ -418,9 +420,26 @@ static int cmd_nc(struct options *o, int argc, char **argv)
     return rc;
 }
 
+static int cmd_run(struct options *o, int argc, char **argv)
+{
+    char shim[4096];
+    if (argc < 1)
+        fail_usage("%s", "run needs a PROGRAM");
+    if (run_find_shim(shim, sizeof(shim)) < 0) {
+        fprintf(stderr, "tapir: run: no libtapir-shim.so beside tapir (run make, or set "
+                        "TAPIR_SHIM)\n");
+        return 1;
+    }
+    struct tap *tap;
+    struct stack *stack = open_stack(o, &tap);
+    int rc = run_program(stack, tap_netif_ops(tap)->fd(tap), shim, argv, &stop);
+    close_stack(o, stack, tap);
+    return rc;
+}
+
 /* Global options may also stand after the command (`tapir serve --stats`): move each
  * known --option, with its value, in front of the command word before parsing. `sim` has
- * options of its own and is left alone. */
+ * options of its own and `run`'s belong to the program: both are left alone. */
 /* The global option `arg` ("--name" or "--name=value") names, or NULL. */
 static const struct option *global_option(const char *arg)
 {
@@ -444,7 +463,7 @@ static void hoist_global_options(int argc, char **argv)
     int cmd = 1;
     while (cmd < argc && argv[cmd][0] == '-') /* skip the options already in front */
         cmd += value_follows(global_option(argv[cmd]), argv[cmd]) ? 2 : 1;
-    if (cmd >= argc || !strcmp(argv[cmd], "sim"))
+    if (cmd >= argc || !strcmp(argv[cmd], "sim") || !strcmp(argv[cmd], "run"))
         return;
     char **moved = calloc((size_t)argc, sizeof(char *)),
          **rest = calloc((size_t)argc, sizeof(char *));
@@ -482,8 +501,10 @@ int main(int argc, char **argv)
         return cmd_ping(&o, argc - rest, argv + rest);
     if (!strcmp(name, "nc"))
         return cmd_nc(&o, argc - rest, argv + rest);
+    if (!strcmp(name, "run"))
+        return cmd_run(&o, argc - rest, argv + rest);
     if (!strcmp(name, "sim"))
         return sim_main(argc - rest, argv + rest);
-    fail_usage("unknown command '%s' (serve, ping, nc, sim)", name);
+    fail_usage("unknown command '%s' (serve, ping, nc, run, sim)", name);
     return 2;
 }

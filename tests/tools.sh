@@ -37,6 +37,8 @@ if [ "$mode" = test ]; then
     need "command -v python3" python3
     # the --html pages are opened in a real (headless) browser
     need "command -v chromium" chromium
+    # `tapir run curl` (tests/kernel/test_run_http.sh); the kernel side fetches with it too
+    need "command -v curl" curl
 fi
 [ -z "$missing" ] && exit 0
 

@@ -9,8 +9,13 @@ need_root
 LAB_CREATED=1 # the checker creates and removes $NS; the trap removes it if left behind
 out="$WORK/lessons.out"
 step "tests/lessons/check.sh on lessons 06-10 and instructor.md"
+# (lesson 11 starts Python's web server twice: test_lessons_run.sh, with time of its own)
+lessons=()
+for f in "$REPO"/docs/lessons/0[6-9]-*.md "$REPO"/docs/lessons/1[0-9]-*.md; do
+    [ "$(basename "$f")" = 11-real-programs.md ] || lessons+=("$f")
+done
 LESSONS_PROGRESS="$STEP_FILE" "$REPO/tests/lessons/check.sh" --tapir "$TAPIR" --lab "$NS" \
-    "$REPO"/docs/lessons/0[6-9]-*.md "$REPO"/docs/lessons/1[0-9]-*.md "$REPO"/docs/lessons/instructor.md >"$out" 2>&1
+    "${lessons[@]}" "$REPO"/docs/lessons/instructor.md >"$out" 2>&1
 rc=$?
 cat "$out"
 [ "$rc" = 0 ] || fail "$(grep -m1 '^FAIL' "$out" || tail -n 1 "$out")"
