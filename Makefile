@@ -6,6 +6,7 @@
 #   make debug      build build-debug/tapir with -O0 -g3 for gdb
 #   make bench      measure throughput and latency against the kernel (not a test)
 #   make pictures   retake the screenshots in docs/pictures/ (tapir sim ... --html)
+#   make mutate     break RFC rules one line at a time: do the tests notice? (slow, not a test)
 #   make labs       the labs (docs/labs/); make lab-start LAB=NAME DIR=PATH (or BRANCH=name),
 #                   make grade LAB=NAME (KERNEL=no skips the kernel tests)
 #   make clean
@@ -35,7 +36,7 @@ CHECK_CFLAGS = $(shell pkg-config --cflags check 2>/dev/null)
 CHECK_LIBS   = $(shell pkg-config --libs check 2>/dev/null)
 
 .PHONY: all run check debug bench clean tools tools-test unit sim kernel tests lab-up lab-down gdb-test html pictures \
-        labs lab-start grade labs-check
+        conformance mutate labs lab-start grade labs-check
 all: $(BUILD)/tapir $(BUILD)/libtapir-shim.so
 
 $(BUILD)/%.o: %.c
@@ -99,6 +100,14 @@ html: tools-test $(BUILD)/tapir
 pictures: tools-test $(BUILD)/tapir
 	python3 tests/html/pictures.py generate $(BUILD)/tapir
 
+# The requirements table (tests/conformance/requirements.tsv) against the code and the
+# tests' tags, and docs/conformance.md against the table. `mutate` breaks the rules one
+# line at a time and reports which breaks the unit and sim tests miss (slow; not in check).
+conformance: tools-test
+	tests/conformance/check.py
+mutate: tools
+	tests/conformance/mutate.sh
+
 # The gdb walkthrough of docs/debugging.md, against the -O0 build.
 gdb-test: debug
 	tests/gdb/test_gdb.sh build-debug
@@ -108,7 +117,7 @@ gdb-test: debug
 check: export CHECK_SUMMARY = $(CURDIR)/build/check-summary
 check: tools-test
 	@mkdir -p build && rm -f $(CHECK_SUMMARY)
-	$(MAKE) --no-print-directory BUILD=build unit sim kernel html
+	$(MAKE) --no-print-directory BUILD=build unit sim conformance kernel html
 	$(MAKE) --no-print-directory BUILD=build labs-check
 	$(MAKE) --no-print-directory gdb-test
 	HTML_BROWSER=0 $(MAKE) --no-print-directory BUILD=build-asan OPT="-O1 -g" \

@@ -35,6 +35,9 @@ struct nc_options {
     bool listen;
     uint32_t host;
     uint16_t port;
+    uint32_t source;      /* -s ADDR: the local address to bind (0: any) */
+    unsigned keepalive_s; /* -K SECONDS: TCP keep-alive, idle and interval (0: off) */
+    const char *urgent;   /* -U TEXT: sent first, its last byte urgent (MSG_OOB) */
 };
 int nc_run(struct stack *stack, const struct nc_options *opt, volatile sig_atomic_t *stop);
 

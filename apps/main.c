@@ -29,7 +29,7 @@ static int signal_pipe[2] = {-1, -1};
 static const char usage[] =
     "usage: tapir [OPTIONS] [serve]\n"
     "       tapir [OPTIONS] ping HOST [-c N] [-i SECONDS] [-s SIZE]\n"
-    "       tapir [OPTIONS] nc [-u] HOST PORT\n"
+    "       tapir [OPTIONS] nc [-u] [-s ADDR] [-K SECONDS] [-U TEXT] HOST PORT\n"
     "       tapir [OPTIONS] nc [-u] -l PORT\n"
     "       tapir [OPTIONS] run PROGRAM [ARGS...]\n"
     "       tapir sim [SCENARIO] [--seed N] [--loss PCT] [--trace LAYERS] [--pcap FILE]\n"
@@ -395,7 +395,18 @@ static int cmd_nc(struct options *o, int argc, char **argv)
             nco.udp = true;
         else if (!strcmp(argv[i], "-l"))
             nco.listen = true;
-        else if (argv[i][0] == '-' || nargs == 2)
+        else if (!strcmp(argv[i], "-s") && i + 1 < argc) {
+            if (parse_ipv4(argv[++i], &nco.source) < 0)
+                fail_usage("bad -s ADDR '%s' (want an IPv4 address)", argv[i]);
+        } else if (!strcmp(argv[i], "-U") && i + 1 < argc) {
+            nco.urgent = argv[++i];
+        } else if (!strcmp(argv[i], "-K") && i + 1 < argc) {
+            char *end;
+            long s = strtol(argv[++i], &end, 10);
+            if (*end || s < 1 || s > 86400)
+                fail_usage("bad -K SECONDS '%s' (1..86400)", argv[i]);
+            nco.keepalive_s = (unsigned)s;
+        } else if (argv[i][0] == '-' || nargs == 2)
             fail_usage("unexpected nc argument '%s'", argv[i]);
         else
             args[nargs++] = argv[i];

@@ -4,6 +4,11 @@
  *   tapir nc HOST PORT        TCP client          tapir nc -u HOST PORT     UDP client
  *   tapir nc -l PORT          TCP server, one     tapir nc -u -l PORT       UDP server
  *                             connection
+ *   -s ADDR    bind the client to this local address (as OpenBSD nc)
+ *   -K SECS    TCP keep-alive: a probe after SECS of silence, every SECS, 3 unanswered
+ *              and the connection is dead (RFC 9293 3.8.4)
+ *   -U TEXT    TCP: send TEXT first, its last byte as urgent data (send MSG_OOB); an
+ *              urgent byte from the peer is printed on stderr, not stdout
  *
  * TCP ends like OpenBSD nc with -N: at the end of stdin we send FIN (sock_shutdown) and
  * wait for the peer's; when the peer ends first we end too. Before exiting we wait
@@ -237,8 +242,21 @@ static void on_writable(struct sock *s, void *ctx)
 static void on_connect(struct sock *s, void *ctx)
 {
     struct nc *nc = ctx;
-    (void)s;
+    const char *u = nc->opt->urgent;
+    if (u && *u && sock_send_oob(s, u, strlen(u)) < (ssize_t)strlen(u)) {
+        fail(nc, "send urgent", -EAGAIN);
+        return;
+    }
     watch_stdin(nc, true);
+}
+
+/* The peer's urgent byte is not part of the stream: say it on stderr, as data apart. */
+static void on_urgent(struct sock *s, void *ctx)
+{
+    uint8_t b;
+    (void)ctx;
+    if (sock_recv_oob(s, &b) == 1)
+        fprintf(stderr, "tapir: nc: urgent byte 0x%02x\n", b);
 }
 
 static void on_closed(struct sock *s, void *ctx)
@@ -268,6 +286,7 @@ static const struct sock_events conn_events = {
     .on_writable = on_writable,
     .on_closed = on_closed,
     .on_error = on_error,
+    .on_urgent = on_urgent,
 };
 
 static void on_accept(struct sock *listener, void *ctx)
@@ -305,6 +324,17 @@ static int start(struct nc *nc)
     sock_on(nc->sock, &conn_events, nc);
     if (o->listen) /* UDP server */
         return sock_bind(nc->sock, 0, o->port);
+    if (o->source && (err = sock_bind(nc->sock, o->source, 0)) < 0)
+        return err;
+    if (o->keepalive_s && !o->udp) {
+        /* -K: probe after SECONDS of silence, every SECONDS, dead after 3 unanswered */
+        int s = (int)o->keepalive_s;
+        if ((err = sock_setopt(nc->sock, SOCK_OPT_KEEPIDLE, s)) < 0 ||
+            (err = sock_setopt(nc->sock, SOCK_OPT_KEEPINTVL, s)) < 0 ||
+            (err = sock_setopt(nc->sock, SOCK_OPT_KEEPCNT, 3)) < 0 ||
+            (err = sock_setopt(nc->sock, SOCK_OPT_KEEPALIVE, 1)) < 0)
+            return err;
+    }
     if ((err = sock_connect(nc->sock, o->host, o->port)) < 0)
         return err;
     if (o->udp)

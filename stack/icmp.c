@@ -137,6 +137,8 @@ static int error_to_errno(uint8_t type, uint8_t code)
 {
     if (type == ICMP_TIME_EXCEEDED)
         return EHOSTUNREACH;
+    if (type == ICMP_PARAM_PROBLEM)
+        return EPROTO;
     switch (code) {
     case ICMP_UNREACH_NET:
         return ENETUNREACH;
@@ -155,18 +157,23 @@ static int error_to_errno(uint8_t type, uint8_t code)
 static void deliver_error(struct stack *stack, struct pkb *pkb, const struct icmp_hdr *h)
 {
     char a[16];
-    if (h->type == ICMP_DEST_UNREACH)
+    const char *what = "time exceeded";
+    if (h->type == ICMP_DEST_UNREACH) {
         stack->stats.icmp.dest_unreach_rx++;
-    else
+        what = "destination unreachable";
+    } else if (h->type == ICMP_PARAM_PROBLEM) {
+        stack->stats.icmp.param_problem_rx++;
+        what = "parameter problem";
+    } else {
         stack->stats.icmp.time_exceeded_rx++;
-    trace(stack, TRACE_ICMP, "%s (code %u) from %s",
-          h->type == ICMP_DEST_UNREACH ? "destination unreachable" : "time exceeded", h->code,
-          ip_str(pkb->meta.ip_src, a));
+    }
+    trace(stack, TRACE_ICMP, "%s (code %u) from %s", what, h->code, ip_str(pkb->meta.ip_src, a));
 
     const uint8_t *orig = pkb->data + ICMP_HDR_LEN;
     size_t orig_len = pkb->len - ICMP_HDR_LEN;
     /* Our own echo requests are ICMP too: tell the ping application. */
-    if (orig_len >= IP_HDR_LEN + 8 && orig[9] == IP_PROTO_ICMP && stack->ping_fn) {
+    if (orig_len >= IP_HDR_LEN + 8 && orig[9] == IP_PROTO_ICMP && stack->ping_fn &&
+        h->type != ICMP_PARAM_PROBLEM) {
         size_t hlen = (size_t)(orig[0] & 0x0f) * 4;
         if (hlen >= IP_HDR_LEN && orig_len >= hlen + 8 && orig[hlen] == ICMP_ECHO_REQUEST) {
             struct ping_event ev = {
@@ -181,6 +188,28 @@ static void deliver_error(struct stack *stack, struct pkb *pkb, const struct icm
     }
     ip_deliver_error(stack, error_to_errno(h->type, h->code), h->type, h->code, pkb->meta.ip_src,
                      orig, orig_len);
+    pkb_free(pkb);
+}
+
+/* RFC 1122 3.2.2.2: a gateway tells us a better first hop for one destination. A host
+ * MUST update its route cache, treating a network redirect as a host redirect (3.3.1.2),
+ * and SHOULD ignore one that does not come from the gateway it used (ip_redirect checks). */
+static void handle_redirect(struct stack *stack, struct pkb *pkb, const struct icmp_hdr *h)
+{
+    char a[16], b[16];
+    const uint8_t *orig = pkb->data + ICMP_HDR_LEN;
+    size_t orig_len = pkb->len - ICMP_HDR_LEN;
+    uint32_t gateway = h->rest;
+    if (orig_len < IP_HDR_LEN || h->code > 3 ||
+        ip_redirect(stack, get_be32(orig + 16), gateway, pkb->meta.ip_src) < 0) {
+        stack->stats.icmp.redirects_bad++;
+        trace(stack, TRACE_ICMP, "drop: redirect from %s to %s is not believable",
+              ip_str(pkb->meta.ip_src, a), ip_str(gateway, b));
+    } else {
+        stack->stats.icmp.redirects_rx++;
+        trace(stack, TRACE_ICMP, "redirect: %s now via %s", ip_str(get_be32(orig + 16), a),
+              ip_str(gateway, b));
+    }
     pkb_free(pkb);
 }
 
@@ -203,7 +232,10 @@ void icmp_input(struct stack *stack, struct pkb *pkb)
         return deliver_echo_reply(stack, pkb, &h);
     case ICMP_DEST_UNREACH:
     case ICMP_TIME_EXCEEDED:
+    case ICMP_PARAM_PROBLEM: /* RFC 1122 3.2.2.5: MUST be passed to the transport */
         return deliver_error(stack, pkb, &h);
+    case ICMP_REDIRECT:
+        return handle_redirect(stack, pkb, &h);
     default:
         return drop(stack, pkb, &st->rx_unknown_type, "type not handled");
     }

@@ -11,8 +11,10 @@ struct pkb;
 #define ICMP_HDR_LEN       8
 #define ICMP_ECHO_REPLY    0
 #define ICMP_DEST_UNREACH  3
+#define ICMP_REDIRECT      5
 #define ICMP_ECHO_REQUEST  8
 #define ICMP_TIME_EXCEEDED 11
+#define ICMP_PARAM_PROBLEM 12
 
 /* Destination unreachable codes (RFC 792) */
 #define ICMP_UNREACH_NET      0

@@ -33,8 +33,18 @@
 #include <stdlib.h>
 #include <string.h>
 
+#define IP_ROUTE_CACHE 16 /* destinations a redirect moved to another gateway */
+
+struct ip_route_entry {
+    uint32_t dst, gateway; /* dst 0: unused */
+};
+
 struct ip_state {
     uint16_t next_id; /* identification of the next datagram we send */
+    /* RFC 1122 3.3.1.2 route cache: only redirected destinations; everything else goes
+     * to the default gateway. Full, the oldest entry makes room (next_slot wraps). */
+    struct ip_route_entry routes[IP_ROUTE_CACHE];
+    unsigned next_slot;
 };
 
 enum ip_parse_result ip_parse(const uint8_t *b, size_t len, struct ip_hdr *h)
@@ -102,10 +112,41 @@ static bool is_multicast(uint32_t addr)
     return (addr >> 28) == 0xe; /* 224.0.0.0/4 */
 }
 
+/* RFC 1122 3.2.1.3: a source address no honest host on the wire can have. A host discards
+ * such datagrams silently; TCP relies on it for MUST-63 (no SYN from a broadcast or
+ * multicast source), and it stops a forged "from ourselves" SYN (the LAND attack).
+ * `looped` is true for our own datagrams coming back through the loopback queue. */
+bool ip_source_is_martian(const struct stack *stack, uint32_t src, bool looped)
+{
+    if (ip_is_broadcast(stack, src) || is_multicast(src))
+        return true;
+    if ((src >> 24) == 0 || (src >> 24) == 127) /* {0, any} and {127, any} */
+        return true;
+    return src == stack->cfg.ip && !looped;
+}
+
+static bool on_link(const struct stack *stack, uint32_t addr)
+{
+    return (addr & stack->netmask) == (stack->cfg.ip & stack->netmask);
+}
+
+static struct ip_route_entry *cached_route(const struct stack *stack, uint32_t dst)
+{
+    for (unsigned i = 0; stack->ip && i < IP_ROUTE_CACHE; i++)
+        if (stack->ip->routes[i].dst && stack->ip->routes[i].dst == dst)
+            return &stack->ip->routes[i];
+    return NULL;
+}
+
 int ip_route(const struct stack *stack, uint32_t dst, uint32_t *next_hop)
 {
-    if ((dst & stack->netmask) == (stack->cfg.ip & stack->netmask) || dst == IP_BROADCAST) {
+    if (on_link(stack, dst) || dst == IP_BROADCAST) {
         *next_hop = dst; /* on-link */
+        return 0;
+    }
+    const struct ip_route_entry *r = cached_route(stack, dst);
+    if (r) {
+        *next_hop = r->gateway; /* a gateway redirected us */
         return 0;
     }
     if (stack->cfg.gateway) {
@@ -113,6 +154,25 @@ int ip_route(const struct stack *stack, uint32_t dst, uint32_t *next_hop)
         return 0;
     }
     return -ENETUNREACH;
+}
+
+int ip_redirect(struct stack *stack, uint32_t dst, uint32_t gateway, uint32_t from)
+{
+    uint32_t current;
+    /* RFC 1122 3.2.2.2: believe only the gateway we use for dst, about an off-link dst,
+     * naming another gateway on our own network */
+    if (on_link(stack, dst) || ip_route(stack, dst, &current) < 0 || from != current)
+        return -EINVAL;
+    if (!on_link(stack, gateway) || gateway == stack->cfg.ip || ip_is_broadcast(stack, gateway))
+        return -EINVAL;
+    struct ip_route_entry *r = cached_route(stack, dst);
+    if (!r) {
+        r = &stack->ip->routes[stack->ip->next_slot];
+        stack->ip->next_slot = (stack->ip->next_slot + 1) % IP_ROUTE_CACHE;
+    }
+    r->dst = dst;
+    r->gateway = gateway;
+    return 0;
 }
 
 /* When ARP gives up on a next hop, each waiting datagram's sender is told. */
@@ -181,13 +241,13 @@ void ip_input(struct stack *stack, struct pkb *pkb)
     pkb_trim(pkb, h.total_len);
     trace_datagram(stack, "rx", &h);
 
-    /* A datagram is never forwarded with TTL 0 (RFC 791), so one arriving so is broken.
-     * TTL 1 is fine for a host (RFC 1122 3.2.1.7). */
+    /* RFC 1122 3.2.1.7: a host MUST NOT discard a datagram just because its TTL is below
+     * 2; TTL only matters to routers. Counted, since a TTL 0 on the wire is unusual. */
     if (h.ttl == 0)
-        return drop(stack, pkb, &st->rx_ttl_zero, "TTL 0");
-    /* RFC 1122 3.2.1.3: a source that is broadcast or multicast is discarded. */
-    if (ip_is_broadcast(stack, h.src) || is_multicast(h.src))
-        return drop(stack, pkb, &st->rx_bad_source, "broadcast or multicast source");
+        st->rx_ttl_zero++;
+    /* RFC 1122 3.2.1.3: broadcast, multicast, 0/8, 127/8 or our own address as the source. */
+    if (ip_source_is_martian(stack, h.src, pkb->meta.looped))
+        return drop(stack, pkb, &st->rx_bad_source, "martian source address");
     if (!ip_is_local(stack, h.dst))
         return drop(stack, pkb, &st->rx_not_for_us, "not addressed to us");
     if (h.ihl > 5)

@@ -66,8 +66,16 @@ int ip_output(struct stack *stack, struct pkb *pkb, const struct ip_send *send);
 /* Is this address ours, or a broadcast we accept? */
 bool ip_is_local(const struct stack *stack, uint32_t addr);
 bool ip_is_broadcast(const struct stack *stack, uint32_t addr);
-/* The next hop for dst: dst itself on-link, else the gateway. -ENETUNREACH without one. */
+/* RFC 1122 3.2.1.3: a source that must be discarded (broadcast, multicast, 0/8, 127/8, or
+ * our own address on a datagram that did not come through our loopback). */
+bool ip_source_is_martian(const struct stack *stack, uint32_t src, bool looped);
+/* The next hop for dst: dst itself on-link, else the gateway a redirect named for it (the
+ * route cache), else the default gateway. -ENETUNREACH without one. */
 int ip_route(const struct stack *stack, uint32_t dst, uint32_t *next_hop);
+/* An ICMP redirect from `from`: send to dst through `gateway` from now on. -EINVAL (and
+ * nothing changes) unless `from` is the gateway we use for an off-link dst and `gateway`
+ * is another host on our network (RFC 1122 3.2.2.2). */
+int ip_redirect(struct stack *stack, uint32_t dst, uint32_t gateway, uint32_t from);
 /* Hand an error about one of our datagrams to its transport's error handler.
  * `orig` is the datagram as we sent it: its IP header followed by >= 8 bytes. */
 void ip_deliver_error(struct stack *stack, int err, uint8_t type, uint8_t code, uint32_t reporter,

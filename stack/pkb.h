@@ -23,6 +23,7 @@
 /* What lower layers learned about a packet on its way up. */
 struct pkb_meta {
     bool link_broadcast;   /* arrived to ff:ff:ff:ff:ff:ff */
+    bool looped;           /* our own datagram, back through the loopback queue */
     uint8_t link_src[6];   /* Ethernet source address */
     uint32_t ip_src;       /* IPv4 source, host order */
     uint32_t ip_dst;       /* IPv4 destination, host order */

@@ -84,6 +84,14 @@ static void up_error(void *ctx, int err)
         s->ev.on_error(s, err < 0 ? err : -err, s->ctx);
 }
 
+static void up_urgent(void *ctx)
+{
+    struct sock *s = ctx;
+    trace(s->stack, TRACE_SOCK, "urgent data from the peer");
+    if (s->ev.on_urgent)
+        s->ev.on_urgent(s, s->ctx);
+}
+
 static const struct tcp_upcalls tcp_up = {
     .acceptable = up_acceptable,
     .connected = up_connected,
@@ -91,6 +99,7 @@ static const struct tcp_upcalls tcp_up = {
     .writable = up_writable,
     .peer_closed = up_peer_closed,
     .error = up_error,
+    .urgent = up_urgent,
 };
 static const struct tcp_upcalls tcp_no_upcalls;
 
@@ -255,6 +264,25 @@ ssize_t sock_send(struct sock *s, const void *buf, size_t len)
     return tcp_send(s->tcb, buf, len);
 }
 
+ssize_t sock_send_oob(struct sock *s, const void *buf, size_t len)
+{
+    if (s->type != SOCK_TYPE_TCP)
+        return -EOPNOTSUPP;
+    return tcp_send_urgent(s->tcb, buf, len);
+}
+
+ssize_t sock_recv_oob(struct sock *s, uint8_t *byte)
+{
+    if (s->type != SOCK_TYPE_TCP)
+        return -EOPNOTSUPP;
+    return tcp_recv_urgent(s->tcb, byte);
+}
+
+int sock_atmark(const struct sock *s)
+{
+    return s->type == SOCK_TYPE_TCP ? tcp_at_mark(s->tcb) : 0;
+}
+
 ssize_t sock_recv(struct sock *s, void *buf, size_t len)
 {
     if (s->type == SOCK_TYPE_UDP)
@@ -298,6 +326,36 @@ int sock_shutdown(struct sock *s, enum sock_shutdown_how how)
     return tcp_shutdown(s->tcb);
 }
 
+/* The per-connection TCP settings of RFC 9293 (keep-alive, TTL, TOS, R2). */
+static int tcp_setopt(struct sock *s, enum sock_option opt, int value)
+{
+    if (s->type != SOCK_TYPE_TCP)
+        return -EOPNOTSUPP;
+    if (value < 0)
+        return -EINVAL;
+    unsigned v = (unsigned)value;
+    switch (opt) {
+    case SOCK_OPT_KEEPALIVE:
+        return tcp_set_keepalive(s->tcb, value != 0, 0, 0, 0);
+    case SOCK_OPT_KEEPIDLE:
+    case SOCK_OPT_KEEPINTVL:
+    case SOCK_OPT_KEEPCNT:
+        if (v == 0)
+            return -EINVAL;
+        return tcp_set_keepalive(s->tcb, -1, opt == SOCK_OPT_KEEPIDLE ? v : 0,
+                                 opt == SOCK_OPT_KEEPINTVL ? v : 0,
+                                 opt == SOCK_OPT_KEEPCNT ? v : 0);
+    case SOCK_OPT_TTL:
+        return tcp_set_ip_fields(s->tcb, value, -1);
+    case SOCK_OPT_TOS:
+        return tcp_set_ip_fields(s->tcb, -1, value);
+    case SOCK_OPT_MAXRETRIES:
+        return tcp_set_max_retries(s->tcb, v);
+    default:
+        return -EINVAL;
+    }
+}
+
 int sock_setopt(struct sock *s, enum sock_option opt, int value)
 {
     switch (opt) {
@@ -313,8 +371,9 @@ int sock_setopt(struct sock *s, enum sock_option opt, int value)
         if (s->type == SOCK_TYPE_UDP)
             return udp_set_queue_len(s->udp, (unsigned)value);
         return tcp_set_bufsize(s->tcb, 0, (size_t)value);
+    default:
+        return tcp_setopt(s, opt, value);
     }
-    return -EINVAL;
 }
 
 int sock_local(const struct sock *s, uint32_t *ip, uint16_t *port)
@@ -341,6 +400,11 @@ size_t sock_send_space(const struct sock *s)
 size_t sock_send_pending(const struct sock *s)
 {
     return s->type == SOCK_TYPE_TCP ? tcp_send_pending(s->tcb) : 0;
+}
+
+int sock_soft_error(const struct sock *s)
+{
+    return s->type == SOCK_TYPE_TCP ? tcp_soft_error(s->tcb) : 0;
 }
 
 enum sock_type sock_type(const struct sock *s)

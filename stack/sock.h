@@ -41,12 +41,20 @@ struct sock_events {
     void (*on_writable)(struct sock *sock, void *ctx);
     void (*on_closed)(struct sock *sock, void *ctx);
     void (*on_error)(struct sock *sock, int err, void *ctx);
+    void (*on_urgent)(struct sock *sock, void *ctx); /* TCP: sock_recv_oob() has a byte */
 };
 
 enum sock_option {
-    SOCK_OPT_NODELAY, /* TCP: 1 turns Nagle's algorithm off */
-    SOCK_OPT_SNDBUF,  /* TCP: send buffer bytes */
-    SOCK_OPT_RCVBUF,  /* TCP: receive buffer bytes; UDP: datagrams queued */
+    SOCK_OPT_NODELAY,    /* TCP: 1 turns Nagle's algorithm off */
+    SOCK_OPT_SNDBUF,     /* TCP: send buffer bytes */
+    SOCK_OPT_RCVBUF,     /* TCP: receive buffer bytes; UDP: datagrams queued */
+    SOCK_OPT_KEEPALIVE,  /* TCP: 1 sends keep-alive probes when idle (off by default) */
+    SOCK_OPT_KEEPIDLE,   /* TCP: seconds of silence before the first probe (7200) */
+    SOCK_OPT_KEEPINTVL,  /* TCP: seconds between probes (75) */
+    SOCK_OPT_KEEPCNT,    /* TCP: unanswered probes before the peer is dead (9) */
+    SOCK_OPT_TTL,        /* TCP: IP time to live of our segments (0: the stack's 64) */
+    SOCK_OPT_TOS,        /* TCP: IP TOS byte (DSCP << 2 | ECN) of our segments */
+    SOCK_OPT_MAXRETRIES, /* TCP: R2, retransmissions before -ETIMEDOUT (0: the stack's) */
 };
 
 enum sock_shutdown_how { SOCK_SHUT_RD = 0, SOCK_SHUT_WR = 1, SOCK_SHUT_RDWR = 2 };
@@ -70,6 +78,13 @@ int sock_connect(struct sock *sock, uint32_t ip, uint16_t port);
 ssize_t sock_send(struct sock *sock, const void *buf, size_t len);
 /* TCP: bytes received so far (0 at end of stream, -EAGAIN if none yet). UDP: one datagram. */
 ssize_t sock_recv(struct sock *sock, void *buf, size_t len);
+/* TCP urgent data, as send/recv with MSG_OOB (SO_OOBINLINE off): sock_send_oob queues
+ * bytes whose last one is urgent; the peer's urgent byte leaves the stream, on_urgent
+ * says it came, sock_recv_oob takes it (1, or -EINVAL if none waits); sock_recv stops at
+ * the mark, and sock_atmark is 1 when the next byte read is the one after it. */
+ssize_t sock_send_oob(struct sock *sock, const void *buf, size_t len);
+ssize_t sock_recv_oob(struct sock *sock, uint8_t *byte);
+int sock_atmark(const struct sock *sock);
 /* UDP: one datagram to ip:port. */
 ssize_t sock_sendto(struct sock *sock, const void *buf, size_t len, uint32_t ip, uint16_t port);
 /* UDP: one datagram and who sent it (truncated to len, as recvfrom(2) does). */
@@ -90,6 +105,9 @@ size_t sock_send_space(const struct sock *sock);
 /* TCP: bytes sent but not yet acknowledged plus bytes not yet sent. */
 size_t sock_send_pending(const struct sock *sock);
 enum sock_type sock_type(const struct sock *sock);
+/* TCP: the last ICMP error the connection lived through (-EHOSTUNREACH, ...), or 0. Such
+ * "soft" errors do not end a connection; on_error reports them only if it later dies. */
+int sock_soft_error(const struct sock *sock);
 struct stack *sock_stack(const struct sock *sock);
 
 /* Stack-internal. */

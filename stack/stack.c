@@ -48,7 +48,7 @@ void stack_config_init(struct stack_config *c)
     c->tcp_sndbuf = 256 * 1024;
     c->tcp_rcvbuf = 256 * 1024;
     c->tcp_max_retries = 8;
-    c->tcp_syn_retries = 5;
+    c->tcp_syn_retries = 7; /* 1+2+4+8+16+32+60+60 s = 183 s: MUST-23 asks >= 3 min */
     c->tcp_ooo_max = 64;
     c->max_sockets = 1024;
     c->tso = true;
@@ -145,6 +145,7 @@ static void deliver_loopback(struct stack *stack)
     while (n-- > 0) {
         struct pkb *pkb = pkb_queue_pop(&stack->loopback);
         memset(&pkb->meta, 0, sizeof(pkb->meta));
+        pkb->meta.looped = true;
         ip_input(stack, pkb);
     }
 }

@@ -57,7 +57,7 @@ struct stack_config {
     size_t tcp_sndbuf;        /* bytes buffered for sending per connection (256 KiB) */
     size_t tcp_rcvbuf;        /* bytes buffered for receiving per connection (256 KiB) */
     unsigned tcp_max_retries; /* retransmissions before -ETIMEDOUT (8) */
-    unsigned tcp_syn_retries; /* SYN retransmissions before giving up (5) */
+    unsigned tcp_syn_retries; /* SYN retransmissions before giving up (7: 183 s) */
     unsigned tcp_ooo_max;     /* out-of-order segments held per connection (64) */
     unsigned max_sockets;     /* sockets at once (1024) */
     bool tso;                 /* hand the link large TCP segments when it offers TSO (on) */

@@ -48,8 +48,8 @@
     X(rx_bad_ihl, "datagrams with IHL < 5 or past the packet")                                     \
     X(rx_bad_length, "datagrams whose total length lies")                                          \
     X(rx_bad_checksum, "datagrams with a bad header checksum")                                     \
-    X(rx_ttl_zero, "datagrams arriving with TTL 0")                                                \
-    X(rx_bad_source, "datagrams from a broadcast or multicast source")                             \
+    X(rx_ttl_zero, "datagrams arriving with TTL 0 (accepted, RFC 1122 3.2.1.7)")                   \
+    X(rx_bad_source, "datagrams from a martian source (broadcast, 0/8, 127/8, ours)")              \
     X(rx_not_for_us, "datagrams for another host")                                                 \
     X(rx_unknown_protocol, "datagrams for a protocol nobody registered")                           \
     X(rx_options, "datagrams with options (skipped)")                                              \
@@ -80,6 +80,9 @@
     X(dest_unreach_tx, "destination unreachable sent")                                             \
     X(time_exceeded_rx, "time exceeded received")                                                  \
     X(time_exceeded_tx, "time exceeded sent")                                                      \
+    X(param_problem_rx, "parameter problem received (passed to the transport)")                    \
+    X(redirects_rx, "redirects received and put in the route cache")                               \
+    X(redirects_bad, "redirects ignored: not from our gateway, or to an odd one")                  \
     X(errors_suppressed, "errors not sent (RFC 1122 3.2.2 forbids)")
 
 #define UDP_COUNTERS(X)                                                                            \
@@ -126,6 +129,9 @@
     X(timeouts, "retransmission timeouts")                                                         \
     X(conn_timeouts, "connections given up after too many retransmissions")                        \
     X(persist_probes, "zero-window probes sent")                                                   \
+    X(keepalive_probes, "keep-alive probes sent")                                                  \
+    X(rx_urgent, "urgent pointers received (a new mark)")                                          \
+    X(keepalive_timeouts, "connections given up: keep-alive probes unanswered")                    \
     X(delayed_acks, "delayed ACKs sent by the timer")                                              \
     X(window_updates, "window updates sent after the application read")                            \
     X(tx_errors, "segments that could not be sent")

@@ -428,6 +428,7 @@ struct tcb *tcp_new_child(struct tcb *listener, uint32_t lip, uint32_t rip, uint
     c->sndbuf_size = listener->sndbuf_size;
     c->rcvbuf_size = listener->rcvbuf_size;
     c->nodelay = listener->nodelay;
+    tcp_inherit_settings(c, listener);
     if (alloc_buffers(c) < 0) {
         tcb_free(c);
         return NULL;
@@ -523,6 +524,8 @@ static void deliver_events(struct tcb *tcb)
             up->acceptable(tcb->ctx);
         if ((ev & EV_CONNECTED) && tcb->owner == OWNER_USER && up->connected)
             up->connected(tcb->ctx);
+        if ((ev & EV_URGENT) && tcb->owner == OWNER_USER && up->urgent)
+            up->urgent(tcb->ctx);
         if ((ev & EV_READABLE) && tcb->owner == OWNER_USER && up->readable)
             up->readable(tcb->ctx);
         if ((ev & EV_WRITABLE) && tcb->owner == OWNER_USER && up->writable)
@@ -739,6 +742,12 @@ int tcp_connect(struct tcb *tcb, uint32_t ip, uint16_t port)
         if (err < 0)
             return err;
     }
+    /* RFC 1122 3.2.1.3 and RFC 9293 MUST-43: the local address of a connection is one
+     * host's address, never a broadcast one (bind() accepts it, for listeners). */
+    if (tcb->local_ip && ip_is_broadcast(stack, tcb->local_ip)) {
+        trace(stack, TRACE_TCP, "connect refused: bound to a broadcast address");
+        return -EADDRNOTAVAIL;
+    }
     uint32_t lip = tcb->local_ip ? tcb->local_ip : stack->cfg.ip;
     if (tcp_lookup(stack, lip, tcb->local_port, ip, port))
         return -EADDRINUSE;
@@ -801,6 +810,7 @@ ssize_t tcp_send(struct tcb *tcb, const void *buf, size_t len)
 ssize_t tcp_recv(struct tcb *tcb, void *buf, size_t len)
 {
     uint32_t n = tcb->rcv.len < len ? tcb->rcv.len : (uint32_t)len;
+    n = tcp_urgent_clip(tcb, n); /* stop at the urgent mark; skip the urgent byte */
     if (n == 0) {
         if (len == 0)
             return 0;

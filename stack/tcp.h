@@ -26,6 +26,7 @@ struct tcp_upcalls {
     void (*writable)(void *ctx);       /* send buffer space was freed */
     void (*peer_closed)(void *ctx);    /* the peer's FIN: no more data will come */
     void (*error)(void *ctx, int err); /* the connection is dead: -ECONNRESET, -ETIMEDOUT, ... */
+    void (*urgent)(void *ctx);         /* the peer sent urgent data: tcp_recv_urgent() */
 };
 
 int tcp_init(struct stack *stack);
@@ -49,6 +50,19 @@ int tcp_close(struct tcb *tcb);    /* the user's CLOSE (RFC 9293 3.10.4) */
 void tcp_abort(struct tcb *tcb);   /* the user's ABORT (RFC 9293 3.10.5): RST, free */
 int tcp_set_nodelay(struct tcb *tcb, bool on);
 int tcp_set_bufsize(struct tcb *tcb, size_t sndbuf, size_t rcvbuf);
+/* Keep-alive (RFC 9293 3.8.4): on 1/0 (-1: as it is); idle, intvl (seconds), cnt if nonzero. */
+int tcp_set_keepalive(struct tcb *tcb, int on, unsigned idle_s, unsigned intvl_s, unsigned cnt);
+/* TTL and TOS/DSCP of our segments (-1 leaves one as it is; TTL 0: the stack's default). */
+int tcp_set_ip_fields(struct tcb *tcb, int ttl, int tos);
+/* R2: retransmissions before the connection is given up (0: the stack's tcp_max_retries). */
+int tcp_set_max_retries(struct tcb *tcb, unsigned r2);
+/* The last ICMP error the connection lived through (-EHOSTUNREACH, ...), or 0. */
+int tcp_soft_error(const struct tcb *tcb);
+/* Urgent data (tcp_urgent.c): send with the last byte urgent (send MSG_OOB); take the
+ * urgent byte (1, or -EINVAL if none waits); is the next byte read the one after the mark? */
+ssize_t tcp_send_urgent(struct tcb *tcb, const void *buf, size_t len);
+int tcp_recv_urgent(struct tcb *tcb, uint8_t *byte);
+int tcp_at_mark(const struct tcb *tcb);
 size_t tcp_send_space(const struct tcb *tcb);
 size_t tcp_send_pending(const struct tcb *tcb);
 void tcp_local(const struct tcb *tcb, uint32_t *ip, uint16_t *port);

@@ -8,6 +8,8 @@
  *   tcp_cc.c      congestion control: slow start, congestion avoidance, fast retransmit,
  *                 NewReno fast recovery (RFC 5681, RFC 6582)
  *   tcp_seg.c     the header and options on the wire
+ *   tcp_keepalive.c  keep-alive and the other per-connection settings (TTL, TOS, R2)
+ *   tcp_urgent.c  urgent data as one out-of-band byte (RFC 9293 3.8.5, RFC 6093)
  */
 #ifndef TAPIR_TCP_IMPL_H
 #define TAPIR_TCP_IMPL_H
@@ -80,6 +82,7 @@ enum {
     EV_WRITABLE = 1 << 3,
     EV_PEER_CLOSED = 1 << 4,
     EV_ERROR = 1 << 5,
+    EV_URGENT = 1 << 6,
 };
 
 /* A received out-of-order range [start, end) already written into the receive ring at
@@ -176,6 +179,23 @@ struct tcb {
     struct timer persist_timer; /* zero-window probes */
     struct timer delack_timer;  /* delayed ACK */
     struct timer wait_timer;    /* TIME-WAIT 2*MSL, and FIN-WAIT-2 of a closed socket */
+
+    /* what the application set for this connection (tcp_keepalive.c) */
+    uint8_t ip_ttl, ip_tos; /* IP header fields of our segments; TTL 0: the stack's */
+    unsigned max_retries;   /* R2: retransmissions before giving up; 0: the stack's */
+    bool keepalive;         /* RFC 9293 3.8.4: off unless asked */
+    unsigned ka_idle_s, ka_intvl_s, ka_cnt, ka_probes;
+    uint64_t ka_last_rx_us; /* when the peer last sent us anything */
+    struct timer ka_timer;
+
+    /* urgent data (tcp_urgent.c) */
+    uint32_t rcv_up, snd_up; /* RCV.UP, SND.UP: the octet after the urgent data */
+    bool rcv_up_valid, snd_up_valid;
+    bool urg_captured;   /* the octet before rcv_up was looked for in the ring */
+    bool urg_in_stream;  /* it is still in the receive ring, at urg_mark: skipped on reading */
+    bool urg_byte_valid; /* urg_byte waits for tcp_recv_urgent() */
+    uint8_t urg_byte;
+    uint32_t urg_mark;
 };
 
 #define TCP_HASH_BITS 10
@@ -283,5 +303,18 @@ void tcp_cc_on_timeout(struct tcb *tcb);
 
 /* tcp_input.c */
 void tcp_error(struct stack *stack, const struct ip_error *err);
+
+/* tcp_keepalive.c */
+void tcp_keepalive_init(struct tcb *tcb);
+void tcp_keepalive_rx(struct tcb *tcb); /* a segment from the peer: it is alive */
+void tcp_inherit_settings(struct tcb *child, const struct tcb *listener);
+unsigned tcp_max_retries(const struct tcb *tcb); /* R2 of this connection */
+void tcp_send_keepalive(struct tcb *tcb);        /* tcp_output.c: <SEQ=SND.UNA-1><CTL=ACK> */
+
+/* tcp_urgent.c */
+void tcp_urgent_rx(struct tcb *tcb, uint8_t flags, uint32_t seq, uint16_t urg_ptr);
+void tcp_urgent_capture(struct tcb *tcb);
+uint32_t tcp_urgent_clip(struct tcb *tcb, uint32_t n); /* bytes tcp_recv may return */
+void tcp_urgent_fill(struct tcb *tcb, struct tcp_hdr *h);
 
 #endif

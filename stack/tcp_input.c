@@ -509,6 +509,7 @@ static void process_fin(struct tcb *tcb, const struct seg *s)
 static void synchronized_input(struct tcb *tcb, struct seg *s)
 {
     struct stack *stack = tcb->stack;
+    tcp_keepalive_rx(tcb);
 
     /* first, check the sequence number */
     if (!seq_acceptable(tcb, s)) {
@@ -570,12 +571,13 @@ static void synchronized_input(struct tcb *tcb, struct seg *s)
     if (!check_ack(tcb, s))
         return;
 
-    /* sixth, check the URG bit: urgent data is not supported (RFC 6093 advises new
-     * applications not to use it); urgent bytes are delivered as ordinary data */
+    /* sixth, check the URG bit: RCV.UP <- max(RCV.UP, SEG.UP) (tcp_urgent.c) */
+    tcp_urgent_rx(tcb, s->h.flags, s->seq, s->h.urg_ptr);
 
-    /* seventh, process the segment text */
+    /* seventh, process the segment text; the urgent byte, once here, goes apart */
     if (!process_text(tcb, s))
         return;
+    tcp_urgent_capture(tcb);
 
     /* eighth, check the FIN bit */
     process_fin(tcb, s);

@@ -90,6 +90,7 @@ static void xmit(struct tcb *tcb, uint32_t seq, uint8_t flags, uint32_t len)
     } else if (!(flags & TCP_RST) || (flags & TCP_ACK)) {
         h.wnd = window_field(tcb);
     }
+    tcp_urgent_fill(tcb, &h);
     size_t hlen = TCP_HDR_LEN + tcp_opts_len(&h.opts);
     struct pkb *pkb = pkb_alloc(hlen + len);
     if (!pkb) {
@@ -121,7 +122,11 @@ static void xmit(struct tcb *tcb, uint32_t seq, uint8_t flags, uint32_t len)
         stack->stats.tcp.tx_resets++;
     stack->stats.tcp.tx_segments++;
     /* DF stays off: without path MTU discovery, IP fragments rather than black-holes */
-    struct ip_send send = {.src = tcb->local_ip, .dst = tcb->remote_ip, .proto = IP_PROTO_TCP};
+    struct ip_send send = {.src = tcb->local_ip,
+                           .dst = tcb->remote_ip,
+                           .proto = IP_PROTO_TCP,
+                           .ttl = tcb->ip_ttl,
+                           .tos = tcb->ip_tos};
     if (ip_output(stack, pkb, &send) < 0)
         stack->stats.tcp.tx_errors++;
 }
@@ -472,7 +477,7 @@ static void rtx_fire(struct stack *stack, void *arg)
         }
     } else if (may_send_data(tcb) && tcb->snd_una != tcb->snd_max) {
         stack->stats.tcp.timeouts++;
-        if (++tcb->retries > stack->cfg.tcp_max_retries) {
+        if (++tcb->retries > tcp_max_retries(tcb)) {
             give_up(tcb);
         } else {
             /* RFC 6298 5.5-5.6: back off, resend from the oldest unacknowledged byte;
@@ -505,7 +510,7 @@ static void persist_fire(struct stack *stack, void *arg)
              * number (SND.UNA - 1) with no data: any TCP must answer it with an ACK that
              * carries its current window (RFC 9293 3.10.7.4 "first"), and no new byte
              * is committed to a window that has no room for it. */
-            if (++tcb->probes > stack->cfg.tcp_max_retries) {
+            if (++tcb->probes > tcp_max_retries(tcb)) {
                 tcb->retries = tcb->probes;
                 give_up(tcb);
                 tcb_release(tcb);
@@ -558,6 +563,12 @@ void tcp_timers_init(struct tcb *tcb)
     timer_init(&tcb->persist_timer, persist_fire, tcb);
     timer_init(&tcb->delack_timer, delack_fire, tcb);
     timer_init(&tcb->wait_timer, wait_fire, tcb);
+    tcp_keepalive_init(tcb);
+}
+
+void tcp_send_keepalive(struct tcb *tcb)
+{
+    xmit(tcb, tcb->snd_una - 1, TCP_ACK, 0);
 }
 
 void tcp_timers_cancel(struct tcb *tcb)
@@ -566,4 +577,5 @@ void tcp_timers_cancel(struct tcb *tcb)
     timer_cancel(tcb->stack, &tcb->persist_timer);
     timer_cancel(tcb->stack, &tcb->delack_timer);
     timer_cancel(tcb->stack, &tcb->wait_timer);
+    timer_cancel(tcb->stack, &tcb->ka_timer);
 }

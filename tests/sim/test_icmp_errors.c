@@ -22,6 +22,7 @@ static bool got_event(void *ctx)
     return events > 0;
 }
 
+/* conformance: LINK-2.4-3 */
 START_TEST(arp_give_up_reports_host_unreachable)
 {
     struct simnet n;

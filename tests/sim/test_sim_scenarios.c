@@ -310,6 +310,7 @@ START_TEST(test_loss_retransmits_the_dropped_segment)
 END_TEST
 
 /* The close: the right side goes through the right states, and TIME-WAIT lasts 2*MSL. */
+/* conformance: MUST-13 */
 START_TEST(test_close_states_and_time_wait)
 {
     const char *const args[] = {"close", NULL};

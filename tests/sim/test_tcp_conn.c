@@ -43,6 +43,7 @@ static bool all_gone(void *ctx)
     return tcp_count(net.a) == 0 && tcp_count(net.b) == 0;
 }
 
+/* conformance: MUST-16 MUST-44 MUST-67 SHLD-5 */
 START_TEST(handshake_traced)
 {
     char *buf = NULL;
@@ -176,6 +177,7 @@ END_TEST
 
 /* ---- simultaneous open (RFC 9293 figure 8) ---- */
 
+/* conformance: MUST-10 */
 START_TEST(simultaneous_open)
 {
     struct tcb *a = tcp_open(net.a), *b = tcp_open(net.b);
@@ -216,6 +218,7 @@ static bool cli_err(void *ctx)
     return cli.err != 0;
 }
 
+/* conformance: MUST-12 */
 START_TEST(connect_to_closed_port_refused)
 {
     cli.close_on_error = true; /* tcp_close inside the error upcall */
@@ -340,6 +343,7 @@ static bool drop_all(void *ctx, int side, const uint8_t *frame, size_t len)
     return true;
 }
 
+/* conformance: MUST-20.2 */
 START_TEST(data_retransmission_gives_up)
 {
     open_connection();
@@ -357,16 +361,18 @@ START_TEST(data_retransmission_gives_up)
 }
 END_TEST
 
+/* conformance: MUST-22 MUST-23 */
 START_TEST(syn_retransmission_gives_up)
 {
     wire_set_filter(net.wire, drop_all, NULL);
     /* (ARP never resolves either; the SYNs are what time out) */
     ep_connect(&cli, SIM_IP_B, PORT);
     ck_assert(simnet_run(&net, 600000000ull, cli_err, NULL));
-    ck_assert_int_eq(cli.err, -ETIMEDOUT);
-    /* 1 + 2 + 4 + 8 + 16 + 32 s */
-    ck_assert_uint_ge(net.now_us, 63000000);
-    ck_assert_uint_le(net.now_us, 65000000);
+    /* ARP gives up on the peer too (a "soft" error, reported in place of the timeout) */
+    ck_assert(cli.err == -ETIMEDOUT || cli.err == -EHOSTUNREACH);
+    /* MUST-23: R2 for a SYN is at least 3 minutes: 1+2+4+8+16+32+60+60 s = 183 s */
+    ck_assert_uint_ge(net.now_us, 180000000);
+    ck_assert_uint_le(net.now_us, 185000000);
 }
 END_TEST
 
@@ -392,6 +398,7 @@ static void icmp_error_for(struct tcb *t, int err, uint8_t code, uint32_t seq)
     ip_deliver_error(t->stack, err, 3, code, t->remote_ip, orig, sizeof(orig));
 }
 
+/* conformance: IP-3.2.2.1-3 MUST-54 SHLD-26 */
 START_TEST(icmp_port_unreachable_refuses_syn)
 {
     wire_set_filter(net.wire, drop_all, NULL);
@@ -407,6 +414,7 @@ START_TEST(icmp_port_unreachable_refuses_syn)
 }
 END_TEST
 
+/* conformance: IP-3.2.2.1-4 MUST-56 */
 START_TEST(icmp_host_unreachable_is_soft)
 {
     wire_set_filter(net.wire, drop_all, NULL);

@@ -101,6 +101,7 @@ START_TEST(clean_wire_full_segments)
 }
 END_TEST
 
+/* conformance: SHLD-28 */
 START_TEST(bulk_uses_full_mss)
 {
     open_connection(1, NULL);
@@ -122,6 +123,7 @@ END_TEST
 
 static const unsigned impaired_seeds[] = {1, 2, 3, 4, 5, 6};
 
+/* conformance: SHLD-31 */
 START_TEST(lossy_wire_byte_exact)
 {
     struct wire_impairments imp = {.loss_pct = 10, .dup_pct = 5, .reorder_pct = 10};
@@ -181,6 +183,7 @@ static bool window_closed(void *ctx)
     return cli.tcb->snd_wnd == 0 && stack_stats(net.a)->tcp.persist_probes >= 3;
 }
 
+/* conformance: MUST-35 MUST-36 */
 START_TEST(zero_window_persist)
 {
     open_connection(3, NULL);
@@ -232,6 +235,7 @@ static bool count_flights(void *ctx, int side, const uint8_t *frame, size_t len)
     return false;
 }
 
+/* conformance: MUST-19 */
 START_TEST(slow_start_doubles_per_round_trip)
 {
     open_connection(1, NULL);
@@ -254,15 +258,18 @@ START_TEST(slow_start_doubles_per_round_trip)
 END_TEST
 
 /* Nagle: many small writes while data is in flight are coalesced. */
+/* conformance: SHLD-7 MUST-17 */
 START_TEST(nagle_coalesces)
 {
     open_connection(1, NULL);
+    uint64_t before = stack_stats(net.a)->tcp.tx_segments;
     for (int i = 0; i < 100; i++)
         ck_assert_int_eq(tcp_send(cli.tcb, "0123456789", 10), 10);
     simnet_run(&net, 1000000, NULL, NULL);
     ck_assert_uint_eq(srv.rx_len, 1000);
     /* the first write goes alone, the other 99 wait for its ACK and go together */
     uint64_t with_nagle = stack_stats(net.a)->tcp.tx_segments;
+    ck_assert_uint_le(with_nagle - before, 3);
     ck_assert_int_eq(tcp_set_nodelay(cli.tcb, true), 0);
     for (int i = 0; i < 100; i++)
         ck_assert_int_eq(tcp_send(cli.tcb, "0123456789", 10), 10);

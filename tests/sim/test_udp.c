@@ -136,6 +136,7 @@ START_TEST(test_datagrams_both_ways)
 END_TEST
 
 /* An unbound socket gets an ephemeral port (RFC 6335 range) at its first send. */
+/* conformance: UDP-4.1.3.5-3 UDP-4.1.3.5-4 */
 START_TEST(test_ephemeral_source_port)
 {
     struct simnet n;
@@ -276,6 +277,7 @@ static void send_large(uint32_t seed, size_t len, uint64_t fragments)
     simnet_fini(&n);
 }
 
+/* conformance: IP-3.3.3-1 IP-3.3.3-2 */
 START_TEST(test_20000_byte_datagram)
 {
     send_large(6, 20000, 14); /* 20008 = 13 * 1480 + 768 */
@@ -327,6 +329,7 @@ END_TEST
 
 /* A datagram to the subnet broadcast reaches a socket on the port, and for a closed
  * port draws no ICMP (RFC 1122 3.2.2). */
+/* conformance: IP-3.3.6-2 IP-3.3.6-4 */
 START_TEST(test_broadcast)
 {
     struct simnet n;
@@ -381,6 +384,7 @@ END_TEST
 
 /* ---- binding ---- */
 
+/* conformance: IP-3.3.4.2-2 UDP-4.1.3.5-2 */
 START_TEST(test_bind_errors)
 {
     struct simnet n;

@@ -127,6 +127,7 @@ START_TEST(malformed_counted)
 END_TEST
 
 /* Learn the kernel's address from its request, and forget it arp_timeout_ms later. */
+/* conformance: LINK-2.3.2.1-1 LINK-2.3.2.1-3 */
 START_TEST(learn_and_expire)
 {
     struct unitnet *u = unet_create(NULL);
@@ -160,6 +161,7 @@ static void check_request_for_kernel(const uint8_t *f)
 
 /* Nobody answers: arp_max_requests requests, arp_retry_ms apart, then resolve_failed and
  * the waiting packet dropped. */
+/* conformance: LINK-2.3.2.1-2 */
 START_TEST(retry_then_give_up)
 {
     struct unitnet *u = unet_create(NULL);
@@ -187,6 +189,7 @@ START_TEST(retry_then_give_up)
 END_TEST
 
 /* The kernel answers the second request: the waiting echo request goes to its MAC. */
+/* conformance: IP-3.3.1.4-3 IP-3.3.1.4-4 IP-3.3.1.4-5 LINK-2.3.3-5 */
 START_TEST(retry_then_resolve)
 {
     struct unitnet *u = unet_create(NULL);
@@ -218,6 +221,7 @@ START_TEST(retry_then_resolve)
 END_TEST
 
 /* Packets wait in a bounded queue while we ask; the oldest goes when it is full. */
+/* conformance: LINK-2.3.2.2-1 */
 START_TEST(waiting_queue_bounded)
 {
     struct stack_config cfg;

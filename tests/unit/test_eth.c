@@ -15,6 +15,7 @@
 
 static const uint8_t our_mac[6] = {0x02, 0x00, 0x00, 0x00, 0x00, 0x02};
 
+/* conformance: LINK-2.3.3-1 */
 START_TEST(parse_kernel_echo_request_header)
 {
     struct eth_hdr h;
@@ -151,6 +152,7 @@ END_TEST
 
 /* The ARP reply to the kernel's 42-byte request is 42 bytes of content padded with zeros to
  * the 60-byte minimum; the header names the kernel, us and ARP. */
+/* conformance: LINK-2.3.1-1 LINK-2.3.3-4 */
 START_TEST(output_padded_to_60)
 {
     struct unitnet *u = unet_create(NULL);

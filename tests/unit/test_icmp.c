@@ -71,6 +71,7 @@ END_TEST
 
 /* The reply to the kernel's ping, every byte: Ethernet and IP headers built by us, the ICMP
  * message the request's with type 0 and the checksum adjusted by 0x0800 (RFC 1624). */
+/* conformance: IP-3.2.2.6-1 IP-3.2.2.6-3 IP-3.2.2.6-4 IP-3.3.4.2-1 */
 START_TEST(echo_reply_bytes)
 {
     struct unitnet *u = unet_knowing_kernel();
@@ -148,14 +149,21 @@ START_TEST(bad_checksum)
 }
 END_TEST
 
+/* Types tapir does not speak are dropped silently: timestamp, information and address
+ * mask requests (never answered, so tapir sends no unauthorized mask reply) and source
+ * quench (RFC 6633: hosts ignore it; RFC 9293 MUST-55). */
+/* conformance: IP-3.2.2-1 IP-3.2.2.7-1 IP-3.2.2.9-7 MUST-55 */
 START_TEST(unknown_type)
 {
     struct unitnet *u = unet_knowing_kernel();
-    uint8_t icmp[20] = {13, 0}; /* timestamp request */
-    put_be16(icmp + 2, inet_checksum(icmp, sizeof(icmp)));
-    uint8_t f[128];
-    unet_inject(u, f, make_icmp_frame(f, icmp, sizeof(icmp), UNET_STACK_IP));
-    ck_assert_uint_eq(stack_stats(u->stack)->icmp.rx_unknown_type, 1);
+    static const uint8_t types[] = {13, 15, 17, 4};
+    for (size_t i = 0; i < sizeof(types); i++) {
+        uint8_t icmp[20] = {types[i], 0};
+        put_be16(icmp + 2, inet_checksum(icmp, sizeof(icmp)));
+        uint8_t f[128];
+        unet_inject(u, f, make_icmp_frame(f, icmp, sizeof(icmp), UNET_STACK_IP));
+    }
+    ck_assert_uint_eq(stack_stats(u->stack)->icmp.rx_unknown_type, sizeof(types));
     ck_assert_uint_eq(unet_sent(u), 0);
     unet_destroy(u);
 }
@@ -194,6 +202,7 @@ static void on_ping(void *ctx, const struct ping_event *ev)
 }
 
 /* The kernel's echo reply reaches the ping callback with its id, sequence, TTL, data. */
+/* conformance: IP-3.2.2.6-5 */
 START_TEST(kernel_echo_reply_to_callback)
 {
     struct unitnet *u = unet_create(NULL);
@@ -216,6 +225,7 @@ START_TEST(kernel_echo_reply_to_callback)
 END_TEST
 
 /* A time exceeded about one of our echo requests, quoting its header and 8 bytes. */
+/* conformance: IP-3.2.2-3 IP-3.2.2.4-1 */
 START_TEST(time_exceeded_to_callback)
 {
     struct unitnet *u = unet_knowing_kernel();
@@ -251,7 +261,68 @@ START_TEST(time_exceeded_to_callback)
 }
 END_TEST
 
+/* A redirect from the gateway we use, quoting a datagram we sent to `dst`. */
+static void inject_redirect(struct unitnet *u, uint32_t from, uint8_t code, uint32_t dst,
+                            uint32_t gateway)
+{
+    uint8_t orig[28] = {0};
+    struct ip_hdr oh = {.version = 4,
+                        .ihl = 5,
+                        .total_len = 28,
+                        .ttl = 64,
+                        .proto = IP_PROTO_UDP,
+                        .src = UNET_STACK_IP,
+                        .dst = dst};
+    ip_build(&oh, orig);
+    uint8_t icmp[8 + sizeof(orig)] = {ICMP_REDIRECT, code};
+    put_be32(icmp + 4, gateway);
+    memcpy(icmp + 8, orig, sizeof(orig));
+    put_be16(icmp + 2, inet_checksum(icmp, sizeof(icmp)));
+    uint8_t f[128];
+    size_t n = make_icmp_frame(f, icmp, sizeof(icmp), UNET_STACK_IP);
+    put_be32(f + IP_OFF + 12, from);
+    put_be16(f + IP_OFF + 10, 0);
+    put_be16(f + IP_OFF + 10, inet_checksum(f + IP_OFF, 20));
+    unet_inject(u, f, n);
+}
+
+/* RFC 1122 3.2.2.2: a redirect from our gateway puts the destination in the route cache;
+ * a network redirect counts for the one host (3.3.1.2); a redirect from anyone else, or
+ * to a gateway off our network or to ourselves, is ignored. */
+/* conformance: IP-3.2.2.2-2 IP-3.2.2.2-3 IP-3.2.2.2-4 IP-3.3.1.2-1 IP-3.3.1.2-2 IP-3.3.1.2-3 */
+START_TEST(redirect_updates_route_cache)
+{
+    struct stack_config cfg;
+    unet_config(&cfg);
+    cfg.gateway = KERN_IP;
+    struct unitnet *u = unet_create(&cfg);
+    uint32_t hop = 0;
+    ck_assert_int_eq(ip_route(u->stack, 0x08080808, &hop), 0);
+    ck_assert_uint_eq(hop, KERN_IP);
+    inject_redirect(u, KERN_IP, 1, 0x08080808, 0x0a0000fe); /* host redirect */
+    ck_assert_int_eq(ip_route(u->stack, 0x08080808, &hop), 0);
+    ck_assert_uint_eq(hop, 0x0a0000fe);
+    inject_redirect(u, KERN_IP, 0, 0x08080404, 0x0a0000fd); /* net redirect: this host only */
+    ck_assert_int_eq(ip_route(u->stack, 0x08080404, &hop), 0);
+    ck_assert_uint_eq(hop, 0x0a0000fd);
+    ck_assert_int_eq(ip_route(u->stack, 0x08080405, &hop), 0);
+    ck_assert_uint_eq(hop, KERN_IP);
+    ck_assert_uint_eq(stack_stats(u->stack)->icmp.redirects_rx, 2);
+
+    inject_redirect(u, 0x0a000077, 1, 0x01010101, 0x0a0000fe); /* not our gateway */
+    inject_redirect(u, KERN_IP, 1, 0x01010101, 0xc0a80101);    /* gateway off our net */
+    inject_redirect(u, KERN_IP, 1, 0x01010101, UNET_STACK_IP); /* ourselves */
+    inject_redirect(u, KERN_IP, 1, 0x0a000005, 0x0a0000fe);    /* dst on-link */
+    ck_assert_uint_eq(stack_stats(u->stack)->icmp.redirects_bad, 4);
+    ck_assert_int_eq(ip_route(u->stack, 0x01010101, &hop), 0);
+    ck_assert_uint_eq(hop, KERN_IP);
+    ck_assert_uint_eq(unet_sent(u), 0); /* a host never answers or sends redirects */
+    unet_destroy(u);
+}
+END_TEST
+
 /* Our own ping: the echo request on the wire is well formed and carries our data. */
+/* conformance: IP-3.2.2.6-2 */
 START_TEST(our_echo_request_bytes)
 {
     struct unitnet *u = unet_knowing_kernel();
@@ -283,6 +354,7 @@ static Suite *icmp_suite(void)
     tcase_add_test(tc, kernel_echo_reply_to_callback);
     tcase_add_test(tc, time_exceeded_to_callback);
     tcase_add_test(tc, our_echo_request_bytes);
+    tcase_add_test(tc, redirect_updates_route_cache);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -6,6 +6,7 @@
  * timeout (with ICMP time exceeded) and the limits, all on the fake clock.
  */
 #include <check.h>
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -121,6 +122,7 @@ static void expect_big_echo_reply(struct unitnet *u)
 
 /* ---- header parsing and bad headers ---- */
 
+/* conformance: IP-3.1-1 */
 START_TEST(parse_kernel_echo_request)
 {
     struct ip_hdr h;
@@ -237,6 +239,7 @@ START_TEST(ihl_past_packet)
 }
 END_TEST
 
+/* conformance: IP-3.1-8 IP-3.2.1.1-1 */
 START_TEST(bad_version)
 {
     struct unitnet *u = unet_knowing_kernel(NULL);
@@ -275,6 +278,7 @@ START_TEST(total_length_lies)
 }
 END_TEST
 
+/* conformance: IP-3.2.1.2-1 */
 START_TEST(bad_header_checksum)
 {
     struct unitnet *u = unet_knowing_kernel(NULL);
@@ -291,26 +295,26 @@ START_TEST(bad_header_checksum)
 }
 END_TEST
 
-START_TEST(ttl_zero_dropped_ttl_one_answered)
+/* conformance: IP-3.2.1.7-2 */
+START_TEST(ttl_zero_and_one_answered)
 {
+    /* RFC 1122 3.2.1.7: a host must not discard a datagram for TTL < 2 addressed to it. */
     struct unitnet *u = unet_knowing_kernel(NULL);
     struct frame f;
-    echo_copy(&f);
-    f.b[IP_OFF + 8] = 0;
-    fix_ip_checksum(&f);
-    unet_inject(u, f.b, f.len);
+    for (uint8_t ttl = 0; ttl < 2; ttl++) {
+        echo_copy(&f);
+        f.b[IP_OFF + 8] = ttl;
+        fix_ip_checksum(&f);
+        unet_inject(u, f.b, f.len);
+        ck_assert_uint_eq(unet_sent(u), sizeof(kern_echo_request)); /* the reply */
+    }
     ck_assert_uint_eq(stack_stats(u->stack)->ip.rx_ttl_zero, 1);
-    ck_assert_uint_eq(unet_sent(u), 0);
-
-    f.b[IP_OFF + 8] = 1; /* a host accepts TTL 1 (RFC 1122 3.2.1.7) */
-    fix_ip_checksum(&f);
-    unet_inject(u, f.b, f.len);
-    ck_assert_uint_eq(stack_stats(u->stack)->ip.rx_ttl_zero, 1);
-    ck_assert_uint_eq(unet_sent(u), sizeof(kern_echo_request));
+    ck_assert_uint_eq(stack_stats(u->stack)->ip.rx_delivered, 2);
     unet_destroy(u);
 }
 END_TEST
 
+/* conformance: IP-3.2.1.3-3 IP-3.2.1.3-4 MUST-63 UDP-4.1.3.6-1 */
 START_TEST(not_for_us_and_bad_source)
 {
     struct unitnet *u = unet_knowing_kernel(NULL);
@@ -321,21 +325,50 @@ START_TEST(not_for_us_and_bad_source)
     unet_inject(u, f.b, f.len);
     ck_assert_uint_eq(stack_stats(u->stack)->ip.rx_not_for_us, 1);
 
-    static const uint32_t bad_sources[] = {0x0a0000ff, 0xffffffff, 0xe0000001};
-    for (size_t i = 0; i < 3; i++) {
+    /* RFC 1122 3.2.1.3: subnet broadcast, limited broadcast, multicast, this network (0/8),
+     * loopback (127/8) and our own address never arrive from the wire. */
+    static const uint32_t bad_sources[] = {0x0a0000ff, 0xffffffff, 0xe0000001, 0x00000000,
+                                           0x00000005, 0x7f000001, 0x7f123456, 0x0a000002};
+    size_t n_bad = sizeof(bad_sources) / sizeof(bad_sources[0]);
+    for (size_t i = 0; i < n_bad; i++) {
         echo_copy(&f);
         put_be32(f.b + IP_OFF + 12, bad_sources[i]);
         fix_ip_checksum(&f);
         unet_inject(u, f.b, f.len);
     }
-    ck_assert_uint_eq(stack_stats(u->stack)->ip.rx_bad_source, 3);
+    ck_assert_uint_eq(stack_stats(u->stack)->ip.rx_bad_source, n_bad);
     ck_assert_uint_eq(stack_stats(u->stack)->ip.rx_delivered, 0);
     ck_assert_uint_eq(unet_sent(u), 0);
     unet_destroy(u);
 }
 END_TEST
 
+/* RFC 1122 3.3.1.1: the address mask decides on-link or not; on-link destinations need no
+ * gateway, the rest go to the default gateway, and without one there is no route. */
+/* conformance: IP-3.3.1.1-1 IP-3.3.1.1-2 IP-3.2.1.3-1 IP-3.3.1.2-3 */
+START_TEST(route_by_mask_and_gateway)
+{
+    struct stack_config cfg;
+    unet_config(&cfg); /* 10.0.0.2/24, no gateway */
+    struct unitnet *u = unet_create(&cfg);
+    uint32_t hop = 0;
+    ck_assert_int_eq(ip_route(u->stack, 0x0a0000fe, &hop), 0);
+    ck_assert_uint_eq(hop, 0x0a0000fe);
+    ck_assert_int_eq(ip_route(u->stack, 0x0a000100, &hop), -ENETUNREACH); /* 10.0.1.0: off /24 */
+    unet_destroy(u);
+    cfg.gateway = 0x0a000001;
+    cfg.prefix_len = 16;
+    u = unet_create(&cfg);
+    ck_assert_int_eq(ip_route(u->stack, 0x0a000100, &hop), 0); /* on-link in a /16 */
+    ck_assert_uint_eq(hop, 0x0a000100);
+    ck_assert_int_eq(ip_route(u->stack, 0x08080808, &hop), 0);
+    ck_assert_uint_eq(hop, 0x0a000001);
+    unet_destroy(u);
+}
+END_TEST
+
 /* An unknown protocol gets ICMP protocol unreachable quoting the header + 8 bytes. */
+/* conformance: IP-3.2.2-2 IP-3.3.8-1 */
 START_TEST(unknown_protocol)
 {
     struct unitnet *u = unet_knowing_kernel(NULL);
@@ -357,6 +390,7 @@ START_TEST(unknown_protocol)
 END_TEST
 
 /* IHL 6 with a 4-byte option (NOPs): counted, skipped, answered. */
+/* conformance: IP-3.2.1.8-3 IP-3.2.1.8b-2 MUST-50 */
 START_TEST(options_skipped)
 {
     struct unitnet *u = unet_knowing_kernel(NULL);
@@ -391,6 +425,7 @@ static void check_reassembled_once(struct unitnet *u)
 
 /* The kernel's real fragments in every order: each gives one echo reply, which our stack
  * fragments again on output. */
+/* conformance: IP-3.2.1.4-1 IP-3.3.2-1 */
 START_TEST(kernel_fragments_every_order)
 {
     static const int orders[6][3] = {{0, 1, 2}, {0, 2, 1}, {1, 0, 2},
@@ -584,6 +619,7 @@ START_TEST(malformed_fragments)
 END_TEST
 
 /* The largest datagram there can be, 65535 bytes, in 45 fragments put together. */
+/* conformance: IP-3.3.2-2 */
 START_TEST(largest_datagram)
 {
     struct unitnet *u = unet_knowing_kernel(NULL);
@@ -609,6 +645,7 @@ END_TEST
 
 /* Only the first fragment arrives: after reasm_timeout_ms the pieces go and the kernel
  * gets ICMP time exceeded, code 1, quoting that fragment's header and 8 bytes. */
+/* conformance: IP-3.3.2-5 IP-3.3.2-6 */
 START_TEST(timeout_sends_time_exceeded)
 {
     struct unitnet *u = unet_knowing_kernel(NULL);
@@ -690,6 +727,7 @@ START_TEST(limit_datagrams)
 }
 END_TEST
 
+/* conformance: IP-3.3.2-3 */
 START_TEST(limit_bytes)
 {
     struct stack_config cfg;
@@ -757,9 +795,10 @@ static Suite *ip_suite(void)
     tcase_add_test(tc, bad_version);
     tcase_add_test(tc, total_length_lies);
     tcase_add_test(tc, bad_header_checksum);
-    tcase_add_test(tc, ttl_zero_dropped_ttl_one_answered);
+    tcase_add_test(tc, ttl_zero_and_one_answered);
     tcase_add_test(tc, not_for_us_and_bad_source);
     tcase_add_test(tc, unknown_protocol);
+    tcase_add_test(tc, route_by_mask_and_gateway);
     tcase_add_test(tc, options_skipped);
     suite_add_tcase(s, tc);
 

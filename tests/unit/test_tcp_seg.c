@@ -25,6 +25,7 @@ static const uint8_t kernel_syn[40] = {
     0x69, 0x46, 0x20, 0x8f, 0x00, 0x00, 0x00, 0x00, 0x01, 0x03, 0x03, 0x0a,
 };
 
+/* conformance: MUST-14 MUST-4 MUST-6 MUST-64 */
 START_TEST(parse_kernel_syn)
 {
     struct tcp_hdr h;
@@ -51,6 +52,7 @@ START_TEST(parse_kernel_syn)
 }
 END_TEST
 
+/* conformance: MUST-2 MUST-68 MUST-69 */
 START_TEST(build_then_parse)
 {
     struct tcp_hdr h, p;
@@ -97,6 +99,28 @@ START_TEST(format_for_trace)
 }
 END_TEST
 
+/* MUST-6: an option tapir does not know is skipped by its length; the ones around it
+ * still count. The kernel's SYN with its SACK-permitted option (kind 4) renamed 254. */
+/* conformance: MUST-6 MUST-5 */
+START_TEST(unknown_option_skipped)
+{
+    struct tcp_hdr h;
+    uint8_t b[40];
+    memcpy(b, kernel_syn, 40);
+    ck_assert_uint_eq(b[24], TCP_OPT_SACK_PERM);
+    b[24] = 254;
+    ck_assert_int_eq(tcp_parse(b, 40, &h), TCP_PARSE_OK);
+    ck_assert(h.opts.has_mss);
+    ck_assert_uint_eq(h.opts.mss, 1460);
+    ck_assert(h.opts.has_wscale); /* the option after it */
+    ck_assert(!h.opts.sack_permitted);
+    b[13] = TCP_ACK; /* options count on any segment, not only on a SYN */
+    ck_assert_int_eq(tcp_parse(b, 40, &h), TCP_PARSE_OK);
+    ck_assert(h.opts.has_wscale);
+}
+END_TEST
+
+/* conformance: MUST-7 */
 START_TEST(parse_rejects_bad_headers)
 {
     struct tcp_hdr h;
@@ -166,6 +190,7 @@ static void feed(const uint8_t *seg, size_t len, bool fix_checksum)
     ip_input(net.b, pkb_from_bytes(buf, ih.total_len));
 }
 
+/* conformance: MUST-3 */
 START_TEST(stack_drops_and_counts)
 {
     const struct tcp_stats *st = &stack_stats(net.b)->tcp;
@@ -213,6 +238,7 @@ int main(void)
     tcase_add_test(tc, build_then_parse);
     tcase_add_test(tc, format_for_trace);
     tcase_add_test(tc, parse_rejects_bad_headers);
+    tcase_add_test(tc, unknown_option_skipped);
     suite_add_tcase(s, tc);
     TCase *tc2 = tcase_create("input");
     tcase_add_checked_fixture(tc2, setup, teardown);

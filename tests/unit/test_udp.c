@@ -318,6 +318,7 @@ END_TEST
 
 /* Every captured datagram, the kernel's and tapir's, sums to 0 with its pseudo-header, and
  * recomputing the checksum from a zeroed field gives the captured value. */
+/* conformance: UDP-4.1.3.4-1 */
 START_TEST(test_checksum_of_captured_datagrams)
 {
     static const struct {
@@ -363,6 +364,7 @@ END_TEST
 
 /* Echoing it back through the socket API gives the frame tapir sent the real kernel, except
  * the IP identification (random) and so the IP header checksum. */
+/* conformance: UDP-4.1.3.4-3 UDP-4.1.3.6-2 */
 START_TEST(test_echo_matches_captured_reply)
 {
     deliver(kernel_to_echo, sizeof(kernel_to_echo));
@@ -469,6 +471,7 @@ START_TEST(test_length_shorter_than_datagram)
 }
 END_TEST
 
+/* conformance: UDP-4.1.3.4-2 */
 START_TEST(test_bad_checksum_dropped)
 {
     struct frame f = copy_frame(kernel_to_echo, sizeof(kernel_to_echo));
@@ -548,6 +551,7 @@ END_TEST
 
 /* ---- closed ports and ICMP ---- */
 
+/* conformance: IP-3.2.2.1-1 IP-3.4-4 UDP-4.1.3.1-1 */
 START_TEST(test_closed_port_answered_with_icmp)
 {
     deliver(kernel_to_closed, sizeof(kernel_to_closed));
@@ -582,6 +586,7 @@ END_TEST
 
 /* RFC 1122 3.2.2 / 4.1.3.1: no ICMP error about a datagram sent to a broadcast address,
  * IP (subnet or limited) or link layer. The datagram is still counted as for no port. */
+/* conformance: IP-3.2.2-6 IP-3.2.2-7 */
 START_TEST(test_closed_port_broadcast_no_icmp)
 {
     static const uint32_t dsts[] = {0x0a0000ff, 0xffffffff, TAPIR_IP};
@@ -602,6 +607,7 @@ START_TEST(test_closed_port_broadcast_no_icmp)
 END_TEST
 
 /* A socket bound to a wildcard address gets broadcasts to its port. */
+/* conformance: LINK-2.4-1 */
 START_TEST(test_broadcast_to_open_port_delivered)
 {
     struct frame f = copy_frame(kernel_to_echo, sizeof(kernel_to_echo));
@@ -617,6 +623,7 @@ END_TEST
 
 /* The kernel's real port unreachable, about the datagram `tapir nc -u` sent from port
  * 59250: the socket that sent it hears -ECONNREFUSED (on_error, then once from recvfrom). */
+/* conformance: IP-3.2.2.1-2 IP-3.4-5 IP-3.4-6 UDP-4.1.3.3-1 */
 START_TEST(test_kernel_port_unreachable_refuses)
 {
     struct sock *c = sock_open(st, SOCK_TYPE_UDP);
