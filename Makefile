@@ -5,6 +5,7 @@
 #   make check      build and run every test, then again under ASan/UBSan
 #   make debug      build build-debug/tapir with -O0 -g3 for gdb
 #   make bench      measure throughput and latency against the kernel (not a test)
+#   make fuzz       60 s of libFuzzer on the frame harness (part of make check; needs clang)
 #   make pictures   retake the screenshots in docs/pictures/ (tapir sim ... --html)
 #   make mutate     break RFC rules one line at a time: do the tests notice? (slow, not a test)
 #   make labs       the labs (docs/labs/); make lab-start LAB=NAME DIR=PATH (or BRANCH=name),
@@ -36,7 +37,7 @@ CHECK_CFLAGS = $(shell pkg-config --cflags check 2>/dev/null)
 CHECK_LIBS   = $(shell pkg-config --libs check 2>/dev/null)
 
 .PHONY: all run check debug bench clean tools tools-test unit sim kernel tests lab-up lab-down gdb-test html pictures \
-        conformance mutate labs lab-start grade labs-check
+        conformance mutate fuzz labs lab-start grade labs-check
 all: $(BUILD)/tapir $(BUILD)/libtapir-shim.so
 
 $(BUILD)/%.o: %.c
@@ -123,7 +124,8 @@ check: tools-test
 	HTML_BROWSER=0 $(MAKE) --no-print-directory BUILD=build-asan OPT="-O1 -g" \
 	    SAN="-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all" \
 	    unit sim kernel html
-	@echo "make check: every suite passed (plain, gdb, and ASan/UBSan)"
+	$(MAKE) --no-print-directory fuzz
+	@echo "make check: every suite passed (plain, gdb, ASan/UBSan, and the fuzzer)"
 	@awk '{ p += $$1; f += $$2 } END { printf "check: %d passed, %d failed\n", p, f }' $(CHECK_SUMMARY)
 
 # Labs: students write the marked parts of the stack, the tests grade them (docs/labs/).
@@ -154,6 +156,23 @@ lab-down:
 $(BUILD)/benchtool: tests/bench/benchtool.c
 	@mkdir -p $(dir $@)
 	$(CC) -O2 -Wall -Wextra -Werror -o $@ $<
+
+# libFuzzer (clang) on the frame harness, under ASan/UBSan, FUZZ_SECONDS (60) long, from
+# the seed corpus in tests/fuzz/corpus (new inputs go to a scratch directory, not the repo).
+FUZZ_SECONDS ?= 60
+FUZZ_SRC := tests/fuzz/fuzz_frame.c $(wildcard stack/*.c) tap/wire.c tap/impair.c
+build-fuzz/fuzz_frame: $(FUZZ_SRC)
+	@mkdir -p $(dir $@)
+	clang -g -O1 -fsanitize=fuzzer,address,undefined -Istack $(FUZZ_SRC) -o $@
+
+fuzz: tools-test build-fuzz/fuzz_frame
+	@scratch=$$(mktemp -d); \
+	build-fuzz/fuzz_frame -max_total_time=$(FUZZ_SECONDS) -max_len=8192 -print_final_stats=1 \
+	    -artifact_prefix=build-fuzz/ $$scratch tests/fuzz/corpus >build-fuzz/fuzz.log 2>&1; \
+	rc=$$?; rm -rf $$scratch; \
+	grep -E '^(stat::number_of_executed_units|Done)' build-fuzz/fuzz.log; \
+	if [ $$rc = 0 ]; then echo "fuzz: 1 passed, 0 failed"; [ -z "$(CHECK_SUMMARY)" ] || echo "1 0" >>"$(CHECK_SUMMARY)"; \
+	else tail -n 40 build-fuzz/fuzz.log; echo "fuzz: 0 passed, 1 failed"; [ -z "$(CHECK_SUMMARY)" ] || echo "0 1" >>"$(CHECK_SUMMARY)"; exit 1; fi
 
 bench: tools-test $(BUILD)/tapir $(BUILD)/benchtool
 	@tests/tools.sh root "make bench"

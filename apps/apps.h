@@ -21,6 +21,8 @@ struct service;
 struct service *echo_start(struct stack *stack, uint16_t port, int *err);
 struct service *discard_start(struct stack *stack, uint16_t port, int *err);
 void service_stop(struct service *svc);
+/* Its counters, netstat -s style (for --stats); nothing for NULL. */
+void service_print_stats(const struct service *svc, FILE *out);
 
 /* hub.c: the event hub (rooms, emit, durable clients) on TCP `port`; docs/chapters/08-hub.md. */
 struct hub_server;

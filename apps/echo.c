@@ -7,20 +7,27 @@
  * TCP echo shows flow control from the application's side: when sock_send() takes less
  * than we have, we keep the rest and stop reading until on_writable says there is room
  * again. A reader that stops reading slows the writer down; nothing grows without bound.
+ *
+ * UDP echo never answers a datagram from a port below 1024 (see udp_reply_allowed).
  */
 #include "apps.h"
 
 #include <errno.h>
+#include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
 
 #define CHUNK 65536
 
+/* Ports below this are services, not clients (clients send from ephemeral ports). */
+#define LOWEST_CLIENT_PORT 1024
+
 struct service {
     struct stack *stack;
     struct sock *udp, *tcp;
-    bool echo;          /* false: discard */
-    struct conn *conns; /* open TCP connections, freed by service_stop */
+    bool echo;                      /* false: discard */
+    struct conn *conns;             /* open TCP connections, freed by service_stop */
+    uint64_t udp_from_service_port; /* datagrams not answered: they came from a service */
 };
 
 struct conn {
@@ -34,6 +41,22 @@ struct conn {
 
 /* ---- UDP: one datagram in, the same datagram back (echo) or nothing (discard) ---- */
 
+/* UDP echo answers whoever the source claims to be, and UDP sources are easy to forge: a
+ * datagram "from" another host's echo (7), discard (9), daytime (13) or chargen (19) port
+ * makes two services answer each other forever (the UDP ping-pong of CERT CA-1996-01).
+ * FreeBSD's inetd refuses sources that are its own built-in services' ports; we take the
+ * simpler, broader rule: no answer to any port below 1024 (or port 0, which cannot be
+ * answered at all). A real client sends from an ephemeral port. */
+static bool udp_reply_allowed(struct service *svc, uint16_t port)
+{
+    if (port >= LOWEST_CLIENT_PORT)
+        return true;
+    svc->udp_from_service_port++;
+    trace(svc->stack, TRACE_APP, "echo: no answer to port %u (a service port, < %u)", port,
+          LOWEST_CLIENT_PORT);
+    return false;
+}
+
 static void udp_readable(struct sock *s, void *ctx)
 {
     struct service *svc = ctx;
@@ -46,7 +69,7 @@ static void udp_readable(struct sock *s, void *ctx)
     ssize_t n;
     /* bounded: at most the socket's queue, so one busy socket cannot starve the others */
     for (int i = 0; i < 256 && (n = sock_recvfrom(s, buf, max, &ip, &port)) != -EAGAIN; i++) {
-        if (n >= 0 && svc->echo)
+        if (n >= 0 && svc->echo && udp_reply_allowed(svc, port))
             sock_sendto(s, buf, (size_t)n, ip, port);
     }
     free(buf);
@@ -185,6 +208,15 @@ struct service *echo_start(struct stack *stack, uint16_t port, int *err)
 struct service *discard_start(struct stack *stack, uint16_t port, int *err)
 {
     return service_start(stack, port, false, err);
+}
+
+void service_print_stats(const struct service *svc, FILE *out)
+{
+    if (!svc)
+        return;
+    fprintf(out, "%s (L7):\n", svc->echo ? "Echo" : "Discard");
+    fprintf(out, "    %" PRIu64 " datagrams from a service port (< %u) not answered\n",
+            svc->udp_from_service_port, LOWEST_CLIENT_PORT);
 }
 
 void service_stop(struct service *svc)

@@ -33,6 +33,9 @@
     } while (0)
 
 /* One emitted event, formatted once. Kept in the store while a durable queue holds it. */
+/* Sockets the hub leaves to others (echo, discard, refusals): see hub_create. */
+#define HUB_SPARE_SOCKETS 32
+
 struct hub_event {
     uint64_t seq;
     unsigned refs;                   /* durable queues holding it */
@@ -71,8 +74,12 @@ struct hub_conn {
     struct hub_line_reader reader;
     char *out; /* cfg.out_bytes: replies and events not yet taken by the transport */
     size_t out_off, out_len;
-    bool closing; /* QUIT or taken over: close when the output is out */
-    bool dirty;   /* on the hub's dirty list */
+    bool closing;              /* QUIT or taken over: close when the output is out */
+    bool kicked;               /* cut off (stalled): close now */
+    bool paused;               /* an emitter not read while a subscriber of its room is behind */
+    uint64_t last_progress_us; /* when it went over the high-water mark, or since then
+                                  last took output from us: its stall clock */
+    bool dirty;                /* on the hub's dirty list */
     struct hub_conn *dirty_next;
     struct hub_conn *prev, *next;
 };
@@ -88,6 +95,7 @@ struct hub {
     struct hub_event *oldest, *newest; /* the store */
     size_t store_used;
     struct hub_conn *dirty_head, *dirty_tail;
+    unsigned npaused;
     char scrubbed[HUB_LINE_MAX];
     char line[HUB_OUT_LINE_MAX];
 };
@@ -102,6 +110,7 @@ void hub_config_init(struct hub_config *cfg)
     cfg->store_bytes = 32u << 20;
     cfg->out_bytes = 8192;
     cfg->sndbuf = 0;
+    cfg->stall_ms = 5000;
 }
 
 /* ---- output: every byte to a client goes through its bounded buffer ---- */
@@ -124,8 +133,13 @@ static void mark_dirty(struct hub_conn *c)
     c->hub->dirty_tail = c;
 }
 
+static uint64_t hub_now(const struct hub *hub);
+static bool over_high_water(const struct hub_conn *c);
+
 static void out_put(struct hub_conn *c, const char *data, size_t n)
 {
+    if (!over_high_water(c) && c->out_len + n > c->hub->cfg.out_bytes / 2)
+        c->last_progress_us = hub_now(c->hub); /* behind from now on: the stall clock starts */
     if (c->out_off + c->out_len + n > c->hub->cfg.out_bytes) {
         memmove(c->out, c->out + c->out_off, c->out_len); /* compact: room at the end */
         c->out_off = 0;
@@ -527,9 +541,89 @@ static void do_leave(struct hub_conn *c, const struct hub_cmd *cmd)
     reply(c, "OK LEAVE %.*s", (int)cmd->name.len, cmd->name.p);
 }
 
+/* ---- flow control: no event is lost silently ----
+ * A durable subscriber's events wait in its queue. An anonymous one has only its output
+ * buffer, so the hub stops reading an emitter while any anonymous subscriber of the
+ * emitter's rooms holds more than half a buffer (the high-water mark): TCP's window then
+ * closes on the emitter, and it waits for the slowest reader. One that reads nothing for
+ * cfg.stall_ms is cut off with a reason (ERR 503), and the others go on. */
+
+static uint64_t hub_now(const struct hub *hub)
+{
+    return hub->stack ? stack_now_us(hub->stack) : 0;
+}
+
+static bool over_high_water(const struct hub_conn *c)
+{
+    return c->out_len > c->hub->cfg.out_bytes / 2;
+}
+
+/* Cut a subscriber off: the reason goes last into its buffer (fan_out keeps room for
+ * one reply), and the server closes it without waiting for the buffer to drain. */
+static void kick(struct hub_conn *c, const char *why)
+{
+    struct hub *hub = c->hub;
+    hub->stats.slow_disconnects++;
+    hub_trace(hub, "%s disconnected: %s", conn_name(c), why);
+    reply(c, "ERR %d %s", HUB_ERR_FULL, why);
+    c->kicked = c->closing = true;
+    mark_dirty(c);
+}
+
+/* Must the emitter c wait? Yes while an anonymous, live subscriber of one of its rooms
+ * is over the high-water mark; one that is also stalled is cut off instead. */
+static bool must_wait(struct hub_conn *c)
+{
+    struct hub *hub = c->hub;
+    struct hub_sub *s = c->sub;
+    bool wait = false;
+    for (unsigned i = 0; i < s->nrooms; i++) {
+        struct hub_room *r = s->rooms[i];
+        for (unsigned j = 0; j < r->nmembers; j++) {
+            struct hub_sub *m = r->members[j];
+            if (m == s || m->durable || !m->conn || m->conn->kicked || !over_high_water(m->conn))
+                continue;
+            if (hub_now(hub) - m->conn->last_progress_us >= (uint64_t)hub->cfg.stall_ms * 1000)
+                kick(m->conn, "too slow: read nothing while behind, disconnected");
+            else
+                wait = true;
+        }
+    }
+    return wait;
+}
+
+static void pause_emitter(struct hub_conn *c)
+{
+    if (c->paused)
+        return;
+    c->paused = true;
+    c->hub->npaused++;
+    c->hub->stats.emitters_paused++;
+    hub_trace(c->hub, "%s paused: a subscriber of its room is behind", conn_name(c));
+}
+
+unsigned hub_paused(const struct hub *hub)
+{
+    return hub->npaused;
+}
+
+/* Every paused emitter is marked dirty: the server reads it again (and it rechecks). */
+void hub_wake_paused(struct hub *hub)
+{
+    if (hub->npaused == 0)
+        return;
+    for (struct hub_conn *c = hub->conns; c; c = c->next)
+        if (c->paused) {
+            c->paused = false;
+            mark_dirty(c);
+        }
+    hub->npaused = 0;
+}
+
 /* Hand one event to every member of the room but its sender: queued for durable
- * members (and sent at once if connected), sent live to anonymous ones if their output
- * has room, dropped and counted if not. Nobody waits for anybody. */
+ * members (and sent at once if connected), sent live to anonymous ones. Flow control
+ * (must_wait) keeps room for it; should it still not fit (many emitters at once), the
+ * subscriber is cut off with a reason rather than silently missing the event. */
 static void fan_out(struct hub *hub, struct hub_sub *sender, struct hub_room *r,
                     struct hub_event *ev)
 {
@@ -542,12 +636,14 @@ static void fan_out(struct hub *hub, struct hub_sub *sender, struct hub_room *r,
             q_push(hub, m, ev);
             if (m->conn)
                 pump(m->conn);
+        } else if (m->conn->kicked) {
+            continue; /* told already; closing */
         } else if (out_space(m->conn) >= ev->len + HUB_REPLY_MAX) {
             out_put(m->conn, ev->line, ev->len);
             hub->stats.events_out++;
         } else {
             hub->stats.slow_drops++;
-            hub_trace(hub, "%s is not reading: dropped event %" PRIu64, m->id, ev->seq);
+            kick(m->conn, "too slow: an event did not fit, disconnected");
         }
     }
     /* LAB hub: end */
@@ -660,6 +756,12 @@ struct hub *hub_create(const struct hub_config *cfg, struct stack *stack)
         hub->cfg.queue_len = 1;
     if (hub->cfg.max_rooms_per_client < 1)
         hub->cfg.max_rooms_per_client = 1;
+    /* The hub's own limit comes before the stack's socket limit, so that a client beyond
+     * it is told (ERR 503 hub full) instead of waiting unaccepted: a few sockets stay free
+     * for the other services and for the refusals themselves. */
+    if (stack && stack_config(stack)->max_sockets > HUB_SPARE_SOCKETS &&
+        hub->cfg.max_clients > stack_config(stack)->max_sockets - HUB_SPARE_SOCKETS)
+        hub->cfg.max_clients = stack_config(stack)->max_sockets - HUB_SPARE_SOCKETS;
     hub->stack = stack;
     return hub;
 }
@@ -728,6 +830,7 @@ struct hub_conn *hub_conn_open(struct hub *hub, void *io)
     }
     c->hub = hub;
     c->io = io;
+    c->last_progress_us = hub_now(hub);
     hub_line_init(&c->reader);
     snprintf(c->sub->id, sizeof(c->sub->id), "anon-%" PRIu64, ++hub->anon_count);
     c->sub->conn = c;
@@ -780,8 +883,11 @@ void hub_conn_closed(struct hub_conn *c)
     if (c->next)
         c->next->prev = c->prev;
     hub->stats.clients--;
+    if (c->paused)
+        hub->npaused--;
     free(c->out);
     free(c);
+    hub_wake_paused(hub); /* a subscriber they waited for may be gone */
 }
 
 size_t hub_conn_input(struct hub_conn *c, const void *data, size_t len)
@@ -793,6 +899,10 @@ size_t hub_conn_input(struct hub_conn *c, const void *data, size_t len)
             return len; /* after QUIT or a takeover, input is ignored */
         if (out_space(c) < HUB_REPLY_MAX)
             break; /* the client is not reading its replies: stop reading its commands */
+        if (must_wait(c)) {
+            pause_emitter(c); /* read again by hub_wake_paused */
+            break;
+        }
         size_t used;
         char *line;
         size_t n;
@@ -822,6 +932,10 @@ void hub_conn_sent(struct hub_conn *c, size_t n)
     c->out_len -= n;
     if (c->out_len == 0)
         c->out_off = 0;
+    if (n > 0)
+        c->last_progress_us = hub_now(c->hub);
+    if (!over_high_water(c))
+        hub_wake_paused(c->hub); /* maybe it was the one they waited for */
     if (!c->closing)
         pump(c);
 }
@@ -829,6 +943,11 @@ void hub_conn_sent(struct hub_conn *c, size_t n)
 bool hub_conn_closing(const struct hub_conn *c)
 {
     return c->closing;
+}
+
+bool hub_conn_kicked(const struct hub_conn *c)
+{
+    return c->kicked;
 }
 
 struct hub_conn *hub_next_dirty(struct hub *hub)
@@ -865,6 +984,7 @@ struct hub_server {
     struct hub *hub;
     struct sock *listener;
     struct hub_link *links;
+    struct timer recheck; /* wakes paused emitters (flow control) */
 };
 
 static void link_free(struct hub_link *l)
@@ -920,7 +1040,8 @@ static void link_flush(struct hub_link *l)
             break; /* -EAGAIN: on_writable calls us again; an error comes as on_error */
         hub_conn_sent(l->conn, (size_t)sent); /* may pump more queued events in */
     }
-    if (hub_conn_output(l->conn, &data) == 0 && (hub_conn_closing(l->conn) || l->eof))
+    if (hub_conn_kicked(l->conn) ||
+        (hub_conn_output(l->conn, &data) == 0 && (hub_conn_closing(l->conn) || l->eof)))
         link_close(l);
 }
 
@@ -948,7 +1069,9 @@ static void link_read(struct hub_link *l)
     }
 }
 
-/* Every connection that got output (its own replies, events from others) sends it. */
+/* Every connection that got output (its own replies, events from others) sends it, and
+ * one that was paused (flow control) is read again. While emitters stay paused, a timer
+ * wakes them now and then, so a subscriber that stalled for good is found and cut off. */
 static void server_flush(struct hub_server *srv)
 {
     struct hub_conn *c;
@@ -956,8 +1079,20 @@ static void server_flush(struct hub_server *srv)
         struct hub_link *l = hub_conn_io(c);
         link_enter(l);
         link_flush(l);
+        if (l->conn && !l->dead)
+            link_read(l);
         link_leave(l);
     }
+    if (hub_paused(srv->hub) && !timer_armed(&srv->recheck))
+        timer_arm(srv->stack, &srv->recheck, (uint64_t)srv->hub->cfg.stall_ms * 1000 / 4 + 1);
+}
+
+static void recheck_fire(struct stack *stack, void *arg)
+{
+    struct hub_server *srv = arg;
+    (void)stack;
+    hub_wake_paused(srv->hub);
+    server_flush(srv);
 }
 
 static void link_readable(struct sock *s, void *ctx)
@@ -1043,6 +1178,7 @@ struct hub_server *hub_server_start(struct stack *stack, uint16_t port,
         return NULL;
     }
     srv->stack = stack;
+    timer_init(&srv->recheck, recheck_fire, srv);
     srv->listener = sock_open(stack, SOCK_TYPE_TCP);
     if (!srv->listener) {
         *err = -EPROTONOSUPPORT; /* no TCP in this build (or no socket left) */
@@ -1066,6 +1202,7 @@ void hub_server_stop(struct hub_server *srv)
 {
     if (!srv)
         return;
+    timer_cancel(srv->stack, &srv->recheck);
     while (srv->links)
         link_close(srv->links);
     if (srv->listener)

@@ -31,6 +31,8 @@ struct hub_config {
     size_t store_bytes;            /* all kept events together (32 MiB); oldest go first */
     size_t out_bytes;              /* per-connection output buffer above TCP's (8 KiB) */
     unsigned sndbuf;               /* TCP send buffer per connection, 0: the stack's default */
+    unsigned stall_ms; /* an anonymous subscriber over the high-water mark that reads nothing
+                          for this long is disconnected (5000) */
 };
 
 #define HUB_COUNTERS(X)                                                                            \
@@ -45,6 +47,8 @@ struct hub_config {
     X(queue_drops, "events dropped: a durable client's queue full (oldest first)")                 \
     X(store_drops, "events dropped: the hub's event store full (oldest first)")                    \
     X(slow_drops, "events dropped: an anonymous client's output buffer full")                      \
+    X(emitters_paused, "times an emitter was not read: a subscriber of its room is behind")         \
+    X(slow_disconnects, "anonymous subscribers disconnected: stalled, or an event did not fit")   \
     X(errors, "ERR replies")                                                                       \
     X(lines_too_long, "lines over 1024 bytes")
 
@@ -89,6 +93,12 @@ void hub_conn_sent(struct hub_conn *c, size_t n);
 /* After QUIT, or when another connection took over this client-id: close once the
  * output is out. */
 bool hub_conn_closing(const struct hub_conn *c);
+/* The hub cut this connection off (a stalled subscriber): close it now, output or not. */
+bool hub_conn_kicked(const struct hub_conn *c);
+/* Emitters waiting for a slow subscriber: how many. The server asks them again now and
+ * then (hub_wake_paused), so a subscriber that stalls for good is found and cut off. */
+unsigned hub_paused(const struct hub *hub);
+void hub_wake_paused(struct hub *hub);
 /* The name the hub gives this connection's client ("anon-3" or its HELLO id). */
 const char *hub_conn_name(const struct hub_conn *c);
 /* Connections that got new output since the last call, one at a time, then NULL. */

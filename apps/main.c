@@ -32,14 +32,16 @@ static const char usage[] =
     "       tapir [OPTIONS] nc [-u] [-s ADDR] [-K SECONDS] [-U TEXT] HOST PORT\n"
     "       tapir [OPTIONS] nc [-u] -l PORT\n"
     "       tapir [OPTIONS] run PROGRAM [ARGS...]\n"
-    "       tapir sim [SCENARIO] [--seed N] [--loss PCT] [--trace LAYERS] [--pcap FILE]\n"
-    "                 [--stats] [--html FILE] | --list\n"
+    "       tapir sim [SCENARIO] [--seed N] [--loss PCT] [--drop N,...] [--trace LAYERS]\n"
+    "                 [--pcap FILE] [--stats] [--html FILE] [--no-sack] [--no-timestamps]\n"
+    "                 [--no-tlp] | --list\n"
     "options: --tap NAME (tap0)  --ip ADDR/PREFIX (10.0.0.2/24)  --gw ADDR\n"
     "         --mac MAC (02:00:00:00:00:02)  --trace LAYERS "
     "(link,eth,arp,ip,icmp,udp,tcp,sock,app|all)\n"
     "         --pcap FILE  --stats  --echo PORT (7)  --discard PORT (9)  --hub PORT (7000)\n"
     "         --html FILE (at exit, pictures of the run in one HTML page)\n"
     "         --offload on|off (on: TCP segmentation and checksum offload on the TAP device)\n"
+    "         --no-sack  --no-timestamps  --no-tlp (TCP loss recovery without them)\n"
     "         --impair SPEC  a bad link, seeded: SPEC is a comma list of loss=P%,\n"
     "                dup=P%, reorder=P%, corrupt=P%, delay=Nms, seed=N; in: or out: before\n"
     "                a key limits it to frames to tapir or from tapir (offloads go off;\n"
@@ -135,6 +137,9 @@ static const struct option longopts[] = {
     {"offload", required_argument, 0, 'o'},
     {"impair", required_argument, 0, 'I'},
     {"trace-absolute", no_argument, 0, 'A'},
+    {"no-sack", no_argument, 0, 'K'},
+    {"no-timestamps", no_argument, 0, 'M'},
+    {"no-tlp", no_argument, 0, 'L'},
     {"help", no_argument, 0, 'h'},
     {0, 0, 0, 0},
 };
@@ -192,6 +197,15 @@ static int parse_options(int argc, char **argv, struct options *o)
         }
         case 'A':
             o->cfg.trace_absolute = true;
+            break;
+        case 'K':
+            o->cfg.tcp_sack = false;
+            break;
+        case 'M':
+            o->cfg.tcp_timestamps = false;
+            break;
+        case 'L':
+            o->cfg.tcp_tlp = false;
             break;
         case 'e':
             o->echo_port = parse_port(optarg, "bad --echo port '%s'");
@@ -335,8 +349,10 @@ static int cmd_serve(struct options *o, int argc, char **argv)
     int err = stack_run(stack, &stop);
     if (err < 0)
         fprintf(stderr, "tapir: link failed: %s\n", strerror(-err));
-    if (o->stats)
+    if (o->stats) {
+        service_print_stats(echo, stderr);
         hub_print_stats(hub, stderr);
+    }
     hub_stop(hub);
     service_stop(echo);
     service_stop(discard);

@@ -48,6 +48,8 @@ struct sim {
     bool absolute;         /* --trace-absolute: raw TCP sequence numbers */
     const char *pcap;      /* --pcap FILE: what A's interface sees */
     bool stats;            /* --stats: both stacks' counters at the end, on stderr */
+    uint64_t drop;         /* --drop: loss drops A's data segments with these numbers (bit n-1) */
+    bool no_sack, no_timestamps, no_tlp; /* --no-sack, --no-timestamps, --no-tlp */
     FILE *out;             /* stdout: trace lines and the scenario's own lines */
     struct html_rec *html; /* --html FILE, or NULL */
     /* The wire's counters when the scenario's story ended (see story_over), if it did
@@ -83,6 +85,9 @@ static void sim_config(const struct sim *sim, struct stack_config *cfg, int side
     cfg->trace_out = sim->out;
     cfg->trace_absolute = sim->absolute;
     cfg->tcp_msl_ms = 1000; /* TIME-WAIT of 2 s keeps the close lessons short */
+    cfg->tcp_sack = !sim->no_sack;
+    cfg->tcp_timestamps = !sim->no_timestamps;
+    cfg->tcp_tlp = !sim->no_tlp;
 }
 
 /* Run both stacks for at most for_us of simulated time, or until done(ctx) (if given).
@@ -374,6 +379,7 @@ static int scenario_fragments(struct sim *sim)
 #define CLOSED_PORT    7                /* nothing listens there on B */
 #define TRANSFER_LEN   20000            /* bytes A sends in transfer and loss */
 #define LOSS_SEGMENT   3                /* loss: the wire drops A's third data segment */
+#define MAX_DROP       64               /* --drop numbers A's data segments 1..64 */
 #define APP_DELAY_US   100000           /* close: B's application takes 100 ms before it closes */
 #define TCP_RUN_US     (60 * SECOND_US) /* the longest a step may take: --loss backs off */
 #define TRACE_TCP_LINK (TRACE_TCP | TRACE_LINK) /* with what the wire did to frames */
@@ -622,6 +628,12 @@ struct wire_tcp {
 };
 
 /* The TCP header of an Ethernet frame carrying IPv4/TCP; false for anything else. */
+/* a after b, in sequence space (RFC 9293 3.4: it wraps) */
+static bool seq_after(uint32_t a, uint32_t b)
+{
+    return (int32_t)(a - b) > 0;
+}
+
 static bool peek_tcp(const uint8_t *f, size_t n, struct wire_tcp *t)
 {
     if (n < 14 + 20 || f[12] != 0x08 || f[13] != 0x00 || f[14 + 9] != 6)
@@ -643,21 +655,25 @@ static bool peek_tcp(const uint8_t *f, size_t n, struct wire_tcp *t)
 #define WIRE_SYN 0x02
 
 /* What a TCP scenario learns by watching the wire: each side's ISN, and in `loss` which
- * segment to drop and whether it came again. */
+ * segments to drop, whether they came again, and why. */
 struct watch {
     struct sim *sim;
     bool have_isn[2];
     uint32_t isn[2];
     /* loss */
-    unsigned drop_nth;      /* drop side A's nth data segment (0: drop nothing) */
+    uint64_t drop;          /* drop side A's data segments with these numbers (bit n-1) */
     unsigned data_segments; /* A's data segments seen, first copies only */
-    bool dropped;
-    uint32_t drop_seq;
-    size_t drop_len;
-    uint64_t fast_before, timeouts_before; /* A's counters when it was dropped */
+    uint32_t first_seq;     /* of A's first data segment (new data lies beyond the highest) */
+    uint32_t high_seq;      /* end of A's highest data segment */
+    unsigned dropped;
+    uint32_t drop_seq[MAX_DROP];
+    size_t drop_len[MAX_DROP];
+    bool drop_resent[MAX_DROP];
+    struct tcp_stats seen; /* A's counters at the last drop or resend: what changed since */
+    const char *why;       /* the reason given for the last resend */
     unsigned resent;
+    uint64_t first_drop_us, last_resend_us;
 };
-
 static void watch_say(struct watch *w, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static void watch_say(struct watch *w, const char *fmt, ...)
 {
@@ -671,6 +687,24 @@ static void watch_say(struct watch *w, const char *fmt, ...)
     fputc('\n', out);
 }
 
+/* Why A resends now: the counter that moved since the last drop or resend. */
+static const char *resend_reason(struct watch *w)
+{
+    const struct tcp_stats *a = &stack_stats(w->sim->a)->tcp;
+    if (a->timeouts > w->seen.timeouts)
+        w->why = "retransmission timeout (RFC 6298 5)";
+    else if (a->tlp_probes > w->seen.tlp_probes)
+        w->why = "tail loss probe (RFC 8985 7)";
+    else if (a->sack_recoveries > w->seen.sack_recoveries)
+        w->why = "SACK recovery: the scoreboard shows it lost (RFC 6675)";
+    else if (a->fast_retransmits > w->seen.fast_retransmits)
+        w->why = "fast retransmit, after 3 duplicate ACKs (RFC 5681 3.2)";
+    else if (!w->why)
+        w->why = "retransmission";
+    w->seen = *a;
+    return w->why;
+}
+
 static bool watch_frame(void *ctx, int side, const uint8_t *frame, size_t len)
 {
     struct watch *w = ctx;
@@ -681,34 +715,36 @@ static bool watch_frame(void *ctx, int side, const uint8_t *frame, size_t len)
         w->have_isn[side] = true;
         w->isn[side] = t.seq;
     }
-    if (side != 0 || !w->drop_nth || !t.len)
+    if (side != 0 || !w->drop || !t.len)
         return false;
-    const struct tcp_stats *a = &stack_stats(w->sim->a)->tcp;
-    if (w->dropped && t.seq == w->drop_seq) {
-        /* the same bytes again: A noticed the loss */
-        w->resent++;
-        bool fast = a->fast_retransmits > w->fast_before;
-        bool rto = a->timeouts > w->timeouts_before;
-        watch_say(w, "A sends seq=%" PRIu32 " (raw %" PRIu32 ") len=%zu again: %s",
-                  t.seq - w->isn[0], t.seq, t.len,
-                  fast  ? "fast retransmit, after 3 duplicate ACKs (RFC 5681 3.2)"
-                  : rto ? "retransmission timeout (RFC 6298 5)"
-                        : "retransmission");
+    for (unsigned i = 0; i < w->dropped; i++)
+        if (t.seq == w->drop_seq[i]) {
+            /* the same bytes again: A noticed the loss */
+            w->resent++;
+            w->drop_resent[i] = true;
+            w->last_resend_us = stack_now_us(w->sim->a);
+            watch_say(w, "A sends seq=%" PRIu32 " (raw %" PRIu32 ") len=%zu again: %s",
+                      t.seq - w->isn[0], t.seq, t.len, resend_reason(w));
+            return false;
+        }
+    if (w->data_segments && !seq_after(t.seq, w->high_seq - 1)) {
+        resend_reason(w); /* a retransmission of bytes that were not dropped */
         return false;
     }
-    if (w->dropped)
+    w->high_seq = t.seq + (uint32_t)t.len;
+    unsigned nth = ++w->data_segments;
+    if (nth > MAX_DROP || !(w->drop & (1ull << (nth - 1))))
         return false;
-    if (++w->data_segments == w->drop_nth) {
-        w->dropped = true;
-        w->drop_seq = t.seq;
-        w->drop_len = t.len;
-        w->fast_before = a->fast_retransmits;
-        w->timeouts_before = a->timeouts;
-        watch_say(w, "drops A's data segment %u: seq=%" PRIu32 " (raw %" PRIu32 ") len=%zu",
-                  w->drop_nth, t.seq - w->isn[0], t.seq, t.len);
-        return true;
-    }
-    return false;
+    if (!w->dropped)
+        w->first_drop_us = stack_now_us(w->sim->a);
+    w->drop_seq[w->dropped] = t.seq;
+    w->drop_len[w->dropped] = t.len;
+    w->dropped++;
+    w->seen = stack_stats(w->sim->a)->tcp;
+    w->why = NULL;
+    watch_say(w, "drops A's data segment %u: seq=%" PRIu32 " (raw %" PRIu32 ") len=%zu", nth,
+              t.seq - w->isn[0], t.seq, t.len);
+    return true;
 }
 
 /* ---- a pair: B's listener, A's connection ---- */
@@ -825,14 +861,14 @@ static bool transfer_done(void *ctx)
 }
 
 /* Returns whether B got every byte, byte for byte. */
-static bool run_transfer(struct sim *sim, struct pair *p, unsigned drop_nth)
+static bool run_transfer(struct sim *sim, struct pair *p, uint64_t drop)
 {
     uint8_t data[TRANSFER_LEN];
     FILE *out = sim->out;
     fill_pattern(data, sizeof(data));
     if (!pair_open(sim, p))
         return false;
-    p->watch.drop_nth = drop_nth;
+    p->watch.drop = drop;
     p->b.rx_cap = TRANSFER_LEN;
     p->b.rx = malloc(TRANSFER_LEN);
     if (!p->b.rx)
@@ -874,25 +910,38 @@ static int scenario_loss(struct sim *sim)
 {
     struct pair p;
     FILE *out = sim->out;
-    fprintf(out, "# the wire drops A's data segment number %u, once; TCP must send it again\n",
-            LOSS_SEGMENT);
-    bool exact = run_transfer(sim, &p, LOSS_SEGMENT);
+    uint64_t drop = sim->drop ? sim->drop : 1ull << (LOSS_SEGMENT - 1);
+    fprintf(out, "# the wire drops A's data segment%s number", drop & (drop - 1) ? "s" : "");
+    for (unsigned i = 0; i < MAX_DROP; i++)
+        if (drop & (1ull << i))
+            fprintf(out, " %u", i + 1);
+    fprintf(out, ", once; TCP must send %s again\n", drop & (drop - 1) ? "them" : "it");
+    bool exact = run_transfer(sim, &p, drop);
     const struct tcp_stats *a = &stack_stats(sim->a)->tcp;
+    const struct watch *w = &p.watch;
     fprintf(out, "\n--- loss summary ---\n");
-    if (p.watch.dropped)
-        fprintf(out,
-                "the wire dropped 1 segment (relative seq %" PRIu32 ", %zu bytes); A sent it "
-                "again %u time%s\n",
-                p.watch.drop_seq - p.watch.isn[0], p.watch.drop_len, p.watch.resent,
-                plural(p.watch.resent));
-    else
-        fprintf(out, "the wire dropped nothing\n");
-    fprintf(out, "A: %" PRIu64 " fast retransmit%s, %" PRIu64 " retransmission timeout%s\n",
-            a->fast_retransmits, plural(a->fast_retransmits), a->timeouts, plural(a->timeouts));
+    fprintf(out, "the wire dropped %u segment%s (relative seq", w->dropped, plural(w->dropped));
+    for (unsigned i = 0; i < w->dropped; i++)
+        fprintf(out, "%s %" PRIu32, i ? "," : "", w->drop_seq[i] - w->isn[0]);
+    fprintf(out, "); A sent %s again %u time%s\n", w->dropped == 1 ? "it" : "them", w->resent,
+            plural(w->resent));
+    fprintf(out,
+            "A: %" PRIu64 " fast retransmit%s (%" PRIu64 " with SACK), %" PRIu64
+            " retransmission timeout%s, %" PRIu64 " tail loss probe%s\n",
+            a->fast_retransmits, plural(a->fast_retransmits), a->sack_recoveries, a->timeouts,
+            plural(a->timeouts), a->tlp_probes, plural(a->tlp_probes));
+    bool all_resent = w->dropped > 0;
+    for (unsigned i = 0; i < w->dropped; i++)
+        all_resent = all_resent && w->drop_resent[i];
+    if (all_resent) {
+        uint64_t us = w->last_resend_us - w->first_drop_us;
+        fprintf(out, "the last hole was resent %" PRIu64 ".%03" PRIu64 " ms after the first drop\n",
+                us / 1000, us % 1000);
+    }
     print_received(sim, &p, exact);
     print_tcp_counts(sim);
     pair_close(&p);
-    return exact && p.watch.dropped && p.watch.resent ? 0 : 1;
+    return exact && all_resent ? 0 : 1;
 }
 
 /* ---- close and simultaneous-close ---- */
@@ -1220,8 +1269,9 @@ static void list_scenarios(FILE *out)
 }
 
 static const char sim_usage[] =
-    "usage: tapir sim [SCENARIO] [--seed N] [--loss PCT] [--trace LAYERS] [--trace-absolute]\n"
-    "                 [--pcap FILE] [--stats] [--html FILE]\n"
+    "usage: tapir sim [SCENARIO] [--seed N] [--loss PCT] [--drop N,...] [--trace LAYERS]\n"
+    "                 [--trace-absolute] [--pcap FILE] [--stats] [--html FILE] [--no-sack]\n"
+    "                 [--no-timestamps] [--no-tlp]\n"
     "       tapir sim --list\n"
     "Two stacks, A (10.0.0.1) and B (10.0.0.2), over a simulated wire on a fake clock.\n"
     "The trace goes to stdout (arp, ping: all layers; the TCP scenarios: tcp and link;\n"
@@ -1229,6 +1279,8 @@ static const char sim_usage[] =
     "TCP sequence numbers are relative to each side's ISN (--trace-absolute: raw).\n"
     "--pcap FILE captures what A's interface sees (open it in Wireshark); --stats prints\n"
     "both stacks' counters on stderr at the end; --html FILE draws the run in one page.\n"
+    "--drop: the data segments of A that `loss` drops (default 3). --no-sack, --no-timestamps,\n"
+    "--no-tlp: both stacks without that TCP option or mechanism, to compare.\n"
     "Default: scenario " DEFAULT_SCENARIO ", --seed 1, --loss 0.\n";
 
 static int sim_fail(const char *what, const char *arg)
@@ -1261,6 +1313,24 @@ static bool parse_unsigned(const char *s, unsigned long max, unsigned long *v)
     errno = 0;
     *v = strtoul(s, &end, 10);
     return !*end && errno == 0 && *v <= max;
+}
+
+/* "3,5,7": A's data segments to drop in `loss`, as bits 2, 4 and 6. */
+static bool parse_drop_list(const char *s, uint64_t *drop)
+{
+    char buf[256];
+    unsigned long n;
+    if (strlen(s) >= sizeof(buf) || !*s)
+        return false;
+    strcpy(buf, s);
+    *drop = 0;
+    for (char *save = NULL, *tok = strtok_r(buf, ",", &save); tok;
+         tok = strtok_r(NULL, ",", &save)) {
+        if (!parse_unsigned(tok, MAX_DROP, &n) || n == 0)
+            return false;
+        *drop |= 1ull << (n - 1);
+    }
+    return *drop != 0;
 }
 
 /* --stats: each stack's counters, then the wire's, as `tapir --stats` prints them. */
@@ -1302,6 +1372,15 @@ int sim_main(int argc, char **argv)
             if (!parse_unsigned(v, 100, &n))
                 return sim_fail("bad --loss '%s' (want a percentage, 0..100)", v);
             sim.loss = (unsigned)n;
+        } else if ((v = option_value(argc, argv, &i, "--drop"))) {
+            if (!parse_drop_list(v, &sim.drop))
+                return sim_fail("bad --drop '%s' (want segment numbers 1..64, like 3,5,7)", v);
+        } else if (!strcmp(argv[i], "--no-sack")) {
+            sim.no_sack = true;
+        } else if (!strcmp(argv[i], "--no-timestamps")) {
+            sim.no_timestamps = true;
+        } else if (!strcmp(argv[i], "--no-tlp")) {
+            sim.no_tlp = true;
         } else if (!strcmp(argv[i], "--trace-absolute")) {
             sim.absolute = true;
         } else if (!strcmp(argv[i], "--stats")) {
@@ -1345,9 +1424,10 @@ int sim_main(int argc, char **argv)
      * order even when stdout is a pipe. */
     setvbuf(stdout, NULL, _IOLBF, 0);
     fprintf(sim.out,
-            "# tapir sim %s: seed %" PRIu32 ", loss %u%%; A 10.0.0.1 02:00:00:00:00:01, "
+            "# tapir sim %s: seed %" PRIu32 ", loss %u%%%s%s%s; A 10.0.0.1 02:00:00:00:00:01, "
             "B 10.0.0.2 02:00:00:00:00:02\n",
-            sc->name, sim.seed, sim.loss);
+            sc->name, sim.seed, sim.loss, sim.no_sack ? ", no SACK" : "",
+            sim.no_timestamps ? ", no timestamps" : "", sim.no_tlp ? ", no TLP" : "");
     err = sim_open(&sim);
     if (err < 0) {
         if (err == -ENOMEM)

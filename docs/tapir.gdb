@@ -119,6 +119,15 @@ define tcphdr
   if $_th->opts.has_wscale
     printf " wscale=%u", $_th->opts.wscale
   end
+  if $_th->opts.sack_permitted
+    printf " sackOK"
+  end
+  if $_th->opts.has_timestamp
+    printf " ts=%u/%u", $_th->opts.ts_val, $_th->opts.ts_ecr
+  end
+  if $_th->opts.n_sack
+    printf " sack-blocks=%u", $_th->opts.n_sack
+  end
   printf "\n"
 end
 document tcphdr

@@ -28,8 +28,13 @@ struct arp_entry {
     unsigned requests_sent;   /* while INCOMPLETE */
     struct pkb_queue waiting; /* packets for this address, while INCOMPLETE */
     struct timer timer;       /* retry while INCOMPLETE, expiry while REACHABLE */
+    uint64_t used_us;         /* last learned, confirmed or used to send (REACHABLE) */
+    uint64_t created_us;      /* when the entry was taken (INCOMPLETE: its age) */
     struct stack *stack;
 };
+
+/* A REACHABLE entry confirmed or used within this time is in use: nothing evicts it. */
+#define ARP_IN_USE_US (10ull * 1000000)
 
 struct arp_state {
     struct arp_entry *entries;
@@ -67,6 +72,7 @@ void arp_build(const struct arp_pkt *p, uint8_t *b)
 }
 
 static void entry_timer(struct stack *stack, void *arg);
+static void give_up(struct stack *stack, struct arp_entry *e);
 
 int arp_init(struct stack *stack)
 {
@@ -122,27 +128,51 @@ static struct arp_entry *find_entry(struct stack *stack, uint32_t ip)
     return NULL;
 }
 
-/* A free entry, or else the reachable entry closest to expiring; NULL if every entry is
- * busy resolving (then the cache is full and the caller drops). */
+/* Is this entry a better victim than `best`? Prefer the one idle the longest. */
+static bool idler(const struct arp_entry *e, const struct arp_entry *best)
+{
+    return !best || e->used_us < best->used_us;
+}
+
+/* A slot for a new entry, in this order (the cache is bounded, so someone must lose):
+ *   1. a free entry;
+ *   2. the REACHABLE entry idle the longest, if no packet used or confirmed it for
+ *      ARP_IN_USE_US: a neighbour we are talking to is never pushed out;
+ *   3. the oldest INCOMPLETE entry: a flood of packets from addresses that do not exist
+ *      (each reply makes us resolve one) only pushes out its own resolutions.
+ * NULL when every entry is in use (the caller drops: cache_full). */
 static struct arp_entry *new_entry(struct stack *stack, uint32_t ip)
 {
     struct arp_state *arp = stack->arp;
-    struct arp_entry *victim = NULL;
-    for (unsigned i = 0; i < arp->n_entries; i++) {
+    struct arp_entry *idle = NULL, *pending = NULL, *victim = NULL;
+    for (unsigned i = 0; i < arp->n_entries && !victim; i++) {
         struct arp_entry *e = &arp->entries[i];
-        if (e->state == ARP_FREE) {
+        if (e->state == ARP_FREE)
             victim = e;
-            break;
-        }
-        if (e->state == ARP_REACHABLE && (!victim || e->timer.when_us < victim->timer.when_us))
-            victim = e;
+        else if (e->state == ARP_REACHABLE && stack->now_us - e->used_us >= ARP_IN_USE_US &&
+                 idler(e, idle))
+            idle = e;
+        else if (e->state == ARP_INCOMPLETE && (!pending || e->created_us < pending->created_us))
+            pending = e;
     }
+    if (!victim)
+        victim = idle ? idle : pending;
     if (!victim) {
         stack->stats.arp.cache_full++;
         return NULL;
     }
+    if (victim->state != ARP_FREE) {
+        char a[16], b[16];
+        stack->stats.arp.evictions++;
+        trace(stack, TRACE_ARP, "cache full: %s entry for %s makes room for %s",
+              victim->state == ARP_REACHABLE ? "idle" : "unanswered", ip_str(victim->ip, a),
+              ip_str(ip, b));
+        if (victim->state == ARP_INCOMPLETE)
+            give_up(stack, victim); /* its waiting packets are told, as if it timed out */
+    }
     entry_free(stack, victim);
     victim->ip = ip;
+    victim->created_us = stack->now_us;
     return victim;
 }
 
@@ -229,6 +259,7 @@ static void learn(struct stack *stack, struct arp_entry *e, const uint8_t mac[6]
     memcpy(e->mac, mac, 6);
     e->state = ARP_REACHABLE;
     e->requests_sent = 0;
+    e->used_us = stack->now_us;
     stack->stats.arp.cache_updates++;
     timer_arm(stack, &e->timer, (uint64_t)stack->cfg.arp_timeout_ms * 1000);
     struct pkb *pkb;
@@ -334,8 +365,10 @@ int arp_resolve(struct stack *stack, uint32_t next_hop, struct pkb *pkb)
 {
     /* LAB arp: begin */
     struct arp_entry *e = find_entry(stack, next_hop);
-    if (e && e->state == ARP_REACHABLE)
+    if (e && e->state == ARP_REACHABLE) {
+        e->used_us = stack->now_us; /* in use: not evicted (new_entry) */
         return eth_output(stack, pkb, e->mac, ETH_TYPE_IPV4);
+    }
 
     if (!e) {
         e = new_entry(stack, next_hop);

@@ -25,7 +25,11 @@
  *   fragment gave, leaves no single true datagram, so the whole reassembly is dropped
  *   (the reasoning of RFC 5722, which forbids overlaps outright for IPv6) (overlap);
  * - at most cfg.reasm_max_datagrams reassemblies and cfg.reasm_max_bytes of data buffers
- *   at once (limit);
+ *   at once. When a new fragment needs more, the oldest reassembly still incomplete is
+ *   given up to make room (evicted), as Linux does: otherwise a few fragments that never
+ *   complete (one 8-byte fragment at offset 65496 pins 64 KiB until the timeout) would
+ *   lock every legitimate fragmented datagram out. A single datagram larger than all the
+ *   buffers is still dropped (limit);
  * - each reassembly has a timer (cfg.reasm_timeout_ms from its first fragment). When it
  *   fires the pieces are freed, and if the first fragment was among them the sender gets
  *   ICMP time exceeded, code 1 "fragment reassembly time exceeded" (RFC 1122 3.3.2).
@@ -156,11 +160,27 @@ static struct reasm *find_reasm(struct stack *stack, const struct ip_hdr *h)
     return NULL;
 }
 
-/* A new, empty reassembly, or NULL when cfg.reasm_max_datagrams are in progress. */
+/* Give up the oldest reassembly other than `keep` to make room for newer ones; false when
+ * there is none. New reassemblies go to the front of the list: the oldest is the last. */
+static bool evict_oldest(struct stack *stack, const struct reasm *keep)
+{
+    struct reasm *oldest = NULL;
+    for (struct reasm *r = stack->ip_frag->list; r; r = r->next)
+        if (r != keep)
+            oldest = r;
+    if (!oldest)
+        return false;
+    stack->stats.ip.reasm_evicted++;
+    trace_reasm(stack, oldest, "evicted: buffers full, the oldest makes room");
+    reasm_free(stack, oldest);
+    return true;
+}
+
+/* A new, empty reassembly; when cfg.reasm_max_datagrams are in progress the oldest goes. */
 static struct reasm *new_reasm(struct stack *stack, const struct ip_hdr *h)
 {
     struct ip_frag_state *fs = stack->ip_frag;
-    if (fs->count >= stack->cfg.reasm_max_datagrams)
+    if (fs->count >= stack->cfg.reasm_max_datagrams && !evict_oldest(stack, NULL))
         return NULL;
     struct reasm *r = calloc(1, sizeof(*r));
     if (!r)
@@ -232,8 +252,11 @@ static int grow_buffer(struct stack *stack, struct reasm *r, size_t end)
     if (end <= r->data_cap)
         return 0;
     size_t more = end - r->data_cap;
-    if (fs->bytes + more > stack->cfg.reasm_max_bytes)
-        return -ENOBUFS;
+    if (more > stack->cfg.reasm_max_bytes)
+        return -ENOBUFS; /* could never fit, whatever we evict */
+    while (fs->bytes + more > stack->cfg.reasm_max_bytes)
+        if (!evict_oldest(stack, r))
+            return -ENOBUFS;
     uint8_t *p = realloc(r->data, end);
     if (!p)
         return -ENOMEM;

@@ -8,6 +8,7 @@
 #include "sock.h"
 #include "stack_impl.h"
 #include "tcp.h"
+#include "timer.h"
 #include "udp.h"
 
 #include <errno.h>
@@ -24,17 +25,27 @@ struct sock {
     struct sock_events ev;
     void *ctx;
     struct sock *prev, *next; /* every open socket, for sock_fini */
+    bool accept_again;        /* a listener retry_accepts has yet to call */
 };
 
 struct sock_state {
     struct sock *all;
     unsigned count;
+    /* sock_accept said -EMFILE: connections wait in an accept queue until a socket is
+     * free. Then accept_retry offers them again (on_accept), on the next stack_step. */
+    bool accept_blocked;
+    struct timer accept_retry;
 };
+
+static void retry_accepts(struct stack *stack, void *arg);
 
 int sock_init(struct stack *stack)
 {
     stack->sock = calloc(1, sizeof(*stack->sock));
-    return stack->sock ? 0 : -ENOMEM;
+    if (!stack->sock)
+        return -ENOMEM;
+    timer_init(&stack->sock->accept_retry, retry_accepts, NULL);
+    return 0;
 }
 
 /* ---- upcalls: transport -> socket -> application ---- */
@@ -142,7 +153,33 @@ static void sock_free(struct sock *s)
         s->next->prev = s->prev;
     ss->count--;
     s->stack->stats.sock.closed++;
+    if (ss->accept_blocked) /* a socket is free: the queued connections may come in now */
+        timer_arm(s->stack, &ss->accept_retry, 0);
     free(s);
+}
+
+/* Sockets were freed after an accept failed for want of one: every listener hears
+ * on_accept again, as when a connection arrives. A listener whose callback closes or
+ * opens sockets must not trip us: each listener is marked first, then called until none
+ * is left marked. */
+static void retry_accepts(struct stack *stack, void *arg)
+{
+    (void)arg;
+    struct sock_state *ss = stack->sock;
+    ss->accept_blocked = false;
+    stack->stats.sock.accept_retries++;
+    trace(stack, TRACE_SOCK, "sockets free again: offering queued connections");
+    for (struct sock *s = ss->all; s; s = s->next)
+        s->accept_again = s->ev.on_accept != NULL;
+    for (;;) {
+        struct sock *s = ss->all;
+        while (s && !s->accept_again)
+            s = s->next;
+        if (!s)
+            break;
+        s->accept_again = false;
+        s->ev.on_accept(s, s->ctx);
+    }
 }
 
 struct sock *sock_open(struct stack *stack, enum sock_type type)
@@ -208,6 +245,7 @@ void sock_fini(struct stack *stack)
         return;
     while (stack->sock->all)
         sock_abort(stack->sock->all);
+    timer_cancel(stack, &stack->sock->accept_retry);
     free(stack->sock);
     stack->sock = NULL;
 }
@@ -234,8 +272,15 @@ int sock_accept(struct sock *listener, struct sock **out)
 {
     if (listener->type != SOCK_TYPE_TCP)
         return -EOPNOTSUPP;
-    if (listener->stack->sock->count >= listener->stack->cfg.max_sockets)
-        return -EMFILE; /* leave the connection queued until a socket is free */
+    struct sock_state *ss = listener->stack->sock;
+    if (ss->count >= listener->stack->cfg.max_sockets) {
+        /* leave the connection queued until a socket is free (then retry_accepts) */
+        if (!ss->accept_blocked)
+            trace(listener->stack, TRACE_SOCK, "socket limit (%u): connections wait in the queue",
+                  listener->stack->cfg.max_sockets);
+        ss->accept_blocked = true;
+        return -EMFILE;
+    }
     struct tcb *child = tcp_accept(listener->tcb);
     if (!child)
         return -EAGAIN;

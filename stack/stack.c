@@ -52,6 +52,9 @@ void stack_config_init(struct stack_config *c)
     c->tcp_ooo_max = 64;
     c->max_sockets = 1024;
     c->tso = true;
+    c->tcp_sack = true;
+    c->tcp_timestamps = true;
+    c->tcp_tlp = true;
 }
 
 uint32_t stack_random(struct stack *stack)

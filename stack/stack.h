@@ -61,6 +61,9 @@ struct stack_config {
     unsigned tcp_ooo_max;     /* out-of-order segments held per connection (64) */
     unsigned max_sockets;     /* sockets at once (1024) */
     bool tso;                 /* hand the link large TCP segments when it offers TSO (on) */
+    bool tcp_sack;            /* offer and accept SACK, RFC 2018 (on) */
+    bool tcp_timestamps;      /* offer and accept timestamps, RFC 7323 (on) */
+    bool tcp_tlp;             /* tail loss probes, RFC 8985 7 (on) */
 };
 
 /* Fill in the defaults above (10.0.0.2/24, 02:00:00:00:00:02, MTU 1500, ...). */

@@ -36,6 +36,7 @@
     X(gratuitous_tx, "gratuitous announcements sent")                                              \
     X(cache_updates, "cache entries learned or refreshed")                                         \
     X(cache_full, "cache full: entries that could not be stored")                                  \
+    X(evictions, "entries evicted to make room (idle, or never answered)")                         \
     X(queue_drops, "packets dropped: waiting queue full")                                          \
     X(resolve_failed, "addresses that never answered")                                             \
     X(unresolved_drops, "packets dropped because their address never answered")
@@ -56,6 +57,7 @@
     X(rx_fragments, "fragments received")                                                          \
     X(reasm_ok, "datagrams reassembled")                                                           \
     X(reasm_timeout, "reassemblies abandoned after the timeout")                                   \
+    X(reasm_evicted, "reassemblies given up to make room for newer ones")                          \
     X(reasm_overlap, "fragments dropped for overlapping differently")                              \
     X(reasm_bad_fragment, "fragments malformed (empty, misaligned, too large)")                    \
     X(reasm_limit, "fragments dropped: reassembly buffers full")                                   \
@@ -119,13 +121,25 @@
     X(active_opens, "active opens (connect)")                                                      \
     X(passive_opens, "passive opens (SYN to a listener)")                                          \
     X(established, "connections that reached ESTABLISHED")                                         \
-    X(listen_drops, "SYNs or handshake ACKs dropped: listener backlog full")                       \
+    X(listen_drops, "handshake ACKs dropped: accept queue full")                                   \
+    X(syncookies_sent, "SYN cookies sent (backlog full)")                                          \
+    X(syncookies_ok, "connections opened by a SYN cookie")                                         \
+    X(syncookies_failed, "ACKs to a listener that were no SYN cookie of ours")                     \
     X(tcb_limit, "connections refused: TCB limit reached")                                         \
+    X(tw_recycled, "TIME-WAITs ended early: the TCB table was full")                               \
+    X(orphans_aborted, "orphaned connections aborted (table full, or window shut too long)")       \
     X(tx_segments, "segments sent")                                                                \
     X(tx_tso_frames, "of which large frames the link cut into segments (TSO)")                     \
     X(tx_resets, "RSTs sent")                                                                      \
     X(retransmits, "segments retransmitted")                                                       \
     X(fast_retransmits, "fast retransmits (3 duplicate ACKs)")                                     \
+    X(sack_recoveries, "of which recovered with SACK (RFC 6675)")                                  \
+    X(sack_retransmits, "holes retransmitted from the SACK scoreboard")                            \
+    X(rx_dsacks, "D-SACK blocks received: a retransmission was not needed")                        \
+    X(tx_dsacks, "D-SACK blocks sent for a duplicate segment")                                     \
+    X(limited_transmits, "new segments sent on the 1st/2nd duplicate ACK (RFC 3042)")              \
+    X(tlp_probes, "tail loss probes sent (RFC 8985)")                                              \
+    X(rx_paws_drops, "segments dropped by PAWS: an old timestamp (RFC 7323 5)")                    \
     X(timeouts, "retransmission timeouts")                                                         \
     X(conn_timeouts, "connections given up after too many retransmissions")                        \
     X(persist_probes, "zero-window probes sent")                                                   \
@@ -138,7 +152,8 @@
 
 #define SOCK_COUNTERS(X)                                                                           \
     X(opened, "sockets opened")                                                                    \
-    X(closed, "sockets closed")
+    X(closed, "sockets closed")                                                                    \
+    X(accept_retries, "times queued connections were offered again (sockets freed)")
 
 #define DECLARE_COUNTER(name, text) uint64_t name;
 struct eth_stats {

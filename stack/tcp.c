@@ -149,6 +149,10 @@ void tcp_trace_segment(struct stack *stack, const struct tcb *tcb, bool tx, cons
         rel.seq = shown(stack, h->seq, ts->have_peer_isn, ts->peer_isn);
         rel.ack = shown(stack, h->ack, ts->have_our_isn, ts->our_isn);
     }
+    for (unsigned k = 0; k < rel.opts.n_sack; k++) { /* SACK blocks count like the ACK */
+        rel.opts.sack[k].start -= h->ack - rel.ack;
+        rel.opts.sack[k].end -= h->ack - rel.ack;
+    }
     int n = snprintf(buf, size, "%s ", tx ? "tx" : "rx");
     tcp_format(&rel, src, dst, len, buf + n, size - (size_t)n);
 }
@@ -283,7 +287,7 @@ static inline uint64_t rotl64(uint64_t x, int b)
         v2 = rotl64(v2, 32);                                                                       \
     } while (0)
 
-static uint64_t siphash24(const uint64_t k[2], const uint8_t *m, size_t len)
+uint64_t tcp_siphash24(const uint64_t k[2], const uint8_t *m, size_t len)
 {
     uint64_t v0 = 0x736f6d6570736575ull ^ k[0], v1 = 0x646f72616e646f6dull ^ k[1];
     uint64_t v2 = 0x6c7967656e657261ull ^ k[0], v3 = 0x7465646279746573ull ^ k[1];
@@ -321,7 +325,7 @@ uint32_t tcp_new_isn(struct stack *stack, uint32_t lip, uint16_t lport, uint32_t
     put_be32(tuple + 6, rip);
     put_be16(tuple + 10, rport);
     uint32_t m = (uint32_t)(stack->now_us / 4);
-    return m + (uint32_t)siphash24(stack->tcp->isn_key, tuple, sizeof(tuple));
+    return m + (uint32_t)tcp_siphash24(stack->tcp->isn_key, tuple, sizeof(tuple));
 }
 
 /* ---- creating and freeing ---- */
@@ -332,10 +336,57 @@ static unsigned tcb_limit(const struct stack *stack)
     return stack->cfg.max_sockets * 2;
 }
 
+/* Is this TCB only finishing in the background (its socket is closed)? */
+static bool background(const struct tcb *t)
+{
+    return t->owner == OWNER_TCP && t->busy == 0 && t->state != TCP_CLOSED;
+}
+
+/* The table is full: make room for a new connection rather than refuse it (issue: a
+ * table full of TIME-WAITs or of orphans locked every new client out). First choice is
+ * the TIME-WAIT closest to its end: it only guards against old duplicates, and Linux,
+ * too, drops TIME-WAITs beyond tcp_max_tw_buckets. Else the oldest orphan (a connection
+ * its application closed, still sending or closing): it gets a RST, as Linux does with
+ * orphans beyond tcp_max_orphans. Connections a socket owns are never taken. A scan of
+ * every TCB, but only when the table is full. */
+static bool reclaim_one(struct stack *stack)
+{
+    struct tcb *tw = NULL, *orphan = NULL;
+    for (struct tcb *t = stack->tcp->all; t; t = t->all_next) {
+        if (!background(t))
+            continue;
+        if (t->state == TCP_TIME_WAIT) {
+            if (!tw || t->wait_timer.when_us < tw->wait_timer.when_us)
+                tw = t;
+        } else {
+            orphan = t; /* the list is newest first: the last one is the oldest */
+        }
+    }
+    struct tcb *victim = tw ? tw : orphan;
+    if (!victim)
+        return false;
+    char a[16];
+    tcb_hold(victim);
+    if (victim == tw) {
+        stack->stats.tcp.tw_recycled++;
+        trace(stack, TRACE_TCP, "TCB table full: TIME-WAIT with %s:%u ends early",
+              ip_str(victim->remote_ip, a), victim->remote_port);
+        tcp_set_state(victim, TCP_CLOSED);
+    } else {
+        stack->stats.tcp.orphans_aborted++;
+        trace(stack, TRACE_TCP, "TCB table full: orphan %s with %s:%u aborted (RST)",
+              tcp_state_name(victim->state), ip_str(victim->remote_ip, a), victim->remote_port);
+        tcp_send_rst_for(victim);
+        tcp_connection_dead(victim, -ECONNABORTED);
+    }
+    tcb_release(victim); /* frees it */
+    return true;
+}
+
 static struct tcb *tcb_new(struct stack *stack)
 {
     struct tcp_state *ts = stack->tcp;
-    if (ts->count >= tcb_limit(stack)) {
+    if (ts->count >= tcb_limit(stack) && !reclaim_one(stack)) {
         stack->stats.tcp.tcb_limit++;
         trace(stack, TRACE_TCP, "no TCB: limit of %u reached", tcb_limit(stack));
         return NULL;
@@ -401,27 +452,26 @@ static int alloc_buffers(struct tcb *tcb)
 }
 
 /* RFC 7323 2.3: the smallest shift that lets the 16-bit field cover the whole buffer. */
-void tcp_choose_wscale(struct tcb *tcb)
+uint8_t tcp_wscale_for(uint32_t rcvbuf)
 {
     uint8_t s = 0;
-    while (s < TCP_MAX_WSCALE && (tcb->rcv.cap >> s) > 65535)
+    while (s < TCP_MAX_WSCALE && (rcvbuf >> s) > 65535)
         s++;
-    tcb->rcv_wscale = s;
+    return s;
+}
+
+void tcp_choose_wscale(struct tcb *tcb)
+{
+    tcb->rcv_wscale = tcp_wscale_for(tcb->rcv.cap);
 }
 
 /* A SYN reached a listener: a new TCB for the connection, in LISTEN like its parent until
- * tcp_input moves it on (so the trace reads LISTEN -> SYN-RECEIVED). NULL when the
- * listener's bound on half-open connections or the TCB limit is reached. */
+ * tcp_input moves it on (so the trace reads LISTEN -> SYN-RECEIVED). NULL when the TCB
+ * limit is reached. (With its backlog of half-open connections full, a listener answers
+ * with SYN cookies instead: tcp_syncookie.c.) */
 struct tcb *tcp_new_child(struct tcb *listener, uint32_t lip, uint32_t rip, uint16_t rport)
 {
     struct stack *stack = listener->stack;
-    if (listener->syn_recv_count >= listener->backlog) {
-        stack->stats.tcp.listen_drops++;
-        record_drop(stack, "tcp", "SYN: backlog of half-open connections full");
-        trace(stack, TRACE_TCP, "drop SYN: %u half-open connections already (backlog)",
-              listener->syn_recv_count);
-        return NULL;
-    }
     struct tcb *c = tcb_new(stack);
     if (!c)
         return NULL;

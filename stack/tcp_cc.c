@@ -10,6 +10,12 @@
  * sending while the duplicates come (fast recovery). An ACK that covers only part of
  * what was outstanding ("partial ACK") shows the next hole: resend that one too, without
  * halving again (NewReno). A retransmission timeout means worse: back to one segment.
+ *
+ * With SACK (RFC 6675) the sender knows every hole: recovery starts on the third
+ * duplicate ACK or as soon as the scoreboard shows the first unacknowledged byte lost,
+ * cwnd is halved once, and "pipe" (tcp_sack.c), not an inflated cwnd, says how much may
+ * be in flight. Before that, RFC 3042 limited transmit lets the first two duplicate ACKs
+ * each send one new segment, so that a small window still produces three duplicates.
  */
 #include "tcp_impl.h"
 
@@ -35,6 +41,7 @@ void tcp_cc_init(struct tcb *tcb)
     tcb->bytes_acked = 0;
     tcb->dupacks = 0;
     tcb->in_recovery = false;
+    tcb->limited_transmit = 0;
 }
 
 /* New data acknowledged (`acked` bytes; snd_una already moved). */
@@ -50,6 +57,9 @@ void tcp_cc_on_ack(struct tcb *tcb, uint32_t acked)
             tcb->cwnd = w < tcb->ssthresh ? w : tcb->ssthresh;
             tcb->in_recovery = false;
             tcb->dupacks = 0;
+        } else if (tcb->sack_ok) {
+            /* partial ACK with SACK: pipe goes down, tcp_output sends the next holes */
+            tcp_arm_rtx(tcb);
         } else {
             /* partial ACK: resend the next hole, deflate by what was acked */
             tcp_retransmit_first(tcb, "partial ACK in fast recovery (RFC 6582)");
@@ -63,6 +73,7 @@ void tcp_cc_on_ack(struct tcb *tcb, uint32_t acked)
         return;
     }
     tcb->dupacks = 0;
+    tcb->limited_transmit = 0;
     if (tcb->recover_set && seq_gt(tcb->snd_una, tcb->recover))
         tcb->recover_set = false;
     if (tcb->cwnd < tcb->ssthresh) {
@@ -84,33 +95,88 @@ void tcp_cc_on_ack(struct tcb *tcb, uint32_t acked)
     /* LAB cc: end */
 }
 
-/* A duplicate ACK, as RFC 5681 section 2 defines it (tcp_input checked). */
-void tcp_cc_on_dupack(struct tcb *tcb)
+/* Fast retransmit and the start of fast recovery (RFC 5681 3.2, RFC 6582 3.2 step 2,
+ * RFC 6675 5 steps 4.1-4.3). */
+static void enter_recovery(struct tcb *tcb)
 {
     /* LAB cc: begin */
     struct stack *stack = tcb->stack;
-    tcb->dupacks++;
-    if (tcb->in_recovery) {
-        /* each duplicate means a segment left the network: inflate (RFC 6582 step 4) */
-        tcb->cwnd += tcb->smss;
-        tcp_output(tcb);
-        return;
-    }
-    if (tcb->dupacks != 3)
-        return;
-    /* RFC 6582 3.2 step 2: only if this loss is newer than the last recovery (or
-     * timeout); recover_set keeps the comparison from going stale after 2^31 bytes */
-    if (tcb->recover_set && !seq_gt(tcb->snd_una, tcb->recover))
-        return;
     stack->stats.tcp.fast_retransmits++;
     tcb->ssthresh = half_flight(tcb);
     tcb->recover = tcb->snd_max;
     tcb->recover_set = true;
     tcb->in_recovery = true;
-    tcp_retransmit_first(tcb, "fast retransmit after 3 duplicate ACKs (RFC 5681 3.2)");
-    tcb->cwnd = tcb->ssthresh + 3u * tcb->smss;
+    tcb->limited_transmit = 0;
+    if (tcb->sack_ok) {
+        /* cwnd = ssthresh; resend the first hole, then as much as pipe allows */
+        stack->stats.tcp.sack_recoveries++;
+        tcb->cwnd = tcb->ssthresh;
+        tcb->high_rxt = tcb->snd_una;
+        tcb->high_rxt += tcp_retransmit_at(
+            tcb, tcb->snd_una, tcb->snd_max - tcb->snd_una,
+            "fast retransmit after 3 duplicate ACKs or SACKs above the hole (RFC 6675)");
+        tcp_output(tcb);
+    } else {
+        tcp_retransmit_first(tcb, "fast retransmit after 3 duplicate ACKs (RFC 5681 3.2)");
+        tcb->cwnd = tcb->ssthresh + 3u * tcb->smss;
+    }
     tcp_arm_rtx(tcb);
     /* LAB cc: end */
+}
+
+/* Is this a loss worth a fast retransmit? Three duplicates, or (SACK) the scoreboard says
+ * the first unacknowledged byte is lost; and RFC 6582 3.2 step 2: only a loss newer than
+ * the last recovery or timeout (recover_set keeps the comparison from going stale). */
+static bool loss_detected(const struct tcb *tcb)
+{
+    bool lost = tcb->dupacks == 3 || (tcb->sack_ok && tcp_sack_is_lost(tcb, tcb->snd_una));
+    return lost && !(tcb->recover_set && !seq_gt(tcb->snd_una, tcb->recover));
+}
+
+/* A duplicate ACK, as RFC 5681 section 2 defines it (tcp_input checked); with SACK, as
+ * RFC 6675 2 does (it SACKed new data). */
+void tcp_cc_on_dupack(struct tcb *tcb)
+{
+    struct stack *stack = tcb->stack;
+    tcb->dupacks++;
+    if (tcb->in_recovery) {
+        /* NewReno: each duplicate means a segment left the network: inflate (RFC 6582
+         * step 4). SACK: the scoreboard already counts it in pipe. */
+        if (!tcb->sack_ok)
+            tcb->cwnd += tcb->smss;
+        tcp_output(tcb);
+        return;
+    }
+    if (loss_detected(tcb)) {
+        enter_recovery(tcb);
+        return;
+    }
+    if (tcb->dupacks <= 2) {
+        /* RFC 3042: one new segment per duplicate, cwnd itself unchanged */
+        uint32_t before = tcb->snd_max;
+        tcb->limited_transmit = tcb->dupacks * (uint32_t)tcb->smss;
+        tcp_output(tcb);
+        if (tcb->snd_max != before)
+            stack->stats.tcp.limited_transmits++;
+    }
+}
+
+/* SACK blocks told something new on an ACK that was no duplicate (it acknowledged data
+ * too): the scoreboard alone may show a loss. */
+void tcp_cc_on_sack(struct tcb *tcb)
+{
+    if (!tcb->in_recovery && loss_detected(tcb))
+        enter_recovery(tcb);
+}
+
+/* RFC 8985 7.4.2: the probe resent the only lost segment, and repaired it: still a
+ * loss, so the window halves as in fast recovery. */
+void tcp_cc_on_tlp_loss(struct tcb *tcb)
+{
+    uint32_t half = tcb->cwnd / 2;
+    tcb->ssthresh = half > 2u * tcb->smss ? half : 2u * tcb->smss;
+    if (tcb->cwnd > tcb->ssthresh)
+        tcb->cwnd = tcb->ssthresh;
 }
 
 /* RFC 5681 3.1 (4) and (5): after a retransmission timeout, ssthresh halves and cwnd
@@ -123,6 +189,7 @@ void tcp_cc_on_timeout(struct tcb *tcb)
     tcb->bytes_acked = 0;
     tcb->dupacks = 0;
     tcb->in_recovery = false;
+    tcb->limited_transmit = 0;
     tcb->recover = tcb->snd_max;
     tcb->recover_set = true;
     /* LAB cc: end */

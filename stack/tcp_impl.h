@@ -6,10 +6,15 @@
  *   tcp_output.c  building and sending segments; retransmission, persist, delayed-ACK and
  *                 TIME-WAIT timers (RFC 6298, RFC 1122 4.2.2.17, 4.2.3.2)
  *   tcp_cc.c      congestion control: slow start, congestion avoidance, fast retransmit,
- *                 NewReno fast recovery (RFC 5681, RFC 6582)
+ *                 NewReno fast recovery (RFC 5681, RFC 6582), limited transmit (RFC 3042),
+ *                 SACK-based loss recovery (RFC 6675)
+ *   tcp_sack.c    SACK (RFC 2018): the blocks we send, the scoreboard of what the peer holds,
+ *                 pipe and the next hole to resend (RFC 6675)
+ *   tcp_tlp.c     the tail loss probe (RFC 8985 7)
  *   tcp_seg.c     the header and options on the wire
  *   tcp_keepalive.c  keep-alive and the other per-connection settings (TTL, TOS, R2)
  *   tcp_urgent.c  urgent data as one out-of-band byte (RFC 9293 3.8.5, RFC 6093)
+ *   tcp_syncookie.c  SYN cookies: a listener with a full backlog keeps no state (RFC 4987)
  */
 #ifndef TAPIR_TCP_IMPL_H
 #define TAPIR_TCP_IMPL_H
@@ -85,11 +90,15 @@ enum {
     EV_URGENT = 1 << 6,
 };
 
-/* A received out-of-order range [start, end) already written into the receive ring at
- * its place beyond the in-order data (RFC 9293 3.10.7.4 "seventh"). */
-struct tcp_ooo_range {
+/* A range of sequence numbers [start, end). Kept in sorted, disjoint lists: the
+ * out-of-order data we hold (already written into the receive ring at its place beyond the
+ * in-order data, RFC 9293 3.10.7.4 "seventh"), and the SACK scoreboard (what the peer holds
+ * beyond what it acknowledged). */
+struct seq_range {
     uint32_t start, end;
 };
+
+#define TCP_SACK_SCOREBOARD 32 /* ranges the scoreboard remembers (more: forgotten, resent) */
 
 /* The Transmission Control Block (RFC 9293 3.3.1). Variable names follow the RFC. */
 struct tcb {
@@ -134,18 +143,30 @@ struct tcb {
     bool fin_queued; /* the user will send no more: FIN follows the data in the ring */
     bool nodelay;    /* Nagle off */
     uint8_t snd_wscale, rcv_wscale;
-    bool wscale_ok;   /* both sides sent the option */
-    uint16_t smss;    /* the most data we put in a segment */
-    uint16_t rcv_mss; /* the MSS we announced */
+    bool wscale_ok;         /* both sides sent the option */
+    uint16_t smss;          /* the most data we put in a segment (less the timestamps option) */
+    bool sack_ok;           /* both sides sent SACK-permitted (RFC 2018 2) */
+    bool ts_ok;             /* both sides sent timestamps (RFC 7323 3.2) */
+    uint32_t ts_recent;     /* TS.Recent: the peer's timestamp we echo (RFC 7323 4.3) */
+    uint64_t ts_recent_us;  /* when it was taken: older than 24 days, PAWS ignores it */
+    uint32_t last_ack_sent; /* Last.ACK.sent: RCV.NXT in our latest ACK */
+    uint16_t rcv_mss;       /* the MSS we announced */
 
     /* receive sequence space */
     uint32_t irs;
     uint32_t rcv_nxt;
     uint32_t rcv_adv; /* right edge of the window we last advertised */
     struct tcp_ring rcv;
-    struct tcp_ooo_range *ooo; /* sorted, disjoint, all beyond rcv_nxt */
+    struct seq_range *ooo; /* sorted, disjoint, all beyond rcv_nxt */
     unsigned n_ooo;
-    bool ooo_fin; /* a FIN arrived out of order, at ooo_fin_seq */
+    /* SACK blocks to send (RFC 2018 4): the out-of-order ranges most recently changed
+     * first; and a duplicate to report once (D-SACK, RFC 2883) */
+    struct seq_range sack_recent[TCP_MAX_SACK_BLOCKS];
+    unsigned n_sack_recent;
+    bool dsack_pending;
+    struct seq_range dsack;
+    bool sack_owed; /* the out-of-order queue changed: an ACK with the blocks must go */
+    bool ooo_fin;   /* a FIN arrived out of order, at ooo_fin_seq */
     uint32_t ooo_fin_seq;
     bool fin_rcvd;
     bool ack_now;          /* an ACK must go out on this round */
@@ -162,6 +183,7 @@ struct tcb {
     uint64_t rtt_start_us;
     unsigned retries;         /* consecutive timeouts without progress */
     unsigned probes;          /* unanswered zero-window probes (give up after too many) */
+    unsigned orphan_probes;   /* probes since the application closed, answered or not */
     unsigned persist_backoff; /* probes sent since the window closed: their interval doubles */
     bool syn_timed_out;       /* our SYN (or SYN-ACK) was retransmitted (RFC 6298 5.7) */
     bool close_after_estab;   /* CLOSE/shutdown in SYN-SENT or SYN-RECEIVED: FIN once ESTABLISHED */
@@ -174,11 +196,25 @@ struct tcb {
     bool recover_set;     /* recover is still ahead of or at snd_una */
     unsigned dupacks;
     bool in_recovery;
+    uint32_t limited_transmit; /* bytes beyond cwnd allowed by RFC 3042 (1-2 duplicate ACKs) */
+
+    /* the SACK scoreboard (tcp_sack.c): what the peer holds above SND.UNA, sorted */
+    struct seq_range sacked[TCP_SACK_SCOREBOARD];
+    unsigned n_sacked;
+    uint32_t high_rxt;   /* HighRxt: the highest byte resent in this recovery + 1 */
+    uint32_t lost_below; /* RFC 8985: unSACKed bytes below this are lost (the probe got there) */
+
+    /* the tail loss probe (tcp_tlp.c) */
+    bool tlp_out;          /* a probe is out: no second one for the same tail */
+    bool tlp_was_rxt;      /* ... and it resent data (a loss, if no D-SACK says otherwise) */
+    uint32_t tlp_high_seq; /* SND.MAX when it went */
+    uint32_t tlp_seq;      /* its first byte */
 
     struct timer rtx_timer;     /* retransmission (also SYN, FIN) */
     struct timer persist_timer; /* zero-window probes */
     struct timer delack_timer;  /* delayed ACK */
     struct timer wait_timer;    /* TIME-WAIT 2*MSL, and FIN-WAIT-2 of a closed socket */
+    struct timer tlp_timer;     /* tail loss probe (RFC 8985 7) */
 
     /* what the application set for this connection (tcp_keepalive.c) */
     uint8_t ip_ttl, ip_tos; /* IP header fields of our segments; TTL 0: the stack's */
@@ -232,6 +268,7 @@ struct tcp_state {
 #define TCP_BURST_MAX_UNACKED 16        /* a burst ACKs at least every 16 segments */
 #define TCP_TSO_MAX           64000 /* bytes of data in one TSO frame (the frame stays < 64 KiB) */
 #define TCP_DEFAULT_MSS       536   /* RFC 9293 3.7.1: when the peer sends no MSS */
+#define TCP_ORPHAN_PROBES     8     /* zero-window probes an orphan sends before its RST */
 
 /* tcp.c */
 const char *tcp_state_name(enum tcb_state s);
@@ -253,6 +290,10 @@ bool tcp_child_established(struct tcb *child);
 void tcb_hold(struct tcb *tcb);
 void tcb_release(struct tcb *tcb);
 void tcp_choose_wscale(struct tcb *tcb);
+/* The window scale we use for a receive buffer of this size (RFC 7323 2.3). */
+uint8_t tcp_wscale_for(uint32_t rcvbuf);
+/* SipHash-2-4 (a keyed hash) of len bytes with the 128-bit key k. */
+uint64_t tcp_siphash24(const uint64_t k[2], const uint8_t *m, size_t len);
 /* Print the pending trace line of the arriving segment, if any. */
 void tcp_trace_flush(struct stack *stack);
 /* A segment's trace line into buf: "tx 10.0.0.2:7 > 10.0.0.1:40112 ACK seq=1 ack=1 ...".
@@ -282,9 +323,18 @@ void tcp_send_rst_for(struct tcb *tcb); /* <SEQ=SND.NXT><CTL=RST> */
 void tcp_send_challenge_ack(struct tcb *tcb);
 /* why: for the trace line ("fast retransmit after 3 duplicate ACKs") */
 void tcp_retransmit_first(struct tcb *tcb, const char *why);
+/* Resend up to `max` bytes at seq (a hole the scoreboard found); returns the bytes sent. */
+uint32_t tcp_retransmit_at(struct tcb *tcb, uint32_t seq, uint32_t max, const char *why);
+/* One new segment at SND.NXT if the peer's window has room (SACK recovery). Returns the
+ * sequence numbers it took (0: nothing went). */
+uint32_t tcp_send_new_segment(struct tcb *tcb);
+/* Our timestamp clock (RFC 7323 5.4): milliseconds, offset by the ISS per connection. */
+uint32_t tcp_ts_now(const struct tcb *tcb);
 /* A RST that belongs to no TCB (RFC 9293 3.10.7.1). Addresses are the reply's. */
 void tcp_send_reset(struct stack *stack, uint32_t src, uint32_t dst, uint16_t sport, uint16_t dport,
                     uint32_t seq, uint32_t ack, bool with_ack);
+/* Send a segment that belongs to no TCB (a RST, a SYN cookie's SYN-ACK); checksummed here. */
+void tcp_send_segment(struct stack *stack, uint32_t src, uint32_t dst, const struct tcp_hdr *h);
 void tcp_rtt_sample(struct tcb *tcb, uint32_t rtt_us);
 void tcp_arm_rtx(struct tcb *tcb);
 void tcp_enter_time_wait(struct tcb *tcb);
@@ -293,6 +343,16 @@ void tcp_window_update(struct tcb *tcb);
 void tcp_schedule_ack(struct tcb *tcb, uint32_t len);
 void tcp_ack_due(struct tcb *tcb);
 uint32_t tcp_fin_seq(const struct tcb *tcb);
+
+/* tcp_syncookie.c (RFC 4987 3.6) */
+/* Is the listener's backlog of half-open connections full (answer with cookies)? */
+bool tcp_syncookie_needed(const struct tcb *listener);
+/* Answer a SYN with a SYN-ACK whose sequence number is a cookie; keep nothing. */
+void tcp_syncookie_send(struct tcb *listener, uint32_t lip, uint32_t rip,
+                        const struct tcp_hdr *syn);
+/* Does this ACK return a cookie of ours? Then opts = the options of the SYN it answers. */
+bool tcp_syncookie_ack(struct tcb *listener, uint32_t lip, uint32_t rip, const struct tcp_hdr *ack,
+                       struct tcp_opts *opts);
 bool tcp_fin_acked(const struct tcb *tcb);
 
 /* tcp_cc.c */
@@ -300,6 +360,33 @@ void tcp_cc_init(struct tcb *tcb);
 void tcp_cc_on_ack(struct tcb *tcb, uint32_t acked);
 void tcp_cc_on_dupack(struct tcb *tcb);
 void tcp_cc_on_timeout(struct tcb *tcb);
+/* An ACK carried SACK blocks that told something new: maybe a loss (RFC 6675 5). */
+void tcp_cc_on_sack(struct tcb *tcb);
+/* A tail loss probe found a loss (RFC 8985 7.4.2): reduce as for fast recovery. */
+void tcp_cc_on_tlp_loss(struct tcb *tcb);
+
+/* tcp_sack.c: receiving side (the blocks we send) */
+void tcp_sack_rx_segment(struct tcb *tcb, uint32_t start, uint32_t end);
+void tcp_sack_rx_advance(struct tcb *tcb);
+void tcp_sack_rx_duplicate(struct tcb *tcb, uint32_t start, uint32_t end);
+unsigned tcp_sack_fill(struct tcb *tcb, struct tcp_sack_block *out, unsigned max);
+/* tcp_sack.c: sending side (the scoreboard) */
+bool range_add(struct seq_range *set, unsigned *n, unsigned max, uint32_t start, uint32_t end);
+uint32_t tcp_sack_update(struct tcb *tcb, const struct tcp_opts *o);
+void tcp_sack_forget_acked(struct tcb *tcb);
+void tcp_sack_clear(struct tcb *tcb);
+bool tcp_sack_is_lost(const struct tcb *tcb, uint32_t seq);
+bool tcp_sack_holds(const struct tcb *tcb, uint32_t seq);
+bool tcp_sack_is_dsack(const struct tcp_opts *o, uint32_t ack);
+uint32_t tcp_sack_pipe(const struct tcb *tcb);
+bool tcp_sack_next_hole(const struct tcb *tcb, uint32_t *seq, uint32_t *len, bool lost_only);
+uint32_t tcp_sack_skip(const struct tcb *tcb, uint32_t seq, uint32_t *len);
+bool tcp_sack_recovery_output(struct tcb *tcb);
+
+/* tcp_tlp.c */
+void tcp_tlp_arm(struct tcb *tcb);
+void tcp_tlp_fire(struct stack *stack, void *arg);
+void tcp_tlp_on_ack(struct tcb *tcb, const struct tcp_opts *o);
 
 /* tcp_input.c */
 void tcp_error(struct stack *stack, const struct ip_error *err);

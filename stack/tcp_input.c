@@ -63,6 +63,17 @@ static void take_syn_options(struct tcb *tcb, const struct tcp_hdr *h)
         tcb->snd_wscale = 0;
         tcb->rcv_wscale = 0;
     }
+    /* RFC 2018 2: SACK only if both SYNs said SACK-permitted. Our SYN offered what the
+     * configuration allows; a SYN-ACK may only answer what our SYN offered. */
+    tcb->sack_ok = tcb->stack->cfg.tcp_sack && h->opts.sack_permitted;
+    /* RFC 7323 3.2: the same for timestamps. They take 12 bytes of every segment, so a
+     * segment carries 12 bytes of data less (as Linux does). */
+    tcb->ts_ok = tcb->stack->cfg.tcp_timestamps && h->opts.has_timestamp;
+    if (tcb->ts_ok) {
+        tcb->ts_recent = h->opts.ts_val;
+        tcb->ts_recent_us = tcb->stack->now_us;
+        tcb->smss = (uint16_t)(tcb->smss - TCP_TS_OPT_LEN);
+    }
 }
 
 /* The arriving segment's trace line, its numbers relative to the ISNs known so far: a
@@ -95,6 +106,50 @@ static void closed_input(struct stack *stack, const struct seg *s)
 }
 
 /* ---- 3.10.7.2 LISTEN ---- */
+static void synchronized_input(struct tcb *tcb, struct seg *s);
+
+/* An ACK that returns one of our SYN cookies (tcp_syncookie.c): create the connection its
+ * SYN asked for, in SYN-RECEIVED as if we had kept it, and let the ACK complete the
+ * handshake there. False when it is no cookie of ours. */
+static bool syncookie_open(struct tcb *l, const struct seg *s)
+{
+    struct stack *stack = l->stack;
+    struct tcp_hdr syn = s->h; /* the SYN this ACK answers, as far as the cookie knows it */
+    if (!tcp_syncookie_ack(l, s->dst, s->src, &s->h, &syn.opts))
+        return false;
+    if (l->acceptq_len >= l->backlog) {
+        stack->stats.tcp.listen_drops++;
+        trace(stack, TRACE_TCP, "accept queue full (%u): cookie ACK ignored", l->acceptq_len);
+        return true; /* as if lost: the client sends again */
+    }
+    struct tcb *c = tcp_new_child(l, s->dst, s->src, s->h.sport);
+    if (!c)
+        return true;
+    c->irs = s->seq - 1;
+    c->rcv_nxt = s->seq;
+    c->iss = s->h.ack - 1;
+    c->snd_una = c->iss;
+    c->snd_nxt = c->snd_max = c->snd_base = c->iss + 1;
+    c->recover = c->iss;
+    tcp_choose_wscale(c);
+    take_syn_options(c, &syn);
+    /* the window our cookie SYN-ACK offered (tcp_syncookie_send) */
+    c->rcv_adv = c->rcv_nxt + min_u32(ring_free(&c->rcv), 65535);
+    c->snd_wl1 = c->irs;
+    c->snd_wl2 = c->iss;
+    tcp_cc_init(c);
+    stack->stats.tcp.passive_opens++;
+    tcp_set_state(c, TCP_SYN_RECEIVED);
+    tcp_hash(c);
+    /* should the ACK not complete the handshake, the SYN-ACK is sent again */
+    tcp_arm_rtx(c);
+    struct seg rest = *s; /* the steps may trim it */
+    tcb_hold(c);
+    synchronized_input(c, &rest);
+    tcb_release(c);
+    return true;
+}
+
 static void listen_input(struct tcb *l, const struct seg *s)
 {
     /* LAB handshake: begin */
@@ -102,8 +157,11 @@ static void listen_input(struct tcb *l, const struct seg *s)
     /* first, check for a RST: nothing to reset yet */
     if (s->h.flags & TCP_RST)
         return;
-    /* second, check for an ACK: nothing of ours can be acknowledged yet */
+    /* second, check for an ACK: nothing of ours can be acknowledged yet, unless it
+     * returns a SYN cookie (RFC 4987 3.6) */
     if (s->h.flags & TCP_ACK) {
+        if (!s->syn && syncookie_open(l, s))
+            return;
         /* typically a late ACK for a connection that has already gone */
         stack->stats.tcp.rx_listen_ack++;
         trace(stack, TRACE_TCP, "ACK to a listener, for no connection: RST");
@@ -113,6 +171,11 @@ static void listen_input(struct tcb *l, const struct seg *s)
     /* third, check for a SYN */
     if (!s->syn)
         return; /* fourth, other text or control: drop */
+    if (tcp_syncookie_needed(l)) {
+        /* under a SYN flood: answer without keeping state (tcp_syncookie.c) */
+        tcp_syncookie_send(l, s->dst, s->src, &s->h);
+        return;
+    }
     struct tcb *c = tcp_new_child(l, s->dst, s->src, s->h.sport);
     if (!c)
         return;
@@ -143,6 +206,7 @@ static void established(struct tcb *tcb)
 {
     tcp_set_state(tcb, TCP_ESTABLISHED);
     tcb->retries = 0;
+    tcp_sack_clear(tcb);
     /* RFC 6298 5.7: after a SYN timed out, with no RTT measured, data starts at 3 s */
     if (tcb->syn_timed_out && !tcb->rtt_valid)
         tcb->rto_us = 3000000;
@@ -217,35 +281,22 @@ static void ooo_insert(struct tcb *tcb, uint32_t seq, const uint8_t *data, uint3
 {
     /* LAB receive: begin */
     struct stack *stack = tcb->stack;
-    uint32_t start = seq, end = seq + len;
-    unsigned n = tcb->n_ooo, i = 0, j;
-    while (i < n && seq_lt(tcb->ooo[i].end, start))
-        i++;
-    for (j = i; j < n && seq_leq(tcb->ooo[j].start, end); j++)
-        ;
-    if (i == j) { /* touches no range: needs a new slot */
-        if (n >= stack->cfg.tcp_ooo_max) {
-            stack->stats.tcp.rx_ooo_drops++;
-            record_drop(stack, "tcp", "out-of-order ranges full");
-            trace(stack, TRACE_TCP, "drop: %u out-of-order ranges held already", n);
+    for (unsigned i = 0; i < tcb->n_ooo; i++)
+        if (seq_leq(tcb->ooo[i].start, seq) && seq_leq(seq + len, tcb->ooo[i].end)) {
+            /* we hold all of it already: a duplicate (RFC 2883 D-SACK) */
+            stack->stats.tcp.rx_duplicates++;
+            tcp_sack_rx_duplicate(tcb, seq, seq + len);
             return;
         }
-        memmove(&tcb->ooo[i + 1], &tcb->ooo[i], (n - i) * sizeof(tcb->ooo[0]));
-        tcb->ooo[i].start = start;
-        tcb->ooo[i].end = end;
-        tcb->n_ooo++;
-    } else { /* merge ranges i..j-1 with the new one */
-        if (seq_lt(tcb->ooo[i].start, start))
-            start = tcb->ooo[i].start;
-        if (seq_gt(tcb->ooo[j - 1].end, end))
-            end = tcb->ooo[j - 1].end;
-        tcb->ooo[i].start = start;
-        tcb->ooo[i].end = end;
-        memmove(&tcb->ooo[i + 1], &tcb->ooo[j], (n - j) * sizeof(tcb->ooo[0]));
-        tcb->n_ooo -= j - i - 1;
+    if (!range_add(tcb->ooo, &tcb->n_ooo, stack->cfg.tcp_ooo_max, seq, seq + len)) {
+        stack->stats.tcp.rx_ooo_drops++;
+        record_drop(stack, "tcp", "out-of-order ranges full");
+        trace(stack, TRACE_TCP, "drop: %u out-of-order ranges held already", tcb->n_ooo);
+        return;
     }
     stack->stats.tcp.rx_out_of_order++;
     ring_write_at(&tcb->rcv, tcb->rcv.len + (seq - tcb->rcv_nxt), data, len);
+    tcp_sack_rx_segment(tcb, seq, seq + len);
     /* LAB receive: end */
 }
 
@@ -261,6 +312,7 @@ static void ooo_advance(struct tcb *tcb)
         tcb->n_ooo--;
         memmove(&tcb->ooo[0], &tcb->ooo[1], tcb->n_ooo * sizeof(tcb->ooo[0]));
     }
+    tcp_sack_rx_advance(tcb);
     /* LAB receive: end */
 }
 
@@ -299,6 +351,7 @@ static void trim_to_window(struct tcb *tcb, struct seg *s)
             s->fin = false; /* the FIN is old too */
         if (dup > s->len)
             dup = s->len;
+        tcp_sack_rx_duplicate(tcb, s->seq, s->seq + dup); /* RFC 2883 */
         s->data += dup;
         s->len -= dup;
         s->seq += dup;
@@ -316,10 +369,32 @@ static void trim_to_window(struct tcb *tcb, struct seg *s)
     /* LAB receive: end */
 }
 
-/* fifth, check the ACK field: new data acknowledged (SND.UNA < SEG.ACK =< SND.MAX) */
-static void ack_new_data(struct tcb *tcb, uint32_t ack)
+/* ---- fifth, check the ACK field (RFC 9293 3.10.7.4), one function per part ---- */
+
+/* RFC 7323 4.3: an RTT sample from the echoed timestamp. Karn's rule forbids timing a
+ * retransmitted segment; the echo tells which transmission is answered, so every ACK of
+ * new data yields a sample. A segment we time to the microsecond (send_data) gives the
+ * finer sample when it is the one acknowledged. */
+static void rtt_from_ack(struct tcb *tcb, const struct seg *s)
 {
     struct stack *stack = tcb->stack;
+    if (tcb->rtt_timing && seq_gt(s->h.ack, tcb->rtt_seq)) {
+        tcp_rtt_sample(tcb, (uint32_t)(stack->now_us - tcb->rtt_start_us));
+        tcb->rtt_timing = false;
+    } else if (tcb->ts_ok && s->h.opts.has_timestamp && s->h.opts.ts_ecr && !tcb->rtt_timing) {
+        uint32_t ms = tcp_ts_now(tcb) - s->h.opts.ts_ecr;
+        if (ms < TCP_RTO_MAX_US / 1000)
+            tcp_rtt_sample(tcb, ms * 1000);
+    }
+}
+
+/* New data acknowledged (SND.UNA < SEG.ACK =< SND.MAX): "set SND.UNA <- SEG.ACK. Any
+ * segments on the retransmission queue that are thereby entirely acknowledged are
+ * removed." */
+static void ack_new_data(struct tcb *tcb, const struct seg *s)
+{
+    struct stack *stack = tcb->stack;
+    uint32_t ack = s->h.ack;
     uint32_t acked = ack - tcb->snd_una;
     uint32_t data_acked = 0;
     if (seq_gt(ack, tcb->snd_base)) {
@@ -330,10 +405,8 @@ static void ack_new_data(struct tcb *tcb, uint32_t ack)
     tcb->snd_una = ack;
     if (seq_lt(tcb->snd_nxt, tcb->snd_una))
         tcb->snd_nxt = tcb->snd_una; /* after going back, the peer had it already */
-    if (tcb->rtt_timing && seq_gt(ack, tcb->rtt_seq)) {
-        tcp_rtt_sample(tcb, (uint32_t)(stack->now_us - tcb->rtt_start_us));
-        tcb->rtt_timing = false;
-    }
+    tcp_sack_forget_acked(tcb);
+    rtt_from_ack(tcb, s);
     tcb->retries = 0;
     tcp_cc_on_ack(tcb, acked);
     /* RFC 6298 5.2 / 5.3: stop the timer when all is acknowledged, else restart it */
@@ -341,55 +414,28 @@ static void ack_new_data(struct tcb *tcb, uint32_t ack)
         timer_cancel(stack, &tcb->rtx_timer);
     else if (!tcb->in_recovery)
         tcp_arm_rtx(tcb);
+    tcp_tlp_arm(tcb);
     if (data_acked)
         tcb->events |= EV_WRITABLE;
 }
 
-/* Returns false when the segment is done with (dropped, or the TCB was closed). */
-static bool check_ack(struct tcb *tcb, const struct seg *s)
+/* RFC 5681 2: a duplicate ACK acknowledges nothing new, carries nothing, leaves the
+ * window alone, while data is outstanding. With SACK, RFC 6675 2: it SACKs new data. */
+static bool is_duplicate_ack(const struct tcb *tcb, const struct seg *s, uint32_t newly_sacked)
 {
-    struct stack *stack = tcb->stack;
-    uint32_t ack = s->h.ack;
-    if (!(s->h.flags & TCP_ACK))
-        return false; /* "if the ACK bit is off, drop the segment and return" */
-
-    if (tcb->state == TCP_SYN_RECEIVED) {
-        if (!(seq_lt(tcb->snd_una, ack) && seq_leq(ack, tcb->snd_max))) {
-            /* <SEQ=SEG.ACK><CTL=RST> */
-            tcp_send_reset(stack, s->dst, s->src, s->h.dport, s->h.sport, ack, 0, false);
-            return false;
-        }
-        if (tcb->parent && !tcp_child_established(tcb))
-            return false;            /* accept queue full: as if the ACK were lost */
-        tcb->snd_una = tcb->iss + 1; /* our SYN is acknowledged */
-        if (tcb->rtt_timing)
-            tcp_rtt_sample(tcb, (uint32_t)(stack->now_us - tcb->rtt_start_us));
-        tcb->rtt_timing = false;
-        timer_cancel(stack, &tcb->rtx_timer);
-        tcb->snd_wnd = (uint32_t)s->h.wnd << tcb->snd_wscale;
-        tcb->max_sndwnd = tcb->snd_wnd;
-        tcb->snd_wl1 = s->h.seq;
-        tcb->snd_wl2 = ack;
-        established(tcb);
-        /* and on as in ESTABLISHED */
-    }
-
-    /* RFC 5961 5.2: an ACK is acceptable only within (SND.UNA - MAX.SND.WND, SND.NXT];
-     * anything else is a blind injection or garbage: answer with an ACK and drop. */
-    if (!seq_between(tcb->snd_una - tcb->max_sndwnd, ack, tcb->snd_max)) {
-        stack->stats.tcp.rx_bad_ack++;
-        tcp_send_challenge_ack(tcb);
+    if (s->h.ack != tcb->snd_una || tcb->snd_una == tcb->snd_max)
         return false;
-    }
-
+    if (tcb->sack_ok && s->h.opts.n_sack)
+        return newly_sacked > 0;
     uint32_t wnd = (uint32_t)s->h.wnd << tcb->snd_wscale;
-    /* RFC 5681 2: a duplicate ACK acknowledges nothing new, carries nothing, leaves the
-     * window alone, while data is outstanding */
-    bool dup = ack == tcb->snd_una && s->len == 0 && !s->syn && !s->fin && wnd == tcb->snd_wnd &&
-               tcb->snd_una != tcb->snd_max;
-    if (seq_gt(ack, tcb->snd_una))
-        ack_new_data(tcb, ack);
-    /* update the send window from the newest segment (SND.WL1, SND.WL2 decide) */
+    return s->len == 0 && !s->syn && !s->fin && wnd == tcb->snd_wnd;
+}
+
+/* "If SND.UNA =< SEG.ACK =< SND.NXT, the send window should be updated": from the newest
+ * segment only, as SND.WL1 and SND.WL2 decide. */
+static void update_send_window(struct tcb *tcb, const struct seg *s)
+{
+    uint32_t ack = s->h.ack, wnd = (uint32_t)s->h.wnd << tcb->snd_wscale;
     if (seq_leq(tcb->snd_una, ack) && (seq_lt(tcb->snd_wl1, s->h.seq) ||
                                        (tcb->snd_wl1 == s->h.seq && seq_leq(tcb->snd_wl2, ack)))) {
         tcb->snd_wnd = wnd;
@@ -401,31 +447,96 @@ static bool check_ack(struct tcb *tcb, const struct seg *s)
     tcb->probes = 0; /* the peer answers: not dead, however long its window stays shut */
     if (tcb->snd_wnd)
         tcb->persist_backoff = 0; /* the window opened */
+}
+
+/* SYN-RECEIVED: "If SND.UNA < SEG.ACK =< SND.NXT, then enter ESTABLISHED state and
+ * continue processing"; otherwise <SEQ=SEG.ACK><CTL=RST>. False: the segment is done. */
+static bool ack_in_syn_received(struct tcb *tcb, const struct seg *s)
+{
+    struct stack *stack = tcb->stack;
+    uint32_t ack = s->h.ack;
+    if (!(seq_lt(tcb->snd_una, ack) && seq_leq(ack, tcb->snd_max))) {
+        tcp_send_reset(stack, s->dst, s->src, s->h.dport, s->h.sport, ack, 0, false);
+        return false;
+    }
+    if (tcb->parent && !tcp_child_established(tcb))
+        return false;            /* accept queue full: as if the ACK were lost */
+    tcb->snd_una = tcb->iss + 1; /* our SYN is acknowledged */
+    if (tcb->rtt_timing)
+        tcp_rtt_sample(tcb, (uint32_t)(stack->now_us - tcb->rtt_start_us));
+    tcb->rtt_timing = false;
+    timer_cancel(stack, &tcb->rtx_timer);
+    tcb->snd_wnd = (uint32_t)s->h.wnd << tcb->snd_wscale;
+    tcb->max_sndwnd = tcb->snd_wnd;
+    tcb->snd_wl1 = s->h.seq;
+    tcb->snd_wl2 = ack;
+    established(tcb);
+    return true;
+}
+
+/* RFC 5961 5.2: an ACK is acceptable only within (SND.UNA - MAX.SND.WND, SND.NXT];
+ * anything else is a blind injection or garbage: answer with an ACK and drop. */
+static bool ack_acceptable(struct tcb *tcb, const struct seg *s)
+{
+    if (seq_between(tcb->snd_una - tcb->max_sndwnd, s->h.ack, tcb->snd_max))
+        return true;
+    tcb->stack->stats.tcp.rx_bad_ack++;
+    tcp_send_challenge_ack(tcb);
+    return false;
+}
+
+/* ESTABLISHED (and the states that continue "as in ESTABLISHED"): new data acknowledged,
+ * the SACK scoreboard, a duplicate ACK, the send window. */
+static void ack_in_established(struct tcb *tcb, const struct seg *s)
+{
+    bool new_data = seq_gt(s->h.ack, tcb->snd_una);
+    if (new_data)
+        ack_new_data(tcb, s);
+    uint32_t newly_sacked = tcp_sack_update(tcb, &s->h.opts);
+    tcp_tlp_on_ack(tcb, &s->h.opts);
+    bool dup = !new_data && is_duplicate_ack(tcb, s, newly_sacked);
+    update_send_window(tcb, s);
     if (dup)
         tcp_cc_on_dupack(tcb);
+    else if (newly_sacked)
+        tcp_cc_on_sack(tcb);
+}
 
+/* FIN-WAIT-1, CLOSING, LAST-ACK: is our FIN acknowledged now? False: the TCB closed. */
+static bool ack_of_our_fin(struct tcb *tcb)
+{
+    struct stack *stack = tcb->stack;
+    if (!tcp_fin_acked(tcb))
+        return true;
     switch (tcb->state) {
     case TCP_FIN_WAIT_1:
-        if (tcp_fin_acked(tcb)) {
-            tcp_set_state(tcb, TCP_FIN_WAIT_2);
-            if (tcb->owner == OWNER_TCP) /* nobody will read: do not wait forever */
-                timer_arm(stack, &tcb->wait_timer, 2ull * stack->cfg.tcp_msl_ms * 1000);
-        }
+        tcp_set_state(tcb, TCP_FIN_WAIT_2);
+        if (tcb->owner == OWNER_TCP) /* nobody will read: do not wait forever */
+            timer_arm(stack, &tcb->wait_timer, 2ull * stack->cfg.tcp_msl_ms * 1000);
         break;
     case TCP_CLOSING:
-        if (tcp_fin_acked(tcb))
-            tcp_enter_time_wait(tcb);
+        tcp_enter_time_wait(tcb);
         break;
     case TCP_LAST_ACK:
-        if (tcp_fin_acked(tcb)) {
-            tcp_connection_dead(tcb, 0);
-            return false;
-        }
-        break;
+        tcp_connection_dead(tcb, 0);
+        return false;
     default:
         break;
     }
     return true;
+}
+
+/* Returns false when the segment is done with (dropped, or the TCB was closed). */
+static bool check_ack(struct tcb *tcb, const struct seg *s)
+{
+    if (!(s->h.flags & TCP_ACK))
+        return false; /* "if the ACK bit is off, drop the segment and return" */
+    if (tcb->state == TCP_SYN_RECEIVED && !ack_in_syn_received(tcb, s))
+        return false; /* else on as in ESTABLISHED */
+    if (!ack_acceptable(tcb, s))
+        return false;
+    ack_in_established(tcb, s);
+    return ack_of_our_fin(tcb);
 }
 
 /* seventh, process the segment text */
@@ -506,16 +617,49 @@ static void process_fin(struct tcb *tcb, const struct seg *s)
     /* LAB close: end */
 }
 
+/* RFC 7323 5.3 R1: PAWS. A segment whose timestamp is older than TS.Recent is an old
+ * duplicate (its sequence number may have wrapped into the window again): not acceptable.
+ * TS.Recent older than 24 days proves nothing any more (5.5). A RST is exempt. */
+static bool paws_rejects(const struct tcb *tcb, const struct seg *s)
+{
+    const uint64_t valid_us = 24ull * 24 * 3600 * 1000000;
+    if (!tcb->ts_ok || !s->h.opts.has_timestamp || (s->h.flags & TCP_RST))
+        return false;
+    if (tcb->stack->now_us - tcb->ts_recent_us > valid_us)
+        return false;
+    return seq_lt(s->h.opts.ts_val, tcb->ts_recent);
+}
+
+/* RFC 7323 4.3 (2): keep the timestamp to echo: that of the segment our next ACK answers
+ * (SEG.SEQ =< Last.ACK.sent), so that the echo covers any delay of that ACK. */
+static void update_ts_recent(struct tcb *tcb, const struct seg *s)
+{
+    if (!tcb->ts_ok || !s->h.opts.has_timestamp)
+        return;
+    if (seq_geq(s->h.opts.ts_val, tcb->ts_recent) && seq_leq(s->h.seq, tcb->last_ack_sent)) {
+        tcb->ts_recent = s->h.opts.ts_val;
+        tcb->ts_recent_us = tcb->stack->now_us;
+    }
+}
+
 static void synchronized_input(struct tcb *tcb, struct seg *s)
 {
     struct stack *stack = tcb->stack;
     tcp_keepalive_rx(tcb);
 
-    /* first, check the sequence number */
+    /* first, check the sequence number; RFC 7323 5.3: and the timestamp (PAWS) */
+    if (paws_rejects(tcb, s)) {
+        stack->stats.tcp.rx_paws_drops++;
+        trace(stack, TRACE_TCP, "drop: PAWS, timestamp %u older than %u", s->h.opts.ts_val,
+              tcb->ts_recent);
+        tcp_send_ack(tcb);
+        return;
+    }
     if (!seq_acceptable(tcb, s)) {
-        if (s->len && seq_leq(s->seq + s->len, tcb->rcv_nxt))
+        if (s->len && seq_leq(s->seq + s->len, tcb->rcv_nxt)) {
             stack->stats.tcp.rx_duplicates++; /* all of it came before */
-        else
+            tcp_sack_rx_duplicate(tcb, s->seq, s->seq + s->len);
+        } else
             stack->stats.tcp.rx_out_of_window++;
         if (s->h.flags & TCP_RST)
             return;
@@ -527,6 +671,7 @@ static void synchronized_input(struct tcb *tcb, struct seg *s)
             tcp_send_ack(tcb); /* <SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK> */
         return;
     }
+    update_ts_recent(tcb, s);
     trim_to_window(tcb, s);
 
     /* second, check the RST bit (RFC 5961 3.2: only an exact RCV.NXT resets) */

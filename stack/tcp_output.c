@@ -61,6 +61,43 @@ static uint16_t window_field(struct tcb *tcb)
 
 /* ---- one segment ---- */
 
+/* RFC 7323 5.4: a clock of 1 ms per tick; the ISS as offset keeps each connection's
+ * timestamps unrelated to the others' and to the machine's uptime (RFC 7323 7.1). */
+uint32_t tcp_ts_now(const struct tcb *tcb)
+{
+    return (uint32_t)(tcb->stack->now_us / 1000) + tcb->iss;
+}
+
+/* RFC 7323 3.2: once both sides sent the option, every segment but a RST carries it;
+ * TSecr echoes TS.Recent, and is 0 without an ACK (our SYN). */
+static void add_timestamps(struct tcb *tcb, struct tcp_hdr *h)
+{
+    bool offer = h->flags & TCP_SYN && tcb->state == TCP_SYN_SENT;
+    if (h->flags & TCP_RST || !(offer ? tcb->stack->cfg.tcp_timestamps : tcb->ts_ok))
+        return;
+    h->opts.has_timestamp = true;
+    h->opts.ts_val = tcp_ts_now(tcb);
+    h->opts.ts_ecr = (h->flags & TCP_ACK) ? tcb->ts_recent : 0;
+}
+
+/* RFC 2018 4: SACK blocks on our ACKs while we hold data out of order, as many as fit:
+ * in the 40 option bytes, and in a data segment beside its data within the MSS (a full
+ * segment has no room: tcp_output then sends a pure ACK with them too). */
+static void add_sack_blocks(struct tcb *tcb, struct tcp_hdr *h, uint32_t len)
+{
+    if (!tcb->sack_ok || (!tcb->n_sack_recent && !tcb->dsack_pending))
+        return;
+    uint32_t room = TCP_HDR_MAX_LEN - TCP_HDR_LEN - (uint32_t)tcp_opts_len(&h->opts);
+    uint32_t data_room = len < tcb->smss ? tcb->smss - len : 0;
+    if (data_room < room)
+        room = data_room;
+    if (room < 4 + 8)
+        return;
+    unsigned max = (room - 4) / 8;
+    h->opts.n_sack = (uint8_t)tcp_sack_fill(tcb, h->opts.sack, min_u32(max, TCP_MAX_SACK_BLOCKS));
+    tcb->sack_owed = false;
+}
+
 /* Build and send one segment of this connection: `len` bytes of the send ring starting at
  * sequence number `seq`. Every segment but the first SYN carries an ACK of rcv_nxt, which
  * settles any ACK we owed. */
@@ -84,12 +121,17 @@ static void xmit(struct tcb *tcb, uint32_t seq, uint8_t flags, uint32_t len)
             h.opts.has_wscale = true;
             h.opts.wscale = tcb->rcv_wscale;
         }
+        /* RFC 2018 2 and RFC 7323 3.2: the same rule for SACK-permitted and timestamps */
+        h.opts.sack_permitted = tcb->state == TCP_SYN_SENT ? stack->cfg.tcp_sack : tcb->sack_ok;
         h.wnd = (uint16_t)min_u32(ring_free(&tcb->rcv), 65535);
         if (seq_gt(tcb->rcv_nxt + h.wnd, tcb->rcv_adv))
             tcb->rcv_adv = tcb->rcv_nxt + h.wnd;
     } else if (!(flags & TCP_RST) || (flags & TCP_ACK)) {
         h.wnd = window_field(tcb);
     }
+    add_timestamps(tcb, &h);
+    if ((flags & TCP_ACK) && !(flags & (TCP_SYN | TCP_RST)))
+        add_sack_blocks(tcb, &h, len);
     tcp_urgent_fill(tcb, &h);
     size_t hlen = TCP_HDR_LEN + tcp_opts_len(&h.opts);
     struct pkb *pkb = pkb_alloc(hlen + len);
@@ -117,6 +159,7 @@ static void xmit(struct tcb *tcb, uint32_t seq, uint8_t flags, uint32_t len)
         timer_cancel(stack, &tcb->delack_timer);
         tcb->segs_unacked = 0;
         tcb->ack_now = false;
+        tcb->last_ack_sent = tcb->rcv_nxt;
     }
     if (flags & TCP_RST)
         stack->stats.tcp.tx_resets++;
@@ -131,6 +174,31 @@ static void xmit(struct tcb *tcb, uint32_t seq, uint8_t flags, uint32_t len)
         stack->stats.tcp.tx_errors++;
 }
 
+void tcp_send_segment(struct stack *stack, uint32_t src, uint32_t dst, const struct tcp_hdr *h)
+{
+    size_t hlen = TCP_HDR_LEN + tcp_opts_len(&h->opts);
+    struct pkb *pkb = pkb_alloc(hlen);
+    if (!pkb) {
+        stack->stats.tcp.tx_errors++;
+        return;
+    }
+    uint8_t *p = pkb_put(pkb, hlen);
+    tcp_build(h, p);
+    tcp_set_checksum(p, hlen, src, dst);
+    if (stack_trace_enabled(stack, TRACE_TCP)) {
+        char line[256];
+        tcp_trace_flush(stack);
+        tcp_trace_segment(stack, NULL, true, h, src, dst, 0, line, sizeof(line));
+        trace(stack, TRACE_TCP, "%s", line);
+    }
+    stack->stats.tcp.tx_segments++;
+    if (h->flags & TCP_RST)
+        stack->stats.tcp.tx_resets++;
+    struct ip_send send = {.src = src, .dst = dst, .proto = IP_PROTO_TCP};
+    if (ip_output(stack, pkb, &send) < 0)
+        stack->stats.tcp.tx_errors++;
+}
+
 void tcp_send_reset(struct stack *stack, uint32_t src, uint32_t dst, uint16_t sport, uint16_t dport,
                     uint32_t seq, uint32_t ack, bool with_ack)
 {
@@ -141,25 +209,7 @@ void tcp_send_reset(struct stack *stack, uint32_t src, uint32_t dst, uint16_t sp
     h.seq = seq;
     h.ack = with_ack ? ack : 0;
     h.flags = TCP_RST | (with_ack ? TCP_ACK : 0);
-    struct pkb *pkb = pkb_alloc(TCP_HDR_LEN);
-    if (!pkb) {
-        stack->stats.tcp.tx_errors++;
-        return;
-    }
-    uint8_t *p = pkb_put(pkb, TCP_HDR_LEN);
-    tcp_build(&h, p);
-    tcp_set_checksum(p, TCP_HDR_LEN, src, dst);
-    if (stack_trace_enabled(stack, TRACE_TCP)) {
-        char line[256];
-        tcp_trace_flush(stack);
-        tcp_trace_segment(stack, NULL, true, &h, src, dst, 0, line, sizeof(line));
-        trace(stack, TRACE_TCP, "%s", line);
-    }
-    stack->stats.tcp.tx_segments++;
-    stack->stats.tcp.tx_resets++;
-    struct ip_send send = {.src = src, .dst = dst, .proto = IP_PROTO_TCP};
-    if (ip_output(stack, pkb, &send) < 0)
-        stack->stats.tcp.tx_errors++;
+    tcp_send_segment(stack, src, dst, &h);
 }
 
 void tcp_arm_rtx(struct tcb *tcb)
@@ -227,7 +277,6 @@ static uint32_t unsent_bytes(const struct tcb *tcb)
     return off < tcb->snd.len ? tcb->snd.len - off : 0;
 }
 
-/* Send `len` bytes at snd_nxt (and the FIN after them if `fin`), advancing snd_nxt. */
 /* The most data one call may hand to IP: one segment, or with TCP segmentation offload
  * (a link that cuts large segments up itself, tap/tap.c with a virtio-net header) up to
  * TCP_TSO_MAX bytes of whole segments. Fewer, larger writes are what lets a user-space
@@ -240,6 +289,17 @@ static uint32_t max_segment(const struct tcb *tcb)
     return TCP_TSO_MAX / tcb->smss * tcb->smss;
 }
 
+/* How many of the `room` bytes the windows allow (of `unsent` waiting) go in one call:
+ * up to max_segment(), and a TSO frame holds whole segments but the last. */
+static uint32_t next_len(const struct tcb *tcb, uint32_t room, uint32_t unsent)
+{
+    uint32_t len = min_u32(min_u32(unsent, room), max_segment(tcb));
+    if (len > tcb->smss && len < unsent)
+        len -= len % tcb->smss;
+    return len;
+}
+
+/* Send `len` bytes at snd_nxt (and the FIN after them if `fin`), advancing snd_nxt. */
 static void send_data(struct tcb *tcb, uint32_t len, bool fin)
 {
     struct stack *stack = tcb->stack;
@@ -264,6 +324,22 @@ static void send_data(struct tcb *tcb, uint32_t len, bool fin)
     if (!timer_armed(&tcb->rtx_timer))
         tcp_arm_rtx(tcb);
     timer_cancel(stack, &tcb->persist_timer);
+    tcp_tlp_arm(tcb);
+}
+
+uint32_t tcp_send_new_segment(struct tcb *tcb)
+{
+    uint32_t unsent = unsent_bytes(tcb);
+    uint32_t edge = tcb->snd_una + tcb->snd_wnd;
+    uint32_t room = seq_gt(edge, tcb->snd_nxt) ? edge - tcb->snd_nxt : 0;
+    uint32_t len = min_u32(min_u32(unsent, room), tcb->smss);
+    bool fin = tcb->fin_queued && len == unsent && tcb->snd_nxt + len == tcp_fin_seq(tcb);
+    if (len == 0 && !fin)
+        return 0;
+    if (len < tcb->smss && len < unsent)
+        return 0; /* no small segment in the middle of the data */
+    send_data(tcb, len, fin);
+    return len + (fin ? 1 : 0);
 }
 
 /* May a segment shorter than the MSS go now? RFC 9293 3.7.4 (Nagle): not while earlier
@@ -301,31 +377,47 @@ static uint64_t backoff_us(const struct tcb *tcb, unsigned shift)
     /* LAB rto: end */
 }
 
+/* The normal way out: from SND.NXT, as much as the windows allow. After a timeout SND.NXT
+ * went back to SND.UNA; what the peer SACKed meanwhile is stepped over, not resent. */
+static bool send_from_snd_nxt(struct tcb *tcb)
+{
+    bool sent = false;
+    for (;;) {
+        uint32_t hole = UINT32_MAX;
+        bool resend = seq_lt(tcb->snd_nxt, tcb->snd_max);
+        if (resend && tcb->n_sacked)
+            tcb->snd_nxt = tcp_sack_skip(tcb, tcb->snd_nxt, &hole);
+        uint32_t unsent = unsent_bytes(tcb);
+        /* RFC 3042: on the first two duplicate ACKs, up to 2 segments beyond cwnd */
+        uint32_t wnd = min_u32(tcb->snd_wnd, tcb->cwnd + tcb->limited_transmit);
+        uint32_t flight = tcb->snd_nxt - tcb->snd_una;
+        uint32_t usable = wnd > flight ? wnd - flight : 0;
+        uint32_t len = next_len(tcb, min_u32(usable, hole), unsent);
+        /* the FIN goes with (or after) the last byte, and needs no window; never on
+         * a TSO frame (the link would have to put it on the last piece) */
+        bool fin = tcb->fin_queued && len == unsent && len <= tcb->smss &&
+                   tcb->snd_nxt + len == tcp_fin_seq(tcb);
+        if (len == 0 && !fin)
+            break;
+        if (len < tcb->smss && !fin && !(resend && len == hole) &&
+            !small_segment_ok(tcb, len, unsent))
+            break;
+        send_data(tcb, len, fin);
+        sent = true;
+        if (fin)
+            break;
+    }
+    return sent;
+}
+
 void tcp_output(struct tcb *tcb)
 {
     bool sent = false;
     if (may_send_data(tcb)) {
-        for (;;) {
-            uint32_t unsent = unsent_bytes(tcb);
-            uint32_t wnd = min_u32(tcb->snd_wnd, tcb->cwnd);
-            uint32_t flight = tcb->snd_nxt - tcb->snd_una;
-            uint32_t usable = wnd > flight ? wnd - flight : 0;
-            uint32_t len = min_u32(min_u32(unsent, usable), max_segment(tcb));
-            if (len > tcb->smss && len < unsent)
-                len -= len % tcb->smss; /* a TSO frame holds whole segments but the last */
-            /* the FIN goes with (or after) the last byte, and needs no window; never on
-             * a TSO frame (the link would have to put it on the last piece) */
-            bool fin = tcb->fin_queued && len == unsent && len <= tcb->smss &&
-                       tcb->snd_nxt + len == tcp_fin_seq(tcb);
-            if (len == 0 && !fin)
-                break;
-            if (len < tcb->smss && !fin && !small_segment_ok(tcb, len, unsent))
-                break;
-            send_data(tcb, len, fin);
-            sent = true;
-            if (fin)
-                break;
-        }
+        if (tcb->in_recovery && tcb->sack_ok)
+            sent = tcp_sack_recovery_output(tcb); /* RFC 6675: pipe decides */
+        else
+            sent = send_from_snd_nxt(tcb);
         /* Data waits, nothing is in flight, so no ACK will come: only a probe can learn
          * that the window opened (RFC 9293 3.8.6.1). */
         if (unsent_bytes(tcb) && tcb->snd_nxt == tcb->snd_una && !timer_armed(&tcb->rtx_timer) &&
@@ -334,27 +426,36 @@ void tcp_output(struct tcb *tcb)
     }
     if (sent) /* data went out: the bytes in flight grew (pictures: record.h) */
         tcp_record(tcb, RECORD_TCP_VARS, NULL, NULL);
-    if (!sent && tcb->ack_now && tcb->state != TCP_CLOSED && tcb->state != TCP_LISTEN &&
-        tcb->state != TCP_SYN_SENT)
+    /* an ACK we owe; or SACK blocks that did not fit beside the data just sent */
+    if (((!sent && tcb->ack_now) || tcb->sack_owed) && tcb->state != TCP_CLOSED &&
+        tcb->state != TCP_LISTEN && tcb->state != TCP_SYN_SENT)
         tcp_send_ack(tcb);
+}
+
+/* Resend one segment at seq, within the `max` sequence numbers of a hole: its data (up to
+ * SMSS), and the FIN if the hole holds it. */
+uint32_t tcp_retransmit_at(struct tcb *tcb, uint32_t seq, uint32_t max, const char *why)
+{
+    uint32_t off = seq - tcb->snd_base;
+    uint32_t len = off < tcb->snd.len ? min_u32(min_u32(tcb->snd.len - off, tcb->smss), max) : 0;
+    bool fin = tcb->fin_queued && seq + len == tcp_fin_seq(tcb) && len < max &&
+               seq_gt(tcb->snd_max, tcp_fin_seq(tcb));
+    if (len == 0 && !fin)
+        return 0;
+    tcb->stack->stats.tcp.retransmits++;
+    tcp_trace_conn(tcb, "retransmit seq=%u len=%u: %s; RTO %u ms", tcp_trace_seq(tcb, seq), len,
+                   why, tcb->rto_us / 1000);
+    tcb->rtt_timing = false; /* Karn: an ACK now could be for either copy */
+    xmit(tcb, seq, TCP_ACK | (fin ? TCP_FIN : 0), len);
+    return len + (fin ? 1 : 0);
 }
 
 /* Resend the oldest unacknowledged segment (fast retransmit, NewReno partial ACK). */
 void tcp_retransmit_first(struct tcb *tcb, const char *why)
 {
-    uint32_t off = tcb->snd_una - tcb->snd_base;
-    uint32_t len = off < tcb->snd.len ? min_u32(tcb->snd.len - off, tcb->smss) : 0;
-    bool fin = tcb->fin_queued && tcb->snd_una + len == tcp_fin_seq(tcb) &&
-               seq_gt(tcb->snd_max, tcp_fin_seq(tcb));
-    if (len == 0 && !fin)
-        return;
-    tcb->stack->stats.tcp.retransmits++;
-    tcp_trace_conn(tcb, "retransmit seq=%u len=%u: %s; RTO %u ms", tcp_trace_seq(tcb, tcb->snd_una),
-                   len, why, tcb->rto_us / 1000);
-    tcb->rtt_timing = false; /* Karn: an ACK now could be for either copy */
-    xmit(tcb, tcb->snd_una, TCP_ACK | (fin ? TCP_FIN : 0), len);
-    if (seq_gt(tcb->snd_una + len + fin, tcb->snd_nxt))
-        tcb->snd_nxt = tcb->snd_una + len + fin;
+    uint32_t n = tcp_retransmit_at(tcb, tcb->snd_una, tcb->snd_max - tcb->snd_una, why);
+    if (seq_gt(tcb->snd_una + n, tcb->snd_nxt))
+        tcb->snd_nxt = tcb->snd_una + n;
 }
 
 /* ---- round-trip time (RFC 6298 2) ---- */
@@ -440,6 +541,7 @@ void tcp_enter_time_wait(struct tcb *tcb)
     tcp_set_state(tcb, TCP_TIME_WAIT);
     timer_cancel(stack, &tcb->rtx_timer);
     timer_cancel(stack, &tcb->persist_timer);
+    timer_cancel(stack, &tcb->tlp_timer);
     timer_arm(stack, &tcb->wait_timer, 2ull * stack->cfg.tcp_msl_ms * 1000);
     /* LAB close: end */
 }
@@ -484,6 +586,10 @@ static void rtx_fire(struct stack *stack, void *arg)
              * RFC 5681 3.1: one segment of congestion window after a loss this bad. */
             uint32_t rto_ms = tcb->rto_us / 1000;
             tcp_cc_on_timeout(tcb);
+            /* RFC 6675 5.1: the scoreboard stays (SACKed data is not resent), unless the
+             * timeout repeats: then the peer may have dropped what it SACKed (reneging) */
+            if (tcb->retries > 1)
+                tcp_sack_clear(tcb);
             tcb->rto_us = (uint32_t)backoff_us(tcb, 1);
             tcp_trace_conn(tcb,
                            "timeout: seq=%u not acknowledged within RTO %u ms (timeout %u of %u); "
@@ -510,6 +616,18 @@ static void persist_fire(struct stack *stack, void *arg)
              * number (SND.UNA - 1) with no data: any TCP must answer it with an ACK that
              * carries its current window (RFC 9293 3.10.7.4 "first"), and no new byte
              * is committed to a window that has no room for it. */
+            /* An orphan (its application closed it) may not wait for ever on a peer that
+             * keeps its window shut while answering every probe: its probes are counted
+             * from the close on, answered or not (Linux: tcp_orphan_retries). */
+            if (tcb->owner == OWNER_TCP && ++tcb->orphan_probes > TCP_ORPHAN_PROBES) {
+                stack->stats.tcp.orphans_aborted++;
+                trace(stack, TRACE_TCP, "orphan: window still shut after %u probes: RST",
+                      TCP_ORPHAN_PROBES);
+                tcp_send_rst_for(tcb);
+                tcp_connection_dead(tcb, -ETIMEDOUT);
+                tcb_release(tcb);
+                return;
+            }
             if (++tcb->probes > tcp_max_retries(tcb)) {
                 tcb->retries = tcb->probes;
                 give_up(tcb);
@@ -563,6 +681,7 @@ void tcp_timers_init(struct tcb *tcb)
     timer_init(&tcb->persist_timer, persist_fire, tcb);
     timer_init(&tcb->delack_timer, delack_fire, tcb);
     timer_init(&tcb->wait_timer, wait_fire, tcb);
+    timer_init(&tcb->tlp_timer, tcp_tlp_fire, tcb);
     tcp_keepalive_init(tcb);
 }
 
@@ -577,5 +696,6 @@ void tcp_timers_cancel(struct tcb *tcb)
     timer_cancel(tcb->stack, &tcb->persist_timer);
     timer_cancel(tcb->stack, &tcb->delack_timer);
     timer_cancel(tcb->stack, &tcb->wait_timer);
+    timer_cancel(tcb->stack, &tcb->tlp_timer);
     timer_cancel(tcb->stack, &tcb->ka_timer);
 }

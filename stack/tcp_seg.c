@@ -72,8 +72,18 @@ static bool parse_options(const uint8_t *p, size_t len, struct tcp_opts *o)
                 o->ts_ecr = get_be32(v + 4);
             }
             break;
+        case TCP_OPT_SACK:
+            /* RFC 2018 3: 2 + 8 * n bytes; a bad length is ignored like any other */
+            if (olen >= 10 && (olen - 2) % 8 == 0 && (olen - 2) / 8 <= TCP_MAX_SACK_BLOCKS) {
+                o->n_sack = (uint8_t)((olen - 2) / 8);
+                for (unsigned k = 0; k < o->n_sack; k++) {
+                    o->sack[k].start = get_be32(v + 8 * k);
+                    o->sack[k].end = get_be32(v + 8 * k + 4);
+                }
+            }
+            break;
         default:
-            break; /* SACK blocks and anything else: skipped */
+            break; /* anything else: skipped */
         }
         i += olen;
     }
@@ -111,14 +121,46 @@ bool tcp_checksum_ok(const uint8_t *seg, size_t len, uint32_t src, uint32_t dst)
     return csum_fold(csum_add(sum, seg, len)) == 0;
 }
 
+/* The layout Linux uses, every option 4-byte aligned by NOPs:
+ *   MSS (4) | SACK-permitted + timestamps (12), or NOP NOP SACK-permitted, or NOP NOP
+ *   timestamps | NOP window scale (4) | NOP NOP SACK blocks (4 + 8 * n) */
 size_t tcp_opts_len(const struct tcp_opts *o)
 {
     size_t n = 0;
     if (o->has_mss)
         n += 4;
+    if (o->has_timestamp)
+        n += TCP_TS_OPT_LEN;
+    else if (o->sack_permitted)
+        n += 4;
     if (o->has_wscale)
-        n += 4; /* NOP + 3 bytes, to stay 4-byte aligned */
+        n += 4;
+    if (o->n_sack)
+        n += 4 + 8u * o->n_sack;
     return n;
+}
+
+static uint8_t *put_timestamps(uint8_t *p, const struct tcp_opts *o)
+{
+    p[0] = TCP_OPT_TIMESTAMP;
+    p[1] = 10;
+    put_be32(p + 2, o->ts_val);
+    put_be32(p + 6, o->ts_ecr);
+    return p + 10;
+}
+
+static uint8_t *put_sack_blocks(uint8_t *p, const struct tcp_opts *o)
+{
+    p[0] = TCP_OPT_NOP;
+    p[1] = TCP_OPT_NOP;
+    p[2] = TCP_OPT_SACK;
+    p[3] = (uint8_t)(2 + 8 * o->n_sack);
+    p += 4;
+    for (unsigned k = 0; k < o->n_sack; k++, p += 8) {
+        put_be32(p, o->sack[k].start);
+        put_be32(p + 4, o->sack[k].end);
+    }
+    return p;
 }
 
 size_t tcp_build(const struct tcp_hdr *h, uint8_t *b)
@@ -140,12 +182,30 @@ size_t tcp_build(const struct tcp_hdr *h, uint8_t *b)
         put_be16(p + 2, h->opts.mss);
         p += 4;
     }
+    if (h->opts.sack_permitted) {
+        if (!h->opts.has_timestamp) {
+            *p++ = TCP_OPT_NOP;
+            *p++ = TCP_OPT_NOP;
+        }
+        *p++ = TCP_OPT_SACK_PERM;
+        *p++ = 2;
+    }
+    if (h->opts.has_timestamp) {
+        if (!h->opts.sack_permitted) {
+            *p++ = TCP_OPT_NOP;
+            *p++ = TCP_OPT_NOP;
+        }
+        p = put_timestamps(p, &h->opts);
+    }
     if (h->opts.has_wscale) {
         p[0] = TCP_OPT_NOP;
         p[1] = TCP_OPT_WSCALE;
         p[2] = 3;
         p[3] = h->opts.wscale;
+        p += 4;
     }
+    if (h->opts.n_sack)
+        put_sack_blocks(p, &h->opts);
     return hlen;
 }
 
@@ -187,5 +247,10 @@ void tcp_format(const struct tcp_hdr *h, uint32_t src, uint32_t dst, size_t data
     if (h->opts.sack_permitted)
         n += snprintf(buf + n, size - (size_t)n, " sackOK");
     if (h->opts.has_timestamp)
-        snprintf(buf + n, size - (size_t)n, " ts=%u/%u", h->opts.ts_val, h->opts.ts_ecr);
+        n += snprintf(buf + n, size - (size_t)n, " ts=%u/%u", h->opts.ts_val, h->opts.ts_ecr);
+    /* SACK blocks, numbered like the ACK: "sack=2897-4345" holds the bytes 2897 to 4344
+     * (a D-SACK block, RFC 2883, lies below the ACK) */
+    for (unsigned k = 0; k < h->opts.n_sack && n > 0 && (size_t)n < size; k++)
+        n += snprintf(buf + n, size - (size_t)n, "%s%u-%u",
+                      k ? "," : " sack=", h->opts.sack[k].start, h->opts.sack[k].end);
 }

@@ -34,14 +34,24 @@
 
 #define TCP_MAX_WSCALE 14 /* RFC 7323 2.3 */
 
+#define TCP_MAX_SACK_BLOCKS 4  /* 2 + 8 * 4 = 34 of the 40 option bytes */
+#define TCP_TS_OPT_LEN      12 /* NOP NOP + the 10 bytes of the timestamps option */
+
+/* One SACK block (RFC 2018 3): the peer holds [start, end). */
+struct tcp_sack_block {
+    uint32_t start, end;
+};
+
 struct tcp_opts {
     bool has_mss;
     uint16_t mss;
     bool has_wscale;
     uint8_t wscale;
-    bool sack_permitted; /* parsed, not used: we never send SACK blocks */
-    bool has_timestamp;  /* parsed, not used */
+    bool sack_permitted; /* RFC 2018 2: only in a SYN */
+    bool has_timestamp;  /* RFC 7323 3 */
     uint32_t ts_val, ts_ecr;
+    uint8_t n_sack; /* SACK blocks (RFC 2018 3), the most recent first */
+    struct tcp_sack_block sack[TCP_MAX_SACK_BLOCKS];
 };
 
 struct tcp_hdr {
@@ -68,8 +78,7 @@ enum tcp_parse_result {
 enum tcp_parse_result tcp_parse(const uint8_t *bytes, size_t len, struct tcp_hdr *h);
 /* Does the checksum over pseudo-header + segment verify? (addresses host order) */
 bool tcp_checksum_ok(const uint8_t *seg, size_t len, uint32_t src, uint32_t dst);
-/* Bytes the options in `o` take on the wire (a multiple of 4). Only MSS and window
- * scale are ever sent. */
+/* Bytes the options in `o` take on the wire (a multiple of 4). */
 size_t tcp_opts_len(const struct tcp_opts *o);
 /* Write the header with its options (h->hdr_len is ignored and computed); the checksum
  * field is written as 0. Returns the header length. `bytes` needs TCP_HDR_MAX_LEN. */

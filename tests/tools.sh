@@ -35,6 +35,12 @@ if [ "$mode" = test ]; then
     need "command -v gdb" gdb
     # the lossy-link TCP tests use tc netem, or a python3 relay where the kernel has no netem
     need "command -v python3" python3
+    # lesson 07's lab and make bench's lossy rows drop segments with an nftables rule
+    need "command -v nft" nftables
+    # the attack tests (test_attack_*.sh) craft hostile frames with scapy, flood with hping3
+    need "/usr/bin/python3 -c 'import scapy.all'" python3-scapy
+    need "command -v hping3" hping3
+    need "command -v clang" clang # the libFuzzer run of make check (make fuzz)
     # the --html pages are opened in a real (headless) browser
     need "command -v chromium" chromium
     # `tapir run curl` (tests/kernel/test_run_http.sh); the kernel side fetches with it too

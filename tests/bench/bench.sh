@@ -7,6 +7,10 @@
 #   tapir-bva-PID/-bvb-PID two kernels joined by a veth pair (10.9.0.1 <-> 10.9.0.2), the
 #                          reference for what the kernel does talking to itself
 # SECONDS_PER_TEST (3) and BULK_MB (200) make it shorter or longer.
+# Lossy rows: both the lab's kernel and the veth reference lose LOSSY_PCTS (1 2 5) percent
+# of non-SYN TCP frames in each direction (an nftables `numgen random` rule on the same
+# hooks, since this kernel has no sch_netem); LOSSY_MB (5) MiB per transfer, LOSSY_ROUNDS
+# (3) rounds with Linux and tapir interleaved, medians. LOSSY_ROUNDS=0 skips them.
 set -u
 TAPIR=$(realpath "$1")
 BT=$(realpath "$2")
@@ -109,6 +113,57 @@ wait_for "$TMP/tsink" ready=1
 head -c "$((MB * 1048576))" /dev/zero | timeout 60 ip netns exec "$NS" "$TAPIR" nc 10.0.0.1 5001 >/dev/null 2>"$TMP/tnc.err"
 timeout 10 sh -c "wait $sp" 2>/dev/null; kill "$sp" 2>/dev/null
 
+# ---- lossy links: transfer times at 1, 2, 5% loss, tapir beside Linux-to-Linux ----
+LOSSY_MB=${LOSSY_MB:-5}
+ROUNDS=${LOSSY_ROUNDS:-3}
+PCTS=${LOSSY_PCTS:-1 2 5}
+# lossy NS PCT: drop PCT% of the TCP frames (SYNs spared) entering and leaving NS. TCP in
+# NS sends single segments (gso_max_segs 1 on DEV), so a drop loses one segment, not a
+# 64 KiB GSO super-frame; tapir runs with --offload off for the same reason.
+lossy() {
+    ip -n "$1" link set "$2" gso_max_segs 1
+    ip netns exec "$1" nft delete table inet bench 2>/dev/null
+    ip netns exec "$1" nft "add table inet bench;
+        add chain inet bench in { type filter hook input priority 0; };
+        add chain inet bench out { type filter hook output priority 0; };
+        add rule inet bench in tcp flags & syn == 0 numgen random mod 1000 < $(($3 * 10)) drop;
+        add rule inet bench out tcp flags & syn == 0 numgen random mod 1000 < $(($3 * 10)) drop"
+}
+secs() { awk -v m="$1" -v mb="$LOSSY_MB" 'BEGIN { if (m == "" || m == 0) print ""; else printf "%.2f\n", mb * 8.388608 / m }'; }
+median() { sort -n | awk '{ v[NR] = $1 } END { if (NR) print v[int((NR + 1) / 2)] }'; }
+if [ "$ROUNDS" -gt 0 ] && command -v nft >/dev/null; then
+    for pct in $PCTS; do
+        lossy "$VA" tapir-bv0 "$pct"
+        lossy "$NS" tap0 "$pct"
+        : >"$TMP/l.$pct.linux"; : >"$TMP/l.$pct.in"; : >"$TMP/l.$pct.out"
+        r=0
+        while [ $r -lt "$ROUNDS" ]; do
+            r=$((r + 1))
+            ip netns exec "$VB" "$BT" sink 5001 >"$TMP/lk" 2>&1 &
+            sp=$!
+            wait_for "$TMP/lk" ready=1
+            timeout 120 ip netns exec "$VA" "$BT" send 10.9.0.2 5001 "$LOSSY_MB" >/dev/null 2>&1
+            timeout 10 sh -c "wait $sp" 2>/dev/null; kill "$sp" 2>/dev/null
+            secs "$(val mbit_per_s "$TMP/lk")" >>"$TMP/l.$pct.linux"
+            ip netns exec "$NS" "$TAPIR" --offload off serve >"$TMP/ls.out" 2>"$TMP/ls.err" &
+            TP=$!
+            wait_for "$TMP/ls.out" "tapir: up"
+            timeout 120 ip netns exec "$NS" "$BT" send 10.0.0.2 9 "$LOSSY_MB" >"$TMP/li" 2>&1
+            secs "$(val mbit_per_s "$TMP/li")" >>"$TMP/l.$pct.in"
+            kill "$TP"; wait "$TP" 2>/dev/null
+            ip netns exec "$NS" "$BT" sink 5001 >"$TMP/lo" 2>&1 &
+            sp=$!
+            wait_for "$TMP/lo" ready=1
+            head -c "$((LOSSY_MB * 1048576))" /dev/zero |
+                timeout 120 ip netns exec "$NS" "$TAPIR" --offload off nc 10.0.0.1 5001 >/dev/null 2>>"$TMP/lnc.err"
+            timeout 10 sh -c "wait $sp" 2>/dev/null; kill "$sp" 2>/dev/null
+            secs "$(val mbit_per_s "$TMP/lo")" >>"$TMP/l.$pct.out"
+        done
+        ip netns exec "$VA" nft delete table inet bench
+        ip netns exec "$NS" nft delete table inet bench
+    done
+fi
+
 row() { # figure tapir reference unit
     printf '| %-44s | %12s | %12s | %6s |\n' "$1" "${2:-n/a}" "${3:-n/a}" "$(ratio "${2:-}" "${3:-}")"
 }
@@ -128,8 +183,22 @@ row "ping round trip p99, us (vs veth)" "$(val p99_us "$TMP/tping")" "$(val p99_
 row "TCP echo round trip median, us (vs veth)" "$(val median_us "$TMP/trtt")" "$(val median_us "$TMP/krtt")"
 row "TCP echo round trip p99, us (vs veth)" "$(val p99_us "$TMP/trtt")" "$(val p99_us "$TMP/krtt")"
 row "TCP connections/s (vs veth)" "$(val conn_per_s "$TMP/tcps")" "$(val conn_per_s "$TMP/kcps")"
+if [ "$ROUNDS" -gt 0 ] && command -v nft >/dev/null; then
+    echo
+    echo "Lossy link, $LOSSY_MB MiB, median of $ROUNDS rounds: transfer time in s (lower is better)"
+    echo "| figure                                       |        tapir |  Linux-Linux |  ratio |"
+    echo "|----------------------------------------------|--------------|--------------|--------|"
+    for pct in $PCTS; do
+        ref=$(median <"$TMP/l.$pct.linux")
+        row "kernel -> tapir, $pct% loss both ways, s" "$(median <"$TMP/l.$pct.in")" "$ref"
+        row "tapir -> kernel, $pct% loss both ways, s" "$(median <"$TMP/l.$pct.out")" "$ref"
+    done
+elif [ "$ROUNDS" -gt 0 ]; then
+    echo "(lossy rows skipped: nft not found; tests/tools.sh test installs nftables)"
+fi
 echo
 echo "Targets: bulk TCP >= 0.60 of the link's ceiling; round trips <= 2x the kernel's veth figure."
+echo "Lossy rows: within 1.3x of Linux-to-Linux (a ratio is tapir/Linux: lower is better)."
 echo "The ceiling counts 1514-byte frames; with offloads (the default) tapir moves up to 64 KiB"
 echo "per frame and can pass it, so the 'offload off' rows are the like-for-like comparison."
 echo "(a round-trip ratio is tapir/kernel: lower is better). n/a: that measurement did not run;"

@@ -3,7 +3,8 @@
 #
 #   tests/gdb/test_gdb.sh [BUILD]        (BUILD: a build directory, default build-debug)
 #
-# Runs `gdb -batch -x tests/gdb/walkthrough.gdb --args BUILD/tapir sim handshake`; the script
+# Runs `gdb -batch -x tests/gdb/walkthrough.gdb --args BUILD/tapir sim handshake --no-sack
+# --no-timestamps` (the SYN of docs/debugging.md, 28 bytes of header); the script
 # sources docs/tapir.gdb, stops where the page stops and prints what the page prints. Each
 # check below is one thing the page claims (which stack a stop is on, the state a TCB is in,
 # the bytes of a segment, the order of the state changes). Prints PASS/FAIL lines, then one
@@ -51,7 +52,8 @@ trap 'rm -f "$out"' EXIT
 # and software watchpoints can make it many times slower. GDB_TIMEOUT raises it.
 limit=${GDB_TIMEOUT:-180}
 start=$SECONDS
-timeout -k 5 "$limit" gdb -nx -batch -x tests/gdb/walkthrough.gdb --args "$TAPIR" sim handshake > "$out" 2>&1
+timeout -k 5 "$limit" gdb -nx -batch -x tests/gdb/walkthrough.gdb --args "$TAPIR" sim handshake \
+    --no-sack --no-timestamps > "$out" 2>&1
 status=$?
 took=$((SECONDS - start))
 

@@ -1,6 +1,6 @@
 # walkthrough.gdb - the gdb session of docs/debugging.md, as a script:
 #
-#   gdb -batch -x tests/gdb/walkthrough.gdb --args build-debug/tapir sim handshake
+#   gdb -batch -x tests/gdb/walkthrough.gdb --args build-debug/tapir sim handshake --no-sack --no-timestamps
 #
 # Every stop prints a line starting "=== " and then the state it shows; test_gdb.sh checks
 # those against what the doc says. Run from the top of the repository (it sources

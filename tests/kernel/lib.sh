@@ -16,6 +16,7 @@
 #   lab_up                         create this test's namespace $NS (10.0.0.1 = kernel)
 #   start_stack [OPTIONS...]       run `$TAPIR --pcap $PCAP --stats OPTIONS serve` in $NS,
 #                                  wait until it prints `tapir: up ...`
+#   wait_reachable                 poll (bounded) until the kernel's ping reaches tapir
 #   stop_stack                     SIGTERM, wait (bounded), require exit status 0;
 #                                  afterwards $STACK_OUT / $STACK_ERR hold its stdout/stderr
 #   in_ns CMD...                   run CMD inside $NS
@@ -73,8 +74,13 @@ fail()
     exit 1
 }
 
-# note TEXT: a progress line in the test's log (shown when it fails).
-note() { echo "# $*"; }
+# note TEXT: a progress line in the test's log (shown when it fails); the last one is also
+# named when the test is interrupted.
+note()
+{
+    echo "# $*"
+    printf '%s\n' "$*" >"$WORK/last-note"
+}
 
 # step TEXT: what the test is doing now; a program the test runs may write its own, finer
 # step into $STEP_FILE (the lesson checker names the block it runs).
@@ -180,7 +186,7 @@ cleanup()
 # the test's log.
 exec 8>&1 9>&2
 trap cleanup EXIT
-trap 'exec 1>&8 2>&9; fail "interrupted (signal: run.sh'"'"'s time limit, or ^C) during: $(cat "$STEP_FILE" 2>/dev/null || echo "(no step named)")"' INT TERM
+trap 'exec 1>&8 2>&9; fail "interrupted (signal: run.sh'"'"'s time limit, or ^C) during: $(cat "$STEP_FILE" 2>/dev/null || echo "(no step named)") (last progress: $(cat "$WORK/last-note" 2>/dev/null || echo none))"' INT TERM
 
 lab_up()
 {
@@ -226,6 +232,17 @@ start_stack()
         sleep 0.1
     done
     fail "tapir serve did not print 'tapir: up' within $(scaled 10) s (raise KERNEL_TIMEOUT_SCALE, now $TIMEOUT_SCALE)"
+}
+
+# wait_reachable: the kernel's ping reaches tapir (at most 10 tries of 1 s): its link may
+# come up late, and a crafted or flooded frame sent before that is lost.
+wait_reachable()
+{
+    local i
+    for ((i = 0; i < 10; i++)); do
+        in_ns ping -c 1 -W 1 "$TAPIR_IP" >/dev/null 2>&1 && return 0
+    done
+    fail "the kernel cannot ping tapir at $TAPIR_IP"
 }
 
 # stop_stack: SIGTERM, then tapir prints --stats and must exit 0 (a sanitizer report or a

@@ -85,7 +85,7 @@ step "tests/kernel/run.sh lessons with KERNEL_TIMEOUT=3"
 out=$(KERNEL_NS_PREFIX="$prefix" KERNEL_TIMEOUT=3 "$KERNEL_DIR/run.sh" "$TAPIR" lessons 2>&1)
 echo "$out" | head -n 5
 expect_match "a timed-out test is named, with the step it was in and the variable to raise" \
-    '^FAIL lessons \(timed out after 3s during: (tests/lessons/check\.sh on lessons 01-05|lesson block docs/lessons/[0-9]+-[a-z-]+\.md:[0-9]+ .*); raise the limit with KERNEL_TIMEOUT_SCALE=[0-9]+ \(now [0-9]+\) or KERNEL_TIMEOUT=SECONDS\)$' "$out"
+    '^FAIL lessons \(timed out after 3s during: (tests/lessons/check\.sh on lessons 01-05|lesson block docs/lessons/[0-9]+-[a-z-]+\.md:[0-9]+ .*)( \(last progress: .*\))?; raise the limit with KERNEL_TIMEOUT_SCALE=[0-9]+ \(now [0-9]+\) or KERNEL_TIMEOUT=SECONDS\)$' "$out"
 expect_no_match "it left no namespace behind" "^$prefix" "$(ip netns list)"
 
 # ---- without root ------------------------------------------------------------------------

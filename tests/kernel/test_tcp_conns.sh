@@ -102,7 +102,7 @@ expect_eq "stats: passive opens" "$total" "$(tcp_stat "$STACK_ERR" "passive open
 expect_eq "stats: connections established" "$total" \
     "$(tcp_stat "$STACK_ERR" "connections that reached ESTABLISHED")"
 expect_eq "stats: listen drops" 0 \
-    "$(tcp_stat "$STACK_ERR" "SYNs or handshake ACKs dropped: listener backlog full")"
+    "$(tcp_stat "$STACK_ERR" "handshake ACKs dropped: accept queue full")"
 expect_eq "stats: TCB limit" 0 "$(tcp_stat "$STACK_ERR" "connections refused: TCB limit reached")"
 expect_eq "stats: segments with a bad checksum" 0 \
     "$(tcp_stat "$STACK_ERR" "segments with a bad checksum")"

@@ -144,7 +144,7 @@ for i in "${!files[@]}"; do
 done
 [ -x "$tapir" ] || { echo "lessons: no tapir binary at '$tapir': build it first (make)"; echo "lessons: 0 passed, 1 failed, 0 skipped"; exit 1; }
 
-work=$(mktemp -d /tmp/tapir-lessons.XXXXXX)
+work=$(mktemp -d "${TMPDIR:-/tmp}/tapir-lessons.XXXXXX")
 cleanup()
 {
     [ "$BASHPID" = "$$" ] || return 0

@@ -177,15 +177,18 @@ static inline void fill_pattern(uint8_t *p, size_t n, uint32_t seed)
     }
 }
 
-/* Hand a TCP segment from src:sport to dst:dport straight to `stack`'s IP input, as if it
- * had come off the wire (for RST / SYN injection). */
-static inline void inject_segment(struct stack *stack, uint32_t src, uint16_t sport, uint32_t dst,
-                                  uint16_t dport, uint32_t seq, uint32_t ack, uint8_t flags,
-                                  uint16_t wnd, const void *data, size_t len)
+/* Hand a TCP segment from src:sport to dst:dport, with options `opts` (NULL: none),
+ * straight to `stack`'s IP input, as if it had come off the wire. */
+static inline void inject_segment_opts(struct stack *stack, uint32_t src, uint16_t sport,
+                                       uint32_t dst, uint16_t dport, uint32_t seq, uint32_t ack,
+                                       uint8_t flags, uint16_t wnd, const struct tcp_opts *opts,
+                                       const void *data, size_t len)
 {
     uint8_t buf[IP_HDR_LEN + TCP_HDR_MAX_LEN + 1500];
     struct tcp_hdr h;
     memset(&h, 0, sizeof(h));
+    if (opts)
+        h.opts = *opts;
     h.sport = sport;
     h.dport = dport;
     h.seq = seq;
@@ -207,6 +210,14 @@ static inline void inject_segment(struct stack *stack, uint32_t src, uint16_t sp
     ih.dst = dst;
     ip_build(&ih, buf);
     ip_input(stack, pkb_from_bytes(buf, ih.total_len));
+}
+
+/* The same without options (for RST / SYN injection). */
+static inline void inject_segment(struct stack *stack, uint32_t src, uint16_t sport, uint32_t dst,
+                                  uint16_t dport, uint32_t seq, uint32_t ack, uint8_t flags,
+                                  uint16_t wnd, const void *data, size_t len)
+{
+    inject_segment_opts(stack, src, sport, dst, dport, seq, ack, flags, wnd, NULL, data, len);
 }
 
 #endif

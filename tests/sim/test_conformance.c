@@ -524,6 +524,10 @@ START_TEST(timeout_cuts_cwnd_to_one_segment)
     while (stack_stats(net.a)->tcp.timeouts == 0)
         simnet_run(&net, 10000, NULL, NULL);
     ck_assert_uint_eq(cli.tcb->cwnd, cli.tcb->smss);
+    /* FlightSize when the timer fired: the tail loss probe (RFC 8985) sent one more
+     * segment of new data before it */
+    flight = cli.tcb->snd_max - cli.tcb->snd_una;
+    ck_assert_uint_eq(flight, 11 * cli.tcb->smss);
     ck_assert_uint_eq(cli.tcb->ssthresh, flight / 2);
 }
 END_TEST

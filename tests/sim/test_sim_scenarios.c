@@ -116,8 +116,8 @@ static const struct expect expects[] = {
       {"B: accepted (ESTABLISHED)", NULL}}},
     {"transfer",
      {{"] L7 app  A: send(20000 bytes) -> 20000 queued", NULL},
-      {TCP_A, " len=1460", NULL},
-      {TCP_A, "FIN|PSH|ACK", " len=1020"},
+      {TCP_A, " len=1448", NULL},
+      {TCP_A, "FIN|PSH|ACK", " len=1176"},
       {"] L7 app  B: recv() -> ", "(20000 so far)", NULL},
       {"] L7 app  B: recv() -> 0: end of stream", NULL},
       {TCP_A, "| FIN-WAIT-2 -> TIME-WAIT", NULL},
@@ -126,9 +126,9 @@ static const struct expect expects[] = {
       {"B received 20000 of 20000 bytes, byte-exact", NULL},
       {"A: ", " segments sent, ", " 0 retransmitted"}}},
     {"loss",
-     {{"] wire    drops A's data segment 3: seq=2921 (raw ", ") len=1460", NULL},
-      {"] wire    A sends seq=2921 (raw ", ") len=1460 again: ", NULL},
-      {"the wire dropped 1 segment (relative seq 2921, 1460 bytes); A sent it again 1 time", NULL},
+     {{"] wire    drops A's data segment 3: seq=2897 (raw ", ") len=1448", NULL},
+      {"] wire    A sends seq=2897 (raw ", ") len=1448 again: ", NULL},
+      {"the wire dropped 1 segment (relative seq 2897); A sent it again 1 time", NULL},
       {"B received 20000 of 20000 bytes, byte-exact", NULL},
       {", 1 dropped on purpose", NULL}}},
     {"close",
@@ -282,13 +282,13 @@ START_TEST(test_loss_retransmits_the_dropped_segment)
     /* A's trace shows that segment twice: the copy the wire dropped, and the retransmission */
     char seg[64];
     snprintf(seg, sizeof(seg), "ACK seq=%lu ack=", seq);
-    const char *first = must_have(r1.out, TCP_A "tx 10.0.0.1:", seg, " len=1460");
-    const char *second = line_with(strchr(first, '\n') + 1, TCP_A "tx 10.0.0.1:", seg, " len=1460");
+    const char *first = must_have(r1.out, TCP_A "tx 10.0.0.1:", seg, " len=1448");
+    const char *second = line_with(strchr(first, '\n') + 1, TCP_A "tx 10.0.0.1:", seg, " len=1448");
     ck_assert_ptr_nonnull(second);
     assert_before(drop, second);
     /* the retransmission has a line of its own, just before the segment, saying why */
     char rtx[64];
-    snprintf(rtx, sizeof(rtx), " retransmit seq=%lu len=1460: ", seq);
+    snprintf(rtx, sizeof(rtx), " retransmit seq=%lu len=1448: ", seq);
     const char *why = must_have(r1.out, TCP_A "10.0.0.1:", rtx, "; RTO ");
     ck_assert_uint_eq(count_lines(r1.out, " retransmit seq="), 1);
     assert_before(drop, why);
@@ -302,10 +302,9 @@ START_TEST(test_loss_retransmits_the_dropped_segment)
     ck_assert_uint_eq(count_lines(r1.out, TCP_A "10.0.0.1:"), 4);
     ck_assert_uint_eq(value_after(b_sum, "sent, "), a_sent - 1);
     const char *how = strstr(again, "again: ");
-    ck_assert(!strncmp(how, "again: fast retransmit", 22) ||
-              !strncmp(how, "again: retransmission timeout", 29));
-    if (!strncmp(how, "again: fast retransmit", 22))
-        must_have(r1.out, "A: 1 fast retransmit, 0 retransmission timeouts", NULL, NULL);
+    /* SACK (on by default): the scoreboard shows the hole lost, no timeout */
+    ck_assert(!strncmp(how, "again: SACK recovery", 20));
+    must_have(r1.out, "A: 1 fast retransmit (1 with SACK), 0 retransmission timeouts", NULL, NULL);
 }
 END_TEST
 
@@ -449,6 +448,27 @@ START_TEST(test_pcap_and_stats)
 }
 END_TEST
 
+/* --drop picks the lost segments; --no-sack makes both stacks recover without SACK; a bad
+ * list is a usage error. */
+START_TEST(test_loss_drop_list_and_no_sack)
+{
+    const char *const sack[] = {"loss", "--drop", "3,5,7", "--trace", "none", NULL};
+    run_cli(&r1, sack);
+    ck_assert_int_eq(r1.status, 0);
+    must_have(r1.out, "the wire dropped 3 segments (relative seq 2897, 5793, 8689)", NULL, NULL);
+    ck_assert_uint_eq(count_lines(r1.out, " again: SACK recovery"), 3);
+    const char *const nosack[] = {"loss", "--drop", "3,5,7", "--no-sack", "--trace", "none", NULL};
+    run_cli(&r2, nosack);
+    ck_assert_int_eq(r2.status, 0);
+    must_have(r2.out, "# tapir sim loss: seed 1, loss 0%, no SACK;", NULL, NULL);
+    ck_assert_uint_eq(count_lines(r2.out, " again: SACK recovery"), 0);
+    must_have(r2.out, "A: 1 fast retransmit (0 with SACK), 0 retransmission timeouts", NULL, NULL);
+    const char *const bad[] = {"loss", "--drop", "0", NULL};
+    run_cli(&r1, bad);
+    ck_assert_int_eq(r1.status, 2);
+}
+END_TEST
+
 /* --html FILE: one page with the run's data in it (the browser side is tests/html/). The
  * loss run has one frame lost on the wire: in the data, one frame never arrived (-1). */
 START_TEST(test_html_page)
@@ -510,6 +530,7 @@ static Suite *scenarios_suite(void)
     tcase_set_timeout(cli, 60);
     tcase_add_test(cli, test_list_shows_all);
     tcase_add_test(cli, test_transfer_over_lossy_wire);
+    tcase_add_test(cli, test_loss_drop_list_and_no_sack);
     tcase_add_test(cli, test_html_page);
     tcase_add_test(cli, test_pcap_and_stats);
     suite_add_tcase(s, cli);

@@ -711,18 +711,21 @@ START_TEST(limit_datagrams)
 
     inject_fragment(u, 1, 0, true, request, FRAG_DATA);
     inject_fragment(u, 2, 0, true, request, FRAG_DATA);
-    inject_fragment(u, 3, 0, true, request, FRAG_DATA); /* a third at once: no room */
-    ck_assert_uint_eq(st->ip.reasm_limit, 1);
-    /* datagram 1 completes and frees its slot ... */
-    inject_fragment(u, 1, FRAG_DATA, true, request + FRAG_DATA, FRAG_DATA);
-    inject_fragment(u, 1, 2 * FRAG_DATA, false, request + 2 * FRAG_DATA, FRAG3_DATA);
-    ck_assert_uint_eq(st->ip.reasm_ok, 1);
-    /* ... so datagram 3 now fits and completes too */
+    inject_fragment(u, 3, 0, true, request, FRAG_DATA); /* a third at once: 1 (oldest) goes */
+    ck_assert_uint_eq(st->ip.reasm_evicted, 1);
+    ck_assert_uint_eq(st->ip.reasm_limit, 0);
+    /* datagrams 2 and 3 complete */
     inject_fragment(u, 3, 2 * FRAG_DATA, false, request + 2 * FRAG_DATA, FRAG3_DATA);
     inject_fragment(u, 3, FRAG_DATA, true, request + FRAG_DATA, FRAG_DATA);
-    inject_fragment(u, 3, 0, true, request, FRAG_DATA);
+    ck_assert_uint_eq(st->ip.reasm_ok, 1);
+    inject_fragment(u, 2, FRAG_DATA, true, request + FRAG_DATA, FRAG_DATA);
+    inject_fragment(u, 2, 2 * FRAG_DATA, false, request + 2 * FRAG_DATA, FRAG3_DATA);
     ck_assert_uint_eq(st->ip.reasm_ok, 2);
-    ck_assert_uint_eq(st->ip.reasm_limit, 1);
+    /* what arrives of datagram 1 now starts over, and cannot complete without its start */
+    inject_fragment(u, 1, FRAG_DATA, true, request + FRAG_DATA, FRAG_DATA);
+    inject_fragment(u, 1, 2 * FRAG_DATA, false, request + 2 * FRAG_DATA, FRAG3_DATA);
+    ck_assert_uint_eq(st->ip.reasm_ok, 2);
+    ck_assert_uint_eq(st->ip.reasm_evicted, 1);
     unet_destroy(u);
 }
 END_TEST
@@ -740,20 +743,18 @@ START_TEST(limit_bytes)
 
     inject_big(u, 0);
     inject_big(u, 1); /* 2960 bytes held */
-    inject_big(u, 2); /* would need 4008 */
+    inject_big(u, 2); /* would need 4008: more than all the buffers, evicting cannot help */
     ck_assert_uint_eq(st->ip.reasm_limit, 1);
-    inject_fragment(u, 7, 0, true, request, 48); /* another datagram: 48 more is too many */
-    ck_assert_uint_eq(st->ip.reasm_limit, 2);
-    ck_assert_uint_eq(st->ip.reasm_ok, 0);
-    ck_assert_uint_eq(unet_sent(u), 0);
-
-    /* when the big one times out its bytes are free again */
-    unet_advance(u, (uint64_t)cfg.reasm_timeout_ms * 1000);
-    unet_drain(u); /* time exceeded for datagram BIG_ID */
+    ck_assert_uint_eq(st->ip.reasm_evicted, 0);
+    /* another datagram: 48 more bytes do not fit, so the oldest (the big one) makes room */
     inject_fragment(u, 7, 0, true, request, 48);
+    ck_assert_uint_eq(st->ip.reasm_evicted, 1);
+    ck_assert_uint_eq(st->ip.reasm_limit, 1);
     inject_fragment(u, 7, 48, false, request + 48, 8);
-    ck_assert_uint_eq(st->ip.reasm_limit, 2);
     ck_assert_uint_eq(st->ip.reasm_ok, 1);
+    /* the evicted datagram never sends time exceeded: it was not timed out */
+    unet_advance(u, (uint64_t)cfg.reasm_timeout_ms * 1000);
+    ck_assert_uint_eq(st->ip.reasm_timeout, 0);
     unet_destroy(u);
 }
 END_TEST
