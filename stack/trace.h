@@ -1,9 +1,11 @@
 /* trace.h - one line per event on stderr, labelled with its OSI layer, and a pcap writer.
  *
- *   [   0.004512] L4 tcp  10.0.0.1:40112 > 10.0.0.2:7 SYN seq=1 ... | LISTEN -> SYN-RECEIVED
+ *   [   0.004512] L4 tcp  rx 10.0.0.1:40112 > 10.0.0.2:7 SYN seq=0 ... | LISTEN -> SYN-RECEIVED
  *
  * The time is seconds since the stack started, on the stack's own clock. Tracing is
  * chosen per layer (`--trace ip,tcp`); a disabled layer costs one test of a bit mask.
+ * docs/tracing.md is the reader's key: rx/tx, TCP's relative sequence numbers, and what
+ * `len=` counts on each layer's lines (the unit at L1-L3, the data at L4).
  */
 #ifndef TAPIR_TRACE_H
 #define TAPIR_TRACE_H

@@ -33,14 +33,19 @@ if [ "$mode" = test ]; then
     need "command -v tc" iproute2
     need "command -v sha256sum" coreutils
     need "command -v gdb" gdb
-    # the lossy-link TCP tests use tc netem, or a python3 relay where the kernel has no netem
+    # test_sim_pcap.sh becomes nobody to show that a sim run needs no root
+    need "command -v setpriv" util-linux
+    # test_lab_class.sh reads tap0 with a plain TAP reader (tests/kernel/tap_reader.py)
     need "command -v python3" python3
     # lesson 07's lab and make bench's lossy rows drop segments with an nftables rule
     need "command -v nft" nftables
     # the attack tests (test_attack_*.sh) craft hostile frames with scapy, flood with hping3
     need "/usr/bin/python3 -c 'import scapy.all'" python3-scapy
     need "command -v hping3" hping3
-    need "command -v clang" clang # the libFuzzer run of make check (make fuzz)
+    # the libFuzzer run of make check (make fuzz): clang, and libFuzzer's runtime, which is
+    # only a Recommends of clang (absent where apt is set to skip recommended packages)
+    need "command -v clang" clang
+    need "ls /usr/lib/llvm-*/lib/clang/*/lib/linux/libclang_rt.fuzzer-*.a" libclang-rt-dev
     # the --html pages are opened in a real (headless) browser
     need "command -v chromium" chromium
     # `tapir run curl` (tests/kernel/test_run_http.sh); the kernel side fetches with it too
