@@ -623,6 +623,18 @@ static size_t iov_total(const struct iovec *iov, int n)
 #define DGRAM_MAX_IOV 1024  /* IOV_MAX */
 #define UDP_MAX_DATA  65507 /* 65535 - IP header - UDP header */
 
+/* An error message (run_proto.h) at the head of fd's queue: taken, and its error (if
+ * SO_ERROR did not take it first) returned; else 0. As Linux's send() reports the error of
+ * a connected UDP socket before sending. */
+static int dgram_error_first(int fd)
+{
+    struct run_dgram h = {0};
+    if (get_recv()(fd, &h, sizeof(h), MSG_PEEK | MSG_DONTWAIT) < (ssize_t)sizeof(h) || !h.err)
+        return 0;
+    get_recv()(fd, &h, sizeof(h), MSG_DONTWAIT);
+    return take_error(fds[fd].id, fd);
+}
+
 /* One datagram to `sa` (NULL: the connected peer), from iov, as sendmsg(2) on UDP. */
 static ssize_t dgram_send(int fd, const struct iovec *iov, size_t n, int flags,
                           const struct sockaddr *sa, socklen_t salen)
@@ -636,6 +648,11 @@ static ssize_t dgram_send(int fd, const struct iovec *iov, size_t n, int flags,
             return fail(EINVAL); /* Linux refuses to send to port 0 */
     } else if (!fds[fd].connected) {
         return fail(EDESTADDRREQ);
+    }
+    if (fds[fd].connected) { /* an ICMP error waiting at the head fails this send, once */
+        int err = dgram_error_first(fd);
+        if (err < 0)
+            return fail(err);
     }
     if (n > DGRAM_MAX_IOV)
         return fail(EMSGSIZE);

@@ -4,7 +4,8 @@
 #   1. run_udp.py client, on tapir, against the kernel's UDP echo server: sendto/recvfrom
 #      with the source address, connect/send/recv/sendmsg/recvmsg, MSG_PEEK, truncation
 #      (MSG_TRUNC), EAGAIN, select(), ECONNREFUSED after ICMP port unreachable on a
-#      connected socket, EOPNOTSUPP/EADDRINUSE/EINVAL (the script passes on the kernel too).
+#      connected socket (by the next recv and the next send), EOPNOTSUPP/EADDRINUSE/EINVAL
+#      (the script passes on the kernel alone too).
 #   2. The other way: run_udp.py server on tapir echoes what the kernel sends.
 #   3. `tapir run nc -u` (OpenBSD netcat, unmodified) to the kernel's `nc -u -l`.
 . "$(dirname "$0")/lib.sh"
