@@ -7,7 +7,8 @@
 #      connected socket (by the next recv and the next send), EOPNOTSUPP/EADDRINUSE/EINVAL
 #      (the script passes on the kernel alone too).
 #   2. The other way: run_udp.py server on tapir echoes what the kernel sends.
-#   3. `tapir run nc -u` (OpenBSD netcat, unmodified) to the kernel's `nc -u -l`.
+#   3. `tapir run nc -u` (OpenBSD netcat, unmodified) to the kernel's `nc -u -l`;
+#   4. `tapir run nc -u -l` from the kernel's `nc -u`.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/run_lib.sh"
 
@@ -55,4 +56,13 @@ printf 'hello over udp\n' | in_ns timeout 5 "$TAPIR" --trace sock run nc -u -q 1
 wait_file_match "$WORK/kernel-nc.out" "^hello over udp$"
 expect_match "the trace shows nc's UDP connect()" "L5 sock nc: connect\(fd [0-9]+, $PEER_IP:9302\) = 0" \
     "$(cat "$WORK/nc.trace")"
+
+# ---- 4. tapir run nc -u -l <- the kernel's nc -u ---------------------------------------------
+tapir_run_bg "$WORK/nc-server.trace" run nc -u -l 9303 </dev/null
+wait_file_match "$WORK/nc-server.trace" "L5 sock nc: bind\(fd [0-9]+, 0.0.0.0:9303\) = 0"
+printf 'hello back\n' | in_ns timeout 5 nc -u -q 1 "$TAPIR_IP" 9303 || true
+wait_file_match "$WORK/nc-server.trace.out" "^hello back$"
+expect_match "tapir's nc -u -l connected to the kernel's nc (as nc does after the first datagram)" \
+    "L5 sock nc: connect\(fd [0-9]+, $PEER_IP:[0-9]+\) = 0" "$(cat "$WORK/nc-server.trace")"
+stop_tapir_run
 pass
