@@ -238,7 +238,7 @@ struct tcb {
     uint32_t urg_mark;
 };
 
-#define TCP_HASH_BITS 10
+#define TCP_HASH_BITS 12
 #define TCP_HASH_SIZE (1u << TCP_HASH_BITS)
 
 struct tcp_state {

@@ -8,6 +8,9 @@
  *   benchtool send DST PORT MBYTES            TCP bulk send, prints Mbit/s
  *   benchtool sink PORT                       accept one TCP connection, read to EOF, print Mbit/s
  *   benchtool echod PORT                      TCP echo server for the kernel-to-kernel reference
+ *   benchtool hold DST PORT COUNT             open COUNT TCP connections to an echo server,
+ *                                             echo one byte on each, then hold them open
+ *                                             (idle) until killed
  *
  * Results are printed as "key=value" lines for bench.sh to pick up.
  */
@@ -25,6 +28,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -152,6 +156,60 @@ static int rtt(const char *ip, const char *port, int count)
     return 0;
 }
 
+/* Room for `n` descriptors (root may raise the hard limit too). */
+static void raise_nofile(rlim_t n)
+{
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < n) {
+        rl.rlim_cur = n;
+        if (rl.rlim_max < n)
+            rl.rlim_max = n;
+        setrlimit(RLIMIT_NOFILE, &rl);
+    }
+}
+
+/* Open `count` connections one after the other (so no listener backlog overflows), check
+ * each echoes one byte, print held= and echoed=, then keep them open and idle. */
+static int hold(const char *ip, const char *port, int count)
+{
+    struct sockaddr_in sa = addr_of(ip, port);
+    raise_nofile((rlim_t)count + 64);
+    struct pollfd *fds = calloc((size_t)count, sizeof(*fds));
+    struct timeval five = {.tv_sec = 5};
+    double start = now_s();
+    int held = 0;
+    while (held < count) {
+        int fd = socket(AF_INET, SOCK_STREAM, 0);
+        if (fd < 0)
+            break;
+        setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &five, sizeof(five)); /* bounds connect() */
+        if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || write(fd, "x", 1) != 1) {
+            close(fd);
+            break;
+        }
+        fds[held++] = (struct pollfd){.fd = fd, .events = POLLIN};
+    }
+    int echoed = 0;
+    char c;
+    double deadline = now_s() + 30;
+    while (echoed < held && now_s() < deadline) {
+        if (poll(fds, (nfds_t)held, 1000) < 0)
+            die("poll");
+        for (int i = 0; i < held; i++) {
+            if (fds[i].revents && fds[i].fd >= 0) {
+                if (read(fds[i].fd, &c, 1) == 1)
+                    echoed++;
+                fds[i].fd = -fds[i].fd - 1; /* done with it: poll skips negative fds */
+            }
+        }
+    }
+    printf("held=%d\nechoed=%d\nhold_s=%.2f\nready=1\n", held, echoed, now_s() - start);
+    fflush(stdout);
+    for (;;)
+        pause(); /* hold them until killed */
+    return 0;
+}
+
 static int cps(const char *ip, const char *port, double seconds)
 {
     struct sockaddr_in sa = addr_of(ip, port);
@@ -222,6 +280,7 @@ static int sink(const char *port)
 static int echod(const char *port)
 {
     struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)atoi(port))};
+    raise_nofile(ECHOD_MAX_FDS + 64);
     int ls = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0), one = 1;
     setsockopt(ls, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
     if (bind(ls, (struct sockaddr *)&sa, sizeof(sa)) < 0 || listen(ls, 4096) < 0)
@@ -257,6 +316,8 @@ static int echod(const char *port)
 
 int main(int argc, char **argv)
 {
+    if (argc == 5 && !strcmp(argv[1], "hold"))
+        return hold(argv[2], argv[3], atoi(argv[4]));
     if (argc == 3 && !strcmp(argv[1], "echod"))
         return echod(argv[2]);
     if (argc == 4 && !strcmp(argv[1], "tapread"))
