@@ -128,7 +128,7 @@ idle() {
         ip netns exec "$1" "$BT" hold "$2" 7 "$n" >"$TMP/hold.$4.$n" 2>&1 &
         hp=$!
         i=0 # bounded: 120 s for the connections to open and echo
-        while ! grep -q ready=1 "$TMP/hold.$4.$n" && kill -0 "$hp" 2>/dev/null && [ $i -lt 1200 ]; do
+        while ! grep -q ready=1 "$TMP/hold.$4.$n" 2>/dev/null && kill -0 "$hp" 2>/dev/null && [ $i -lt 1200 ]; do
             i=$((i + 1)); sleep 0.1
         done
         rss_kb "$3" >"$TMP/rss.$4.$n"
