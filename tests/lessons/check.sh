@@ -42,6 +42,9 @@
 # --show prints every command's real output as the checker saw it (for writing a lesson).
 # Internal: check.sh --match EXPECTED ACTUAL [REPORT] compares two files (exit 0 on match).
 set -u
+# Blocks run as a student types them at a shell prompt: not inside a make of ours, whose
+# MAKELEVEL would make a `make` in a block print "Entering directory" lines.
+unset MAKELEVEL MAKEFLAGS MFLAGS
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 repo=$(cd "$here/../.." && pwd)
