@@ -48,13 +48,13 @@ expect_match "a missing expected line is reported" "^FAIL $copy:[0-9]+ " "$drift
 step "lessons are per user: \$LAB and \$OUT"
 peruser="$WORK/peruser.md"
 printf '# per user\n\n```console\n$ test -d $OUT && test -w $OUT && echo "$LAB $OUT/x"\n$LAB $OUT/x\n```\n' >"$peruser"
-out=$("$checker" --tapir "$TAPIR" --no-citations "$peruser" 2>&1) || fail "a block using \$LAB and \$OUT failed: $out"
+out=$("$checker" --tapir "$TAPIR" --no-citations --per-user "$peruser" 2>&1) || fail "a block using \$LAB and \$OUT failed: $out"
 expect_match "\$OUT is a writable directory, both written back" "^PASS $peruser:3 " "$out"
 printf '# shared\n\n```console\n$ true\n```\n\n```console\n$ build/tapir sim arp --html /tmp/arp.html\n```\n' >"$peruser"
-out=$("$checker" --tapir "$TAPIR" --no-citations "$peruser" 2>&1) && fail "the checker passed a command writing to /tmp/"
+out=$("$checker" --tapir "$TAPIR" --no-citations --per-user "$peruser" 2>&1) && fail "the checker passed a command writing to /tmp/"
 expect_match "a command naming /tmp/ is reported" "^FAIL $peruser:7 .*names 'tapir-lab' or '/tmp/'" "$out"
 printf '# shared\n\n```console lab\n$ sudo tap/lab up tapir-lab\n```\n' >"$peruser"
-out=$("$checker" --tapir "$TAPIR" --no-citations --lab "$NS" "$peruser" 2>&1) && fail "the checker passed a lab block naming tapir-lab"
+out=$("$checker" --tapir "$TAPIR" --no-citations --per-user --lab "$NS" "$peruser" 2>&1) && fail "the checker passed a lab block naming tapir-lab"
 expect_match "a lab block naming tapir-lab is reported" "^FAIL $peruser:3 .*names 'tapir-lab' or '/tmp/'" "$out"
 
 # A command that runs out of time names its lesson and line and the variable to raise.

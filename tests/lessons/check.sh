@@ -2,7 +2,7 @@
 # tests/lessons/check.sh - run the commands in docs/lessons/*.md and check their output.
 #
 #   tests/lessons/check.sh [--tapir PATH] [--tapir-debug PATH] [--lab NS] [--skip-lab]
-#                          [--show] [--no-citations] [FILE.md...]
+#                          [--show] [--no-citations] [--per-user] [FILE.md...]
 #
 # Every fenced block whose info string starts with `console` is a terminal session:
 # `$ COMMAND` lines, each followed by the output the lesson promises. The format (`...`
@@ -11,7 +11,9 @@
 #
 # Lessons are per user: a command names the lab's namespace `$LAB` and puts its files in
 # `$OUT` (a student sets both once per shell, docs/lessons/README.md), never `tapir-lab` or
-# `/tmp/` (the checker fails a command that does). The checker runs each block's commands
+# `/tmp/` (the checker fails a command that does; --per-user holds every FILE to that, not
+# only docs/lessons/; another page may write to `/tmp/`, which then becomes the block's
+# directory and is written back as `/tmp/`). The checker runs each block's commands
 # from the repository root, in one bash session per block, with LAB set to the namespace
 # given with --lab and OUT to a fresh directory of this run's own (so two checker runs never
 # collide), `build/tapir` replaced by --tapir (default build/tapir), `build-debug/tapir`
@@ -125,6 +127,7 @@ ns=""
 skip_lab=""
 show_output=""
 no_citations=""
+per_user_all=""
 files=()
 while [ $# -gt 0 ]; do
     case "$1" in
@@ -134,6 +137,7 @@ while [ $# -gt 0 ]; do
     --skip-lab) skip_lab=1; shift ;;
     --show) show_output=1; shift ;;
     --no-citations) no_citations=1; shift ;;
+    --per-user) per_user_all=1; shift ;;
     -h | --help) sed -n '2,30p' "$self" | sed 's/^# \{0,1\}//'; exit 0 ;;
     -*) echo "check.sh: unknown option '$1'" >&2; exit 2 ;;
     *) files+=("$1"); shift ;;
@@ -232,6 +236,9 @@ parse()
 to_run()
 {
     local s=$1
+    # a page that is not per user (no --per-user, not a lesson) may write to /tmp/: it gets
+    # the block's directory instead (first: the tapir path may itself live under /tmp)
+    [ -n "$per_user" ] || s=${s//\/tmp\//$tmpdir/}
     s=${s//build-debug\/tapir/$tapir_debug}
     s=${s//build\/tapir/$tapir}
     if [ -n "$lab" ]; then
@@ -243,7 +250,7 @@ to_run()
 # unrun FILE: undo the replacements in a command's output.
 unrun()
 {
-    sed -e "s#$tmpdir#\$OUT#g" -e "s#$tapir_debug#build-debug/tapir#g" -e "s#$tapir#build/tapir#g" \
+    sed -e "s#$tmpdir#$out_as#g" -e "s#$tapir_debug#build-debug/tapir#g" -e "s#$tapir#build/tapir#g" \
         -e "s#$block_lab#\$LAB#g" -e '/^Running as user "root" and group "root"/d' "$1"
 }
 
@@ -265,8 +272,8 @@ run_block()
         echo "cd \"$repo\" || exit 1"
         echo "export TAPIR_LESSON_CHECK=1"
         printf 'export LAB=%q OUT=%q\n' "$block_lab" "$tmpdir"
-        printf 'unrun() { sed -e "s#%s#\\$OUT#g" -e "s#%s#build-debug/tapir#g" -e "s#%s#build/tapir#g" -e "s#%s#\\$LAB#g" "$1"; }\n' \
-            "$tmpdir" "$tapir_debug" "$tapir" "$block_lab"
+        printf 'unrun() { sed -e "s#%s#%s#g" -e "s#%s#build-debug/tapir#g" -e "s#%s#build/tapir#g" -e "s#%s#\\$LAB#g" "$1"; }\n' \
+            "$tmpdir" "${out_as/\$/\\\$}" "$tapir_debug" "$tapir" "$block_lab"
         for ((k = 1; k <= n; k++)); do
             cmd=$(cat "$d/c$k.cmd")
             runcmd=$(to_run "$cmd")
@@ -463,6 +470,11 @@ for lesson in "${files[@]}"; do
     [ -f "$lesson" ] || { echo "FAIL $lesson (no such file)"; failed=$((failed + 1)); continue; }
     nlesson=$((nlesson + 1))
     [ -n "$no_citations" ] || check_citations "$lesson"
+    # The lessons (and any page given with --per-user) are per user: $LAB and $OUT only.
+    per_user=$per_user_all
+    case "$lesson" in "$repo"/docs/lessons/*) per_user=1 ;; esac
+    out_as='$OUT'
+    [ -n "$per_user" ] || out_as=/tmp
     ldir="$work/$(basename "$lesson" .md)"
     mkdir -p "$ldir"
     parse "$lesson" "$ldir"
@@ -481,7 +493,7 @@ for lesson in "${files[@]}"; do
         # Per user: thirty students on one server run the same lines, so a command names no
         # fixed namespace or shared path (docs/lessons/README.md, "A class on one server").
         shared=$(cat "$d"/c*.cmd | grep -E 'tapir-lab|/tmp/' | head -n 1)
-        if [ -n "$shared" ]; then
+        if [ -n "$per_user" ] && [ -n "$shared" ]; then
             echo "FAIL $(show "$lesson"):$bline $block_title: a command names 'tapir-lab' or '/tmp/'; write \$LAB and \$OUT (per user):"
             echo "    $shared"
             failed=$((failed + 1))
