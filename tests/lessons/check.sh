@@ -138,7 +138,7 @@ while [ $# -gt 0 ]; do
     --show) show_output=1; shift ;;
     --no-citations) no_citations=1; shift ;;
     --per-user) per_user_all=1; shift ;;
-    -h | --help) sed -n '2,30p' "$self" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h | --help) awk 'NR > 1 && !/^#/ { exit } NR > 1' "$self" | sed 's/^# \{0,1\}//'; exit 0 ;;
     -*) echo "check.sh: unknown option '$1'" >&2; exit 2 ;;
     *) files+=("$1"); shift ;;
     esac
