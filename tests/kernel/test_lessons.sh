@@ -6,7 +6,8 @@
 # block), and the citations (files and functions named in the text exist). Then shows that
 # the checker catches drift: a copy of a lesson with one expected line changed must fail,
 # naming that line; and that a command that runs out of time, or a checker interrupted by a
-# signal, names the lesson block and the variable that raises the limit.
+# signal, names the lesson block and the variable that raises the limit; that commands use
+# $LAB and $OUT (per user), never tapir-lab or /tmp/.
 # kernel-timeout: 60
 . "$(dirname "$0")/lib.sh"
 
@@ -41,6 +42,20 @@ expect_match "drift shows the expected line" '> .*\(request 1 of 4\)' "$drift"
 sed '/L2 arp  B: reply 10.0.0.2 is-at 02:00:00:00:00:02$/d' "$REPO/docs/lessons/02-arp.md" >"$copy"
 drift=$("$checker" --tapir "$TAPIR" --skip-lab --no-citations "$copy" 2>&1) && fail "drift test: the checker passed a lesson missing an output line"
 expect_match "a missing expected line is reported" "^FAIL $copy:[0-9]+ " "$drift"
+
+# Per user: a command sees LAB and OUT (a directory of this run's own), and its output has
+# them written back as $LAB and $OUT; a command naming tapir-lab or /tmp/ fails the block.
+step "lessons are per user: \$LAB and \$OUT"
+peruser="$WORK/peruser.md"
+printf '# per user\n\n```console\n$ test -d $OUT && test -w $OUT && echo "$LAB $OUT/x"\n$LAB $OUT/x\n```\n' >"$peruser"
+out=$("$checker" --tapir "$TAPIR" --no-citations --per-user "$peruser" 2>&1) || fail "a block using \$LAB and \$OUT failed: $out"
+expect_match "\$OUT is a writable directory, both written back" "^PASS $peruser:3 " "$out"
+printf '# shared\n\n```console\n$ true\n```\n\n```console\n$ build/tapir sim arp --html /tmp/arp.html\n```\n' >"$peruser"
+out=$("$checker" --tapir "$TAPIR" --no-citations --per-user "$peruser" 2>&1) && fail "the checker passed a command writing to /tmp/"
+expect_match "a command naming /tmp/ is reported" "^FAIL $peruser:7 .*names 'tapir-lab' or '/tmp/'" "$out"
+printf '# shared\n\n```console lab\n$ sudo tap/lab up tapir-lab\n```\n' >"$peruser"
+out=$("$checker" --tapir "$TAPIR" --no-citations --per-user --lab "$NS" "$peruser" 2>&1) && fail "the checker passed a lab block naming tapir-lab"
+expect_match "a lab block naming tapir-lab is reported" "^FAIL $peruser:3 .*names 'tapir-lab' or '/tmp/'" "$out"
 
 # A command that runs out of time names its lesson and line and the variable to raise.
 step "a lesson command that times out"

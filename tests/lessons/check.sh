@@ -2,20 +2,25 @@
 # tests/lessons/check.sh - run the commands in docs/lessons/*.md and check their output.
 #
 #   tests/lessons/check.sh [--tapir PATH] [--tapir-debug PATH] [--lab NS] [--skip-lab]
-#                          [--show] [--no-citations] [FILE.md...]
+#                          [--show] [--no-citations] [--per-user] [FILE.md...]
 #
 # Every fenced block whose info string starts with `console` is a terminal session:
 # `$ COMMAND` lines, each followed by the output the lesson promises. The format (`...`
 # lines, `<any>`, and the block kinds `console`, `console gdb`, `console lab`,
 # `console norun`) is described in docs/lessons/README.md, for students and authors alike.
 #
-# The checker runs each block's commands from the repository root, in one bash session
-# per block, with `build/tapir` replaced by --tapir (default build/tapir),
-# `build-debug/tapir` (the -O0 build the gdb blocks use) by --tapir-debug (default
-# build-debug/tapir; `make debug` builds it), `/tmp/` by a
-# private directory, and (lab blocks) `tapir-lab` by the namespace given with --lab and
-# `sudo ` removed. Output has those replacements undone before it is compared, so the
-# lesson reads exactly like what a student sees. A command must exit 0 and its output
+# Lessons are per user: a command names the lab's namespace `$LAB` and puts its files in
+# `$OUT` (a student sets both once per shell, docs/lessons/README.md), never `tapir-lab` or
+# `/tmp/` (the checker fails a command that does; --per-user holds every FILE to that, not
+# only docs/lessons/; another page may write to `/tmp/`, which then becomes the block's
+# directory and is written back as `/tmp/`). The checker runs each block's commands
+# from the repository root, in one bash session per block, with LAB set to the namespace
+# given with --lab and OUT to a fresh directory of this run's own (so two checker runs never
+# collide), `build/tapir` replaced by --tapir (default build/tapir), `build-debug/tapir`
+# (the -O0 build the gdb blocks use) by --tapir-debug (default build-debug/tapir; `make
+# debug` builds it), and (lab blocks) `sudo ` removed. In the output, the namespace and the
+# directory are written back as `$LAB` and `$OUT` and the binaries as the lesson names them,
+# so the expected output never depends on who runs it. A command must exit 0 and its output
 # must match the expected lines in order, `...` skipping any number of lines and `<any>`
 # any text within one line. The first mismatch is reported as FILE:LINE with the expected
 # line and the real output.
@@ -125,6 +130,7 @@ ns=""
 skip_lab=""
 show_output=""
 no_citations=""
+per_user_all=""
 files=()
 while [ $# -gt 0 ]; do
     case "$1" in
@@ -134,7 +140,8 @@ while [ $# -gt 0 ]; do
     --skip-lab) skip_lab=1; shift ;;
     --show) show_output=1; shift ;;
     --no-citations) no_citations=1; shift ;;
-    -h | --help) sed -n '2,30p' "$self" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    --per-user) per_user_all=1; shift ;;
+    -h | --help) awk 'NR > 1 && !/^#/ { exit } NR > 1' "$self" | sed 's/^# \{0,1\}//'; exit 0 ;;
     -*) echo "check.sh: unknown option '$1'" >&2; exit 2 ;;
     *) files+=("$1"); shift ;;
     esac
@@ -232,12 +239,12 @@ parse()
 to_run()
 {
     local s=$1
-    # /tmp/ first: the tapir path may itself live under /tmp (a clone in /tmp/c)
-    s=${s//\/tmp\//$tmpdir/}
+    # a page that is not per user (no --per-user, not a lesson) may write to /tmp/: it gets
+    # the block's directory instead (first: the tapir path may itself live under /tmp)
+    [ -n "$per_user" ] || s=${s//\/tmp\//$tmpdir/}
     s=${s//build-debug\/tapir/$tapir_debug}
     s=${s//build\/tapir/$tapir}
     if [ -n "$lab" ]; then
-        s=${s//tapir-lab/$ns}
         s=$(printf '%s\n' "$s" | sed -E 's/(^|[;&|(]|\$\() *sudo +/\1/g; s/^sudo +//')
     fi
     printf '%s\n' "$s"
@@ -246,9 +253,8 @@ to_run()
 # unrun FILE: undo the replacements in a command's output.
 unrun()
 {
-    local sedargs=(-e "s#$tmpdir/#/tmp/#g" -e "s#$tapir_debug#build-debug/tapir#g" -e "s#$tapir#build/tapir#g" -e '/^Running as user "root" and group "root"/d')
-    [ -z "$lab" ] || sedargs+=(-e "s#$ns#tapir-lab#g")
-    sed "${sedargs[@]}" "$1"
+    sed -e "s#$tmpdir#$out_as#g" -e "s#$tapir_debug#build-debug/tapir#g" -e "s#$tapir#build/tapir#g" \
+        -e "s#$block_lab#\$LAB#g" -e '/^Running as user "root" and group "root"/d' "$1"
 }
 
 block_fail() # LESSON BLOCKLINE TEXT...
@@ -268,8 +274,9 @@ run_block()
     {
         echo "cd \"$repo\" || exit 1"
         echo "export TAPIR_LESSON_CHECK=1"
-        printf 'unrun() { sed -e "s#%s/#/tmp/#g" -e "s#%s#build-debug/tapir#g" -e "s#%s#build/tapir#g" -e "s#%s#tapir-lab#g" "$1"; }\n' \
-            "$tmpdir" "$tapir_debug" "$tapir" "${ns:-tapir-lab}"
+        printf 'export LAB=%q OUT=%q\n' "$block_lab" "$tmpdir"
+        printf 'unrun() { sed -e "s#%s#%s#g" -e "s#%s#build-debug/tapir#g" -e "s#%s#build/tapir#g" -e "s#%s#\\$LAB#g" "$1"; }\n' \
+            "$tmpdir" "${out_as/\$/\\\$}" "$tapir_debug" "$tapir" "$block_lab"
         for ((k = 1; k <= n; k++)); do
             cmd=$(cat "$d/c$k.cmd")
             runcmd=$(to_run "$cmd")
@@ -466,6 +473,11 @@ for lesson in "${files[@]}"; do
     [ -f "$lesson" ] || { echo "FAIL $lesson (no such file)"; failed=$((failed + 1)); continue; }
     nlesson=$((nlesson + 1))
     [ -n "$no_citations" ] || check_citations "$lesson"
+    # The lessons (and any page given with --per-user) are per user: $LAB and $OUT only.
+    per_user=$per_user_all
+    case "$lesson" in "$repo"/docs/lessons/*) per_user=1 ;; esac
+    out_as='$OUT'
+    [ -n "$per_user" ] || out_as=/tmp
     ldir="$work/$(basename "$lesson" .md)"
     mkdir -p "$ldir"
     parse "$lesson" "$ldir"
@@ -481,7 +493,17 @@ for lesson in "${files[@]}"; do
             failed=$((failed + 1))
             continue
         fi
+        # Per user: thirty students on one server run the same lines, so a command names no
+        # fixed namespace or shared path (docs/lessons/README.md, "A class on one server").
+        shared=$(cat "$d"/c*.cmd | grep -E 'tapir-lab|/tmp/' | head -n 1)
+        if [ -n "$per_user" ] && [ -n "$shared" ]; then
+            echo "FAIL $(show "$lesson"):$bline $block_title: a command names 'tapir-lab' or '/tmp/'; write \$LAB and \$OUT (per user):"
+            echo "    $shared"
+            failed=$((failed + 1))
+            continue
+        fi
         lab=""
+        block_lab=${ns:-tapir-lessons-nolab-$$}
         case "$kind" in
         norun*) skipped=$((skipped + 1)); continue ;;
         lab*)
@@ -509,8 +531,8 @@ for lesson in "${files[@]}"; do
         [ "$ncmd" -gt 0 ] || { echo "FAIL $(show "$lesson"):$bline $block_title: no '\$ command' line"; failed=$((failed + 1)); continue; }
         if [ -n "$lab" ]; then
             # a lab block must name its namespace, so it never touches a student's own lab
-            if cat "$d"/c*.cmd | grep -E 'tap/lab +(up|down|exec)' | grep -vq 'tapir-lab'; then
-                echo "FAIL $(show "$lesson"):$bline $block_title: write 'tap/lab up|down|exec tapir-lab ...' (the checker swaps in its own namespace)"
+            if cat "$d"/c*.cmd | grep -E 'tap/lab +(up|down|exec)' | grep -vqE 'tap/lab +(up|down|exec) +\$LAB( |$)'; then
+                echo "FAIL $(show "$lesson"):$bline $block_title: write 'tap/lab up|down|exec \$LAB ...' (the checker sets LAB to its own namespace)"
                 failed=$((failed + 1))
                 continue
             fi
