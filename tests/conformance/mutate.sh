@@ -38,7 +38,8 @@ suites() { # run the programs in directory $1 until one fails; 0 when all pass
         done
     ) >"$1.out" 2>&1
 }
-if ! suites "$work/base"; then
+# MUTATE_TRUST_BASE=1 skips this run (for several runs in parallel on a tree just tested)
+if [ "${MUTATE_TRUST_BASE:-0}" != 1 ] && ! suites "$work/base"; then
     echo "mutate: the unmodified tree fails its tests; fix that first"
     grep -E '^[a-z]+: [0-9]+ passed|:[FE]:' "$work/base.out" | head
     exit 2
