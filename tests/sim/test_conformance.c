@@ -458,6 +458,27 @@ START_TEST(close_during_handshake)
 }
 END_TEST
 
+/* MUST-11: a connection that came from LISTEN and is reset in SYN-RECEIVED goes back to
+ * LISTEN: the half-open child goes away, the listener stays and accepts the next one. */
+/* conformance: MUST-11 */
+START_TEST(rst_in_syn_received_returns_to_listen)
+{
+    ep_listen(&srv, PORT, 4);
+    scripted = true;
+    inject_segment(net.b, SIM_IP_A, 40000, SIM_IP_B, PORT, 1000, 0, TCP_SYN, 65535, NULL, 0);
+    simnet_run(&net, 1000, NULL, NULL);
+    ck_assert_uint_eq(count_from(1, TCP_SYN | TCP_ACK, 0), 1);
+    ck_assert_uint_eq(tcp_count(net.b), 2); /* the listener and the half-open child */
+    inject_segment(net.b, SIM_IP_A, 40000, SIM_IP_B, PORT, 1001, 0, TCP_RST, 0, NULL, 0);
+    simnet_run(&net, 1000, NULL, NULL);
+    ck_assert_uint_eq(tcp_count(net.b), 1);
+    ck_assert_ptr_null(srv.tcb);
+    scripted = false;
+    ep_connect(&cli, SIM_IP_B, PORT);
+    ck_assert(simnet_run(&net, 5000000, both_connected, NULL));
+}
+END_TEST
+
 /* ---- retransmission and congestion control ---- */
 
 static bool all_acked(void *ctx)
@@ -850,6 +871,7 @@ int main(void)
     tcase_add_test(tc, icmp_errors_do_not_abort_established);
     tcase_add_test(tc, close_with_unread_data_sends_rst);
     tcase_add_test(tc, close_during_handshake);
+    tcase_add_test(tc, rst_in_syn_received_returns_to_listen);
     tcase_add_test(tc, karn_no_sample_from_retransmission);
     tcase_add_test(tc, rto_doubles_on_data_timeouts);
     tcase_add_test(tc, timeout_cuts_cwnd_to_one_segment);
