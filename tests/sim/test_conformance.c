@@ -214,6 +214,34 @@ START_TEST(default_mss_is_536)
 }
 END_TEST
 
+/* MUST-16: the segments A sends are no larger than the smaller of the peer's MSS and what
+ * A's own MTU carries (1500 - 40): a peer on a jumbo-frame link announcing 8960 gets 1460. */
+/* conformance: MUST-16 IP-3.3.3-1 */
+START_TEST(peer_mss_capped_by_our_mtu)
+{
+    scripted = true;
+    ep_connect(&cli, SIM_IP_B, PORT);
+    ck_assert(simnet_run(&net, 5000000, a_sent_syn, NULL));
+    const struct seen *syn = last_from_a(TCP_SYN);
+    peer_seq = 5000;
+    struct tcp_opts o = {.has_mss = true, .mss = 8960};
+    inject_segment_opts(net.a, SIM_IP_B, PORT, SIM_IP_A, syn->h.sport, peer_seq, syn->h.seq + 1,
+                        TCP_SYN | TCP_ACK, 65535, &o, NULL, 0);
+    peer_seq++;
+    simnet_run(&net, 1000, NULL, NULL);
+    ck_assert_str_eq(tcp_state_name_of(cli.tcb), "ESTABLISHED");
+    ck_assert_uint_eq(cli.tcb->smss, 1460);
+    static uint8_t d[4000];
+    ck_assert_int_eq(tcp_send(cli.tcb, d, sizeof(d)), (int)sizeof(d));
+    simnet_run(&net, 1000, NULL, NULL);
+    size_t largest = 0;
+    for (size_t i = 0; i < nsegs; i++)
+        if (segs[i].side == 0 && segs[i].len > largest)
+            largest = segs[i].len;
+    ck_assert_uint_eq(largest, 1460);
+}
+END_TEST
+
 /* MUST-1: the window is an unsigned number: 65535 is the largest window, not -1. */
 /* conformance: MUST-1 */
 START_TEST(window_is_unsigned)
@@ -862,6 +890,7 @@ int main(void)
     tcase_add_checked_fixture(tc, setup, teardown);
     tcase_set_timeout(tc, 60);
     tcase_add_test(tc, default_mss_is_536);
+    tcase_add_test(tc, peer_mss_capped_by_our_mtu);
     tcase_add_test(tc, window_is_unsigned);
     tcase_add_test(tc, sender_sws_avoidance);
     tcase_add_test(tc, receiver_sws_avoidance);
