@@ -628,6 +628,25 @@ END_TEST
 
 /* ---- acknowledgements ---- */
 
+/* MUST-58: segments that arrive together (one receive burst) are acknowledged together:
+ * eight full segments in one burst get one ACK, for all of them, where one by one they
+ * would get an ACK for every second segment. */
+/* conformance: MUST-58 */
+START_TEST(ack_aggregated_over_a_burst)
+{
+    scripted_connect(65535);
+    static const uint8_t d[536];
+    size_t from = nsegs;
+    tcp_burst_begin(net.a);
+    for (int i = 0; i < 8; i++)
+        peer_data(d, sizeof(d), 65535);
+    tcp_burst_end(net.a);
+    simnet_run(&net, 1000, NULL, NULL);
+    ck_assert_uint_eq(count_from(0, TCP_ACK, from), 1);
+    ck_assert_uint_eq(last_from_a(TCP_ACK)->h.ack, peer_seq);
+}
+END_TEST
+
 /* MUST-40: an ACK is delayed (SHLD-18) but by less than 0.5 s. */
 /* conformance: MUST-40 SHLD-18 */
 START_TEST(delayed_ack_within_500ms)
@@ -907,6 +926,7 @@ int main(void)
     tcase_add_test(tc, congestion_avoidance_grows_one_mss_per_window);
     tcase_add_test(tc, newreno_partial_ack_retransmits);
     tcase_add_test(tc, delayed_ack_within_500ms);
+    tcase_add_test(tc, ack_aggregated_over_a_burst);
     tcase_add_test(tc, ttl_and_tos_per_connection);
     tcase_add_test(tc, r2_per_connection);
     tcase_add_test(tc, soft_errors_reported_while_alive);
