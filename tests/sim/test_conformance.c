@@ -626,6 +626,32 @@ START_TEST(newreno_partial_ack_retransmits)
 }
 END_TEST
 
+/* MUST-35, SHLD-29, SHLD-30: a shut window is probed, the first probe one RTO after it
+ * shut, then again and again with the interval doubling each time (RFC 9293 3.8.6.1). */
+/* conformance: MUST-35 SHLD-29 SHLD-30 */
+START_TEST(zero_window_probes_back_off)
+{
+    scripted_connect(65535);
+    ck_assert_int_eq(tcp_send(cli.tcb, "ab", 2), 2);
+    simnet_run(&net, 1000, NULL, NULL);
+    peer_ack(cli.tcb->snd_nxt, 0); /* all acknowledged, and the window shuts */
+    uint64_t shut_at = net.now_us;
+    uint32_t rto = cli.tcb->rto_us;
+    ck_assert_int_eq(tcp_send(cli.tcb, "cd", 2), 2);
+    size_t from = nsegs;
+    simnet_run(&net, 60000000, NULL, NULL);
+    uint64_t at[8];
+    unsigned probes = 0;
+    for (size_t i = from; i < nsegs && probes < 8; i++)
+        if (segs[i].side == 0 && segs[i].len == 0 && segs[i].h.seq == cli.tcb->snd_una - 1)
+            at[probes++] = segs[i].at_us;
+    ck_assert_uint_ge(probes, 4);
+    ck_assert_uint_ge(at[0] - shut_at, rto);
+    for (unsigned k = 2; k < probes; k++)
+        ck_assert_uint_ge(at[k] - at[k - 1], 2 * (at[k - 1] - at[k - 2]) - 1000);
+}
+END_TEST
+
 /* ---- acknowledgements ---- */
 
 /* MUST-58: segments that arrive together (one receive burst) are acknowledged together:
@@ -926,6 +952,7 @@ int main(void)
     tcase_add_test(tc, congestion_avoidance_grows_one_mss_per_window);
     tcase_add_test(tc, newreno_partial_ack_retransmits);
     tcase_add_test(tc, delayed_ack_within_500ms);
+    tcase_add_test(tc, zero_window_probes_back_off);
     tcase_add_test(tc, ack_aggregated_over_a_burst);
     tcase_add_test(tc, ttl_and_tos_per_connection);
     tcase_add_test(tc, r2_per_connection);
