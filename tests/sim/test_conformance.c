@@ -356,10 +356,16 @@ START_TEST(syn_to_broadcast_or_from_martian_dropped)
     static const uint32_t martians[] = {0x7f000001, 0x0a0000ff, 0, SIM_IP_B, 0xe0000001};
     for (size_t i = 0; i < sizeof(martians) / sizeof(martians[0]); i++)
         inject_segment(net.b, martians[i], 40002, SIM_IP_B, PORT, 1, 0, TCP_SYN, 65535, NULL, 0);
+    /* to B's own address, but in a link-layer broadcast frame */
+    struct pkb *p =
+        segment_pkb(SIM_IP_A, 40003, SIM_IP_B, PORT, 1, 0, TCP_SYN, 65535, NULL, NULL, 0);
+    ck_assert_ptr_nonnull(p);
+    p->meta.link_broadcast = true;
+    ip_input(net.b, p);
     simnet_run(&net, 2000000, NULL, NULL);
     ck_assert_uint_eq(count_from(1, 0, from), 0); /* B sent nothing */
     ck_assert_uint_eq(tcp_count(net.b), 1);       /* the listener alone */
-    ck_assert_uint_eq(stack_stats(net.b)->tcp.rx_not_unicast, 2);
+    ck_assert_uint_eq(stack_stats(net.b)->tcp.rx_not_unicast, 3);
     ck_assert_uint_eq(stack_stats(net.b)->ip.rx_bad_source, 5);
 }
 END_TEST
@@ -414,7 +420,7 @@ static bool srv_got_all(void *ctx)
 
 /* MUST-56: no ICMP error aborts a synchronized connection: port and protocol unreachable
  * (hard only in SYN-SENT), net/host unreachable, time exceeded all leave it working. */
-/* conformance: MUST-56 MUST-56.2 */
+/* conformance: MUST-56 MUST-56.2 IP-3.2.2-3 */
 START_TEST(icmp_errors_do_not_abort_established)
 {
     open_connection();
