@@ -8,6 +8,8 @@
 #   make fuzz       60 s of libFuzzer on the frame harness (part of make check; needs clang)
 #   make pictures   retake the screenshots in docs/pictures/ (tapir sim ... --html)
 #   make mutate     break RFC rules one line at a time: do the tests notice? (slow, not a test)
+#   make labs       the labs (docs/labs/); make lab-start LAB=NAME DIR=PATH (or BRANCH=name),
+#                   make grade LAB=NAME (KERNEL=no skips the kernel tests)
 #   make clean
 #
 # BUILD=dir puts objects elsewhere (several builds can live side by side).
@@ -35,7 +37,7 @@ CHECK_CFLAGS = $(shell pkg-config --cflags check 2>/dev/null)
 CHECK_LIBS   = $(shell pkg-config --libs check 2>/dev/null)
 
 .PHONY: all run check debug bench clean tools tools-test unit sim kernel tests lab-up lab-down gdb-test html pictures \
-        conformance mutate fuzz
+        conformance mutate fuzz labs lab-start grade labs-check
 all: $(BUILD)/tapir $(BUILD)/libtapir-shim.so
 
 $(BUILD)/%.o: %.c
@@ -117,6 +119,7 @@ check: export CHECK_SUMMARY = $(CURDIR)/build/check-summary
 check: tools-test
 	@mkdir -p build && rm -f $(CHECK_SUMMARY)
 	$(MAKE) --no-print-directory BUILD=build unit sim conformance kernel html
+	$(MAKE) --no-print-directory BUILD=build labs-check
 	$(MAKE) --no-print-directory gdb-test
 	HTML_BROWSER=0 $(MAKE) --no-print-directory BUILD=build-asan OPT="-O1 -g" \
 	    SAN="-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all" \
@@ -124,6 +127,17 @@ check: tools-test
 	$(MAKE) --no-print-directory fuzz
 	@echo "make check: every suite passed (plain, gdb, ASan/UBSan, and the fuzzer)"
 	@awk '{ p += $$1; f += $$2 } END { printf "check: %d passed, %d failed\n", p, f }' $(CHECK_SUMMARY)
+
+# Labs: students write the marked parts of the stack, the tests grade them (docs/labs/).
+labs:
+	@tests/labs/lab.py list
+lab-start:
+	@tests/labs/lab.py $(if $(BRANCH),branch $(LAB) $(BRANCH),start $(LAB) $(DIR))
+grade:
+	@tests/labs/lab.py grade $(LAB) --build $(BUILD) $(if $(filter no 0,$(KERNEL)),--no-kernel)
+# every lab: markers sound, the stub builds and scores 0, the reference scores all
+labs-check: $(BUILD)/tapir
+	tests/labs/lab.py prove --tapir $(BUILD)/tapir
 
 debug:
 	$(MAKE) --no-print-directory BUILD=build-debug OPT="-O0 -g3" SAN= all

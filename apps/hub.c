@@ -243,6 +243,7 @@ static void q_pop(struct hub *hub, struct hub_sub *s)
 
 static void q_push(struct hub *hub, struct hub_sub *s, struct hub_event *ev)
 {
+    /* LAB hub: begin */
     if (s->qlen == hub->cfg.queue_len) {
         /* Full: the oldest goes, as the contract says, and we count it. */
         hub->stats.queue_drops++;
@@ -253,6 +254,7 @@ static void q_push(struct hub *hub, struct hub_sub *s, struct hub_event *ev)
     s->queue[(s->qhead + s->qlen) % hub->cfg.queue_len] = ev;
     s->qlen++;
     ev->refs++;
+    /* LAB hub: end */
 }
 
 /* Keep the store within cfg.store_bytes by dropping the oldest events. The oldest event
@@ -625,6 +627,7 @@ void hub_wake_paused(struct hub *hub)
 static void fan_out(struct hub *hub, struct hub_sub *sender, struct hub_room *r,
                     struct hub_event *ev)
 {
+    /* LAB hub: begin */
     for (unsigned i = 0; i < r->nmembers; i++) {
         struct hub_sub *m = r->members[i];
         if (m == sender)
@@ -643,6 +646,7 @@ static void fan_out(struct hub *hub, struct hub_sub *sender, struct hub_room *r,
             kick(m->conn, "too slow: an event did not fit, disconnected");
         }
     }
+    /* LAB hub: end */
 }
 
 static void do_emit(struct hub_conn *c, const struct hub_cmd *cmd)

@@ -1,4 +1,4 @@
-/* run.c - `tapir run PROGRAM ARGS...`: an unmodified program's TCP sockets on tapir.
+/* run.c - `tapir run PROGRAM ARGS...`: an unmodified program's TCP and UDP sockets on tapir.
  *
  * tapir starts PROGRAM with the preload shim (apps/shim.c) and serves it from this one
  * thread and event loop, beside the stack. docs/chapters/09-run.md tells the story; in
@@ -58,12 +58,14 @@ struct rsock {
     size_t plug_left; /* bytes of the connect plug still to read away */
     int err;          /* pending error (negative), taken by SO_ERROR or a read */
     bool bound;
-    uint32_t bound_ip; /* what bind() asked for: 0.0.0.0 stays 0.0.0.0 in getsockname */
-    bool prog_eof;     /* the program shut down writing (or closed) */
-    bool peer_eof;     /* TCP's peer sent FIN and we passed the end on */
-    bool fin_queued;   /* sock_shutdown(WR) done */
-    bool orphan;       /* the program closed it: TCP finishes, then we free */
-    int listener;      /* an accepted connection not yet taken: its listener's index */
+    uint32_t bound_ip;       /* what bind() asked for: 0.0.0.0 stays 0.0.0.0 in getsockname */
+    bool prog_eof;           /* the program shut down writing (or closed) */
+    bool peer_eof;           /* TCP's peer sent FIN and we passed the end on */
+    bool fin_queued;         /* sock_shutdown(WR) done */
+    bool orphan;             /* the program closed it: TCP finishes, then we free */
+    int listener;            /* an accepted connection not yet taken: its listener's index */
+    bool udp;                /* a datagram socket: R_NEW, or R_CONNECTED to a default peer */
+    struct run_dgram in_hdr; /* UDP: the header of the datagram waiting in `in` */
     int opt[RUN_OPT_LINGER + 1];
     uint8_t *in; /* TCP -> program, not yet written to the socketpair */
     size_t in_off, in_len;
@@ -443,6 +445,107 @@ static void on_accept(struct sock *s, void *ctx)
 
 static const struct sock_events listener_events = {.on_accept = on_accept};
 
+/* ---- datagrams: UDP <-> program ------------------------------------------------------------- */
+
+/* A UDP socket's socketpair is SOCK_SEQPACKET: one message per datagram, a struct run_dgram
+ * first (run_proto.h). A datagram the program has no room for waits in `in`; meanwhile
+ * UDP's own bounded queue holds the next ones (and drops, counted, when it is full). */
+static void udp_to_program(struct rsock *r)
+{
+    for (int i = 0; i < 64 && r->sock && r->fd >= 0; i++) {
+        if (r->in_len) {
+            struct iovec iov[2] = {{&r->in_hdr, sizeof(r->in_hdr)}, {r->in, r->in_len - 1}};
+            struct msghdr mh = {.msg_iov = iov, .msg_iovlen = 2};
+            ssize_t n = sendmsg(r->fd, &mh, MSG_DONTWAIT | MSG_NOSIGNAL);
+            if (n < 0 && errno == EAGAIN)
+                return; /* the program is not reading: poll for POLLOUT */
+            r->in_len = 0;
+            continue;
+        }
+        uint32_t ip = 0;
+        uint16_t port = 0;
+        ssize_t n = sock_recvfrom(r->sock, r->in, RUN_BUF, &ip, &port);
+        if (n == -EAGAIN)
+            return;
+        if (n < 0)
+            continue; /* an ICMP error, already passed on by on_dgram_error */
+        r->in_hdr = (struct run_dgram){.ip = ip, .port = port};
+        r->in_len = (size_t)n + 1; /* + 1: an empty datagram is still one */
+    }
+}
+
+/* Datagrams the program sent; true when it has closed the socket (the end of the pair). */
+static bool udp_from_program(struct run *run, struct rsock *r)
+{
+    char a[24];
+    for (int i = 0; i < 64 && r->sock && r->fd >= 0; i++) {
+        struct run_dgram h;
+        struct iovec iov[2] = {{&h, sizeof(h)}, {r->out, RUN_BUF}};
+        struct msghdr mh = {.msg_iov = iov, .msg_iovlen = 2};
+        ssize_t n = recvmsg(r->fd, &mh, MSG_DONTWAIT);
+        if (n == 0)
+            return true;
+        if (n < (ssize_t)sizeof(h)) {
+            if (n > 0) { /* too short for a header: not from our shim */
+                run->bad_requests++;
+                L5(run, "fd %d: a malformed datagram (%zd bytes) dropped", r->prog_fd, n);
+                continue;
+            }
+            return false;
+        }
+        size_t len = (size_t)n - sizeof(h);
+        ssize_t err = h.ip || h.port ? sock_sendto(r->sock, r->out, len, h.ip, h.port)
+                                     : sock_send(r->sock, r->out, len);
+        if (err < 0) /* the program's send() returned already: as a lost datagram */
+            L5(run, "fd %d: a datagram to %s lost: %s", r->prog_fd, addr_text(a, h.ip, h.port),
+               err_name((int)err));
+    }
+    return false;
+}
+
+static void on_dgram_readable(struct sock *s, void *ctx)
+{
+    (void)s;
+    struct rsock *r = ctx;
+    udp_to_program(r);
+}
+
+/* An ICMP error about a datagram we sent. Linux reports it only on a connected socket (the
+ * next send or receive fails with it, once); an unconnected one never hears of it. */
+static void on_dgram_error(struct sock *s, int err, void *ctx)
+{
+    (void)s;
+    struct rsock *r = ctx;
+    if (r->state != R_CONNECTED) {
+        L5(r->run, "fd %d: %s ignored: the socket is not connected", r->prog_fd, err_name(err));
+        return;
+    }
+    L5(r->run, "fd %d: %s: the program's next receive reports it", r->prog_fd, err_name(err));
+    r->err = err;
+    struct run_dgram h = {.err = (uint16_t)-err};
+    if (r->fd >= 0)
+        send(r->fd, &h, sizeof(h), MSG_DONTWAIT | MSG_NOSIGNAL);
+}
+
+static const struct sock_events dgram_events = {
+    .on_readable = on_dgram_readable,
+    .on_error = on_dgram_error,
+};
+
+static void udp_events(struct run *run, struct rsock *r, short revents)
+{
+    if (revents & POLLOUT)
+        udp_to_program(r);
+    bool closed = (revents & (POLLIN | POLLHUP)) && udp_from_program(run, r);
+    if (closed || (revents & POLLERR)) {
+        L5(run, "fd %d: close()", r->prog_fd);
+        if (r->sock)
+            sock_close(r->sock);
+        r->sock = NULL;
+        rsock_free(run, r);
+    }
+}
+
 /* ---- requests from the program ------------------------------------------------------------- */
 
 static int req_socket(struct run *run, struct run_msg *m, int fd)
@@ -452,12 +555,13 @@ static int req_socket(struct run *run, struct run_msg *m, int fd)
     struct rsock *r = rsock_alloc(run);
     if (!r)
         return -EMFILE;
-    r->sock = sock_open(run->stack, SOCK_TYPE_TCP);
+    r->udp = m->val == SOCK_DGRAM;
+    r->sock = sock_open(run->stack, r->udp ? SOCK_TYPE_UDP : SOCK_TYPE_TCP);
     if (!r->sock) {
         rsock_free(run, r);
         return -ENOBUFS;
     }
-    sock_on(r->sock, &conn_events, r);
+    sock_on(r->sock, r->udp ? &dgram_events : &conn_events, r);
     r->fd = fcntl(fd, F_DUPFD_CLOEXEC, 0);
     if (r->fd < 0) {
         sock_close(r->sock);
@@ -468,7 +572,8 @@ static int req_socket(struct run *run, struct run_msg *m, int fd)
     fcntl(r->fd, F_SETFL, O_NONBLOCK | O_RDWR);
     r->plug_left = m->arg > 0 ? (size_t)m->arg : 0;
     r->opt[RUN_OPT_LINGER] = -1;
-    L5(run, "%s: socket(AF_INET, SOCK_STREAM) = fd %d", run->who, m->fd);
+    L5(run, "%s: socket(AF_INET, %s) = fd %d", run->who, r->udp ? "SOCK_DGRAM" : "SOCK_STREAM",
+       m->fd);
     return (int)rsock_id(run, r);
 }
 
@@ -476,7 +581,11 @@ static int req_bind(struct run *run, struct rsock *r, struct run_msg *m)
 {
     char a[24];
     int err = 0;
-    if (r->state != R_NEW || r->bound)
+    uint32_t ip = 0;
+    uint16_t port = 0;
+    if (r->udp && r->sock)
+        sock_local(r->sock, &ip, &port); /* a send may have bound it already */
+    if (r->state != R_NEW || r->bound || port)
         err = -EINVAL;
     else if (m->ip && m->ip != stack_config(run->stack)->ip)
         err = -EADDRNOTAVAIL;
@@ -494,7 +603,9 @@ static int req_bind(struct run *run, struct rsock *r, struct run_msg *m)
 static int req_listen(struct run *run, struct rsock *r, struct run_msg *m)
 {
     int err = 0, backlog = m->arg < 1 ? 1 : m->arg > RUN_BACKLOG_MAX ? RUN_BACKLOG_MAX : m->arg;
-    if (r->state == R_LISTENING) {
+    if (r->udp) {
+        err = -EOPNOTSUPP;
+    } else if (r->state == R_LISTENING) {
         r->backlog = (unsigned)backlog;
     } else if (r->state != R_NEW) {
         err = -EINVAL;
@@ -517,6 +628,16 @@ static int req_connect(struct run *run, struct rsock *r, struct run_msg *m)
 {
     char a[24];
     int err;
+    if (r->udp) { /* a datagram socket: the default peer, and only its datagrams come in */
+        err = sock_connect(r->sock, m->ip, m->port);
+        if (err == 0) {
+            r->state = R_CONNECTED;
+            r->bound = true;
+        }
+        L5(run, "%s: connect(fd %d, %s) = %s", run->who, m->fd, addr_text(a, m->ip, m->port),
+           err_name(err));
+        return err;
+    }
     switch (r->state) {
     case R_NEW:
         /* traced before the call: the SYN it sends comes next in the trace */
@@ -547,6 +668,8 @@ static int req_connect(struct run *run, struct rsock *r, struct run_msg *m)
 
 static int req_accept(struct run *run, struct rsock *l, struct run_msg *m, int *give_fd)
 {
+    if (l->udp)
+        return -EOPNOTSUPP;
     if (l->state != R_LISTENING)
         return -EINVAL;
     if (l->q_len == 0)
@@ -673,6 +796,10 @@ static int serve_request(struct run *run, struct run_msg *m, int in_fd, int *giv
         return m->op == RUN_STATUS ? 0 : m->op == RUN_NAME && m->arg ? -ENOTCONN : -EBADF;
     if (m->fd >= 0)
         r->prog_fd = m->fd;
+    /* Datagrams the program sent before this request go first, as the kernel would have
+     * sent them at once: a sendto() binds the port its getsockname() then reports. */
+    if (r->udp)
+        udp_from_program(run, r);
     switch (m->op) {
     case RUN_BIND:
         return req_bind(run, r, m);
@@ -829,6 +956,10 @@ static void program_closed(struct run *run, struct rsock *r)
 
 static void rsock_events(struct run *run, struct rsock *r, short revents)
 {
+    if (r->udp) {
+        udp_events(run, r, revents);
+        return;
+    }
     if (r->state == R_CONNECTED) {
         if (revents & POLLOUT)
             pump_to_program(run, r);
@@ -851,6 +982,8 @@ static short rsock_interest(const struct rsock *r)
 {
     if (r->fd < 0 || r->listener >= 0)
         return -1;
+    if (r->udp)
+        return r->in_len ? POLLOUT | POLLIN : POLLIN;
     if (r->state != R_CONNECTED)
         return 0; /* only the hang-up: the program closed it */
     short ev = 0;

@@ -4,7 +4,8 @@
  * Each process of the program has one control connection (AF_UNIX, SOCK_SEQPACKET) to
  * tapir: one struct run_msg per request, one back per reply, never waiting inside tapir.
  * The bytes of a connection do not pass here: every tapir socket is one end of a UNIX
- * stream socketpair held by the program (its fd), the other end held by tapir. A new
+ * socketpair held by the program (its fd), the other end held by tapir (SOCK_STREAM for
+ * TCP, SOCK_SEQPACKET for UDP, struct run_dgram below). A new
  * socket's tapir end travels with RUN_SOCKET, an accepted one's program end with the
  * reply to RUN_ACCEPT (SCM_RIGHTS).
  */
@@ -17,7 +18,7 @@
 #define RUN_ENV_SOCKET "TAPIR_RUN_SOCKET"
 
 enum run_op {
-    RUN_SOCKET = 1, /* arg: bytes of the connect plug (below); reply id */
+    RUN_SOCKET = 1, /* arg: bytes of the connect plug (below), val: SOCK_DGRAM for UDP; reply id */
     RUN_BIND,       /* ip, port */
     RUN_LISTEN,     /* arg: backlog */
     RUN_CONNECT,    /* ip, port; reply -EINPROGRESS when the handshake has started */
@@ -53,6 +54,16 @@ struct run_msg {
     uint32_t ip;   /* host order */
     uint16_t port; /* host order */
     uint16_t pad;
+};
+
+/* A UDP socket's socketpair is SOCK_SEQPACKET, so datagram boundaries are kept: each
+ * message is this header and then the datagram's bytes. Program -> tapir: the destination
+ * (0.0.0.0:0 for the connected peer). tapir -> program: the source; or, with err set and
+ * no bytes, "an ICMP error came for this connected socket" (the shim then asks RUN_STATUS). */
+struct run_dgram {
+    uint32_t ip;   /* host order */
+    uint16_t port; /* host order */
+    uint16_t err;  /* errno, or 0 */
 };
 
 /* A new socket is not writable until its connection is up, as with the kernel: the shim

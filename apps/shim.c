@@ -1,12 +1,13 @@
-/* shim.c - libtapir-shim.so: puts an unmodified program's TCP sockets on tapir.
+/* shim.c - libtapir-shim.so: puts an unmodified program's TCP and UDP sockets on tapir.
  *
  * `tapir run PROGRAM` starts PROGRAM with LD_PRELOAD=libtapir-shim.so, so the calls below
- * reach this file before libc. For an AF_INET stream socket the shim asks tapir (over a
- * control connection, apps/run_proto.h) to do the work; every other fd (files, pipes,
- * AF_UNIX, IPv6, UDP) goes straight on to libc, found with dlsym(RTLD_NEXT, ...).
+ * reach this file before libc. For an AF_INET stream or datagram socket the shim asks tapir
+ * (over a control connection, apps/run_proto.h) to do the work; every other fd (files,
+ * pipes, AF_UNIX, IPv6) goes straight on to libc, found with dlsym(RTLD_NEXT, ...).
  *
  * The trick that keeps this file small: the fd the program gets for a tapir socket is a
- * real kernel object, one end of a UNIX stream socketpair whose other end tapir holds.
+ * real kernel object, one end of a UNIX socketpair whose other end tapir holds (a stream
+ * for TCP; for UDP a SOCK_SEQPACKET pair, one message per datagram: see dgram_send()).
  * Bytes flow through it, so read(), write(), poll(), select() and epoll work on it as on
  * any socket, blocking or not, mixed with the program's other fds; the shim needs no
  * poll() of its own. What a socketpair cannot say by itself, the shim asks tapir:
@@ -89,6 +90,8 @@ REAL(dup3, int, int, int, int)
 static struct {
     uint32_t id;
     ino_t ino;
+    bool dgram;     /* a UDP socket: its socketpair is SOCK_SEQPACKET, struct run_dgram first */
+    bool connected; /* UDP: connect() set a default peer */
 } fds[SHIM_MAX_FD];
 
 static void fd_map(int fd, uint32_t id)
@@ -98,6 +101,8 @@ static void fd_map(int fd, uint32_t id)
         return;
     fds[fd].ino = st.st_ino;
     fds[fd].id = id;
+    fds[fd].dgram = false;
+    fds[fd].connected = false;
 }
 
 static void fd_unmap(int fd)
@@ -301,17 +306,21 @@ static int plug(int fd)
     return total;
 }
 
-static int tapir_socket(int type)
+static int tapir_socket(int type, bool dgram)
 {
     int sv[2];
-    if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0)
+    if (socketpair(AF_UNIX, (dgram ? SOCK_SEQPACKET : SOCK_STREAM) | SOCK_CLOEXEC, 0, sv) < 0)
         return -1;
     if (sv[0] >= SHIM_MAX_FD) {
         get_close()(sv[0]);
         get_close()(sv[1]);
         return fail(EMFILE);
     }
-    struct run_msg m = {.op = RUN_SOCKET, .fd = sv[0], .arg = plug(sv[0])};
+    /* a UDP socket is writable at once: no plug */
+    struct run_msg m = {.op = RUN_SOCKET,
+                        .fd = sv[0],
+                        .arg = dgram ? 0 : plug(sv[0]),
+                        .val = dgram ? SOCK_DGRAM : 0};
     int r = ctl_call(&m, sv[1], NULL, 0);
     get_close()(sv[1]);
     if (r < 0) {
@@ -323,6 +332,7 @@ static int tapir_socket(int type)
     if (type & SOCK_NONBLOCK)
         get_fcntl()(sv[0], F_SETFL, O_NONBLOCK | O_RDWR);
     fd_map(sv[0], (uint32_t)r);
+    fds[sv[0]].dgram = dgram;
     return sv[0];
 }
 
@@ -331,7 +341,10 @@ shim_public int socket(int domain, int type, int protocol)
     int kind = type & ~(SOCK_NONBLOCK | SOCK_CLOEXEC);
     if (domain == AF_INET && kind == SOCK_STREAM && (protocol == 0 || protocol == IPPROTO_TCP) &&
         shim_enabled())
-        return tapir_socket(type);
+        return tapir_socket(type, false);
+    if (domain == AF_INET && kind == SOCK_DGRAM && (protocol == 0 || protocol == IPPROTO_UDP) &&
+        shim_enabled())
+        return tapir_socket(type, true);
     return get_socket()(domain, type, protocol);
 }
 
@@ -365,6 +378,8 @@ shim_public int connect(int fd, const struct sockaddr *sa, socklen_t len)
     int r = from_sockaddr(sa, len, &m.ip, &m.port);
     if (r == 0)
         r = ctl(RUN_CONNECT, id, fd, 0, &m);
+    if (r == 0 && fds[fd].dgram)
+        fds[fd].connected = true; /* UDP: send() and write() may leave out the address */
     if (r != -EINPROGRESS)
         return r < 0 ? fail(r) : 0;
     if (is_nonblocking(fd))
@@ -478,7 +493,7 @@ shim_public int setsockopt(int fd, int level, int name, const void *val, socklen
     if (level == SOL_SOCKET && (name == SO_RCVTIMEO || name == SO_SNDTIMEO))
         return get_setsockopt()(fd, level, name, val, len);
     int opt = option_of(level, name);
-    if (opt < 0)
+    if (opt < 0 || (fds[fd].dgram && opt == RUN_OPT_NODELAY))
         return fail(ENOPROTOOPT);
     struct run_msg m = {0};
     if (opt == RUN_OPT_LINGER) {
@@ -519,11 +534,11 @@ shim_public int getsockopt(int fd, int level, int name, void *val, socklen_t *le
             r = ctl(RUN_STATUS, id, fd, 1, NULL);
             return put_int(val, len, r < 0 ? -r : 0);
         case SO_TYPE:
-            return put_int(val, len, SOCK_STREAM);
+            return put_int(val, len, fds[fd].dgram ? SOCK_DGRAM : SOCK_STREAM);
         case SO_DOMAIN:
             return put_int(val, len, AF_INET);
         case SO_PROTOCOL:
-            return put_int(val, len, IPPROTO_TCP);
+            return put_int(val, len, fds[fd].dgram ? IPPROTO_UDP : IPPROTO_TCP);
         case SO_ACCEPTCONN:
             ctl(RUN_STATUS, id, fd, 0, &m);
             return put_int(val, len, (m.val & RUN_ST_LISTENING) != 0);
@@ -603,11 +618,101 @@ static size_t iov_total(const struct iovec *iov, int n)
     return t;
 }
 
+/* ---- the data path of a UDP socket: one SEQPACKET message per datagram ------------------- */
+
+#define DGRAM_MAX_IOV 1024  /* IOV_MAX */
+#define UDP_MAX_DATA  65507 /* 65535 - IP header - UDP header */
+
+/* An error message (run_proto.h) at the head of fd's queue: taken, and its error (if
+ * SO_ERROR did not take it first) returned; else 0. As Linux's send() reports the error of
+ * a connected UDP socket before sending. */
+static int dgram_error_first(int fd)
+{
+    struct run_dgram h = {0};
+    if (get_recv()(fd, &h, sizeof(h), MSG_PEEK | MSG_DONTWAIT) < (ssize_t)sizeof(h) || !h.err)
+        return 0;
+    get_recv()(fd, &h, sizeof(h), MSG_DONTWAIT);
+    return take_error(fds[fd].id, fd);
+}
+
+/* One datagram to `sa` (NULL: the connected peer), from iov, as sendmsg(2) on UDP. */
+static ssize_t dgram_send(int fd, const struct iovec *iov, size_t n, int flags,
+                          const struct sockaddr *sa, socklen_t salen)
+{
+    struct run_dgram h = {0};
+    if (sa) {
+        int r = from_sockaddr(sa, salen, &h.ip, &h.port);
+        if (r < 0)
+            return fail(r);
+        if (!h.port)
+            return fail(EINVAL); /* Linux refuses to send to port 0 */
+    } else if (!fds[fd].connected) {
+        return fail(EDESTADDRREQ);
+    }
+    if (fds[fd].connected) { /* an ICMP error waiting at the head fails this send, once */
+        int err = dgram_error_first(fd);
+        if (err < 0)
+            return fail(err);
+    }
+    if (n > DGRAM_MAX_IOV)
+        return fail(EMSGSIZE);
+    size_t len = iov_total(iov, (int)n);
+    if (len > UDP_MAX_DATA)
+        return fail(EMSGSIZE);
+    struct iovec v[DGRAM_MAX_IOV + 1] = {{.iov_base = &h, .iov_len = sizeof(h)}};
+    if (n)
+        memcpy(v + 1, iov, n * sizeof(*iov));
+    struct msghdr m = {.msg_iov = v, .msg_iovlen = n + 1};
+    ssize_t sent = get_sendmsg()(fd, &m, flags | MSG_NOSIGNAL);
+    if (sent < 0)
+        return errno == EPIPE ? fail(ENETDOWN) : -1; /* EPIPE: tapir has gone */
+    return sent - (ssize_t)sizeof(h);
+}
+
+/* One datagram into iov and its source into sa, as recvmsg(2) on UDP; *msg_flags gets
+ * MSG_TRUNC when the datagram was longer than iov (with MSG_TRUNC in flags the return is
+ * its full length, as Linux's). An ICMP error on a connected socket comes as a message of
+ * its own (run_proto.h): the error is returned once, instead of a datagram. */
+static ssize_t dgram_recv(int fd, uint32_t id, const struct iovec *iov, size_t n, int flags,
+                          struct sockaddr *sa, socklen_t *salen, int *msg_flags)
+{
+    if (n > DGRAM_MAX_IOV)
+        return fail(EMSGSIZE);
+    for (int i = 0; i < 64; i++) { /* each round takes an error message away */
+        struct run_dgram h = {0};
+        struct iovec v[DGRAM_MAX_IOV + 1] = {{.iov_base = &h, .iov_len = sizeof(h)}};
+        if (n)
+            memcpy(v + 1, iov, n * sizeof(*iov));
+        struct msghdr m = {.msg_iov = v, .msg_iovlen = n + 1};
+        ssize_t got = get_recvmsg()(fd, &m, flags);
+        if (got < 0)
+            return -1; /* EAGAIN, EINTR, a timeout: the kernel's answer on our end */
+        if (got < (ssize_t)sizeof(h))
+            return fail(ENETDOWN); /* the end of the pair: tapir has gone */
+        if (h.err) {
+            if (flags & MSG_PEEK) /* an error is taken even by a peek, as on Linux */
+                get_recv()(fd, &h, sizeof(h), MSG_DONTWAIT);
+            int err = take_error(id, fd);
+            if (err < 0)
+                return fail(err);
+            continue; /* SO_ERROR took it already */
+        }
+        to_sockaddr(sa, salen, h.ip, h.port);
+        if (msg_flags)
+            *msg_flags = m.msg_flags;
+        return got - (ssize_t)sizeof(h);
+    }
+    return fail(EAGAIN);
+}
+
 shim_public ssize_t read(int fd, void *buf, size_t len)
 {
     uint32_t id = fd_id(fd);
     if (!id)
         return get_read()(fd, buf, len);
+    struct iovec v = {buf, len};
+    if (fds[fd].dgram)
+        return dgram_recv(fd, id, &v, 1, 0, NULL, NULL, NULL);
     return after_recv(fd, id, get_recv()(fd, buf, len, 0), len);
 }
 
@@ -616,6 +721,9 @@ shim_public ssize_t recv(int fd, void *buf, size_t len, int flags)
     uint32_t id = fd_id(fd);
     if (!id)
         return get_recv()(fd, buf, len, flags);
+    struct iovec v = {buf, len};
+    if (fds[fd].dgram)
+        return dgram_recv(fd, id, &v, 1, flags, NULL, NULL, NULL);
     return after_recv(fd, id, get_recv()(fd, buf, len, flags), len);
 }
 
@@ -625,6 +733,9 @@ shim_public ssize_t recvfrom(int fd, void *buf, size_t len, int flags, struct so
     uint32_t id = fd_id(fd);
     if (!id)
         return get_recvfrom()(fd, buf, len, flags, sa, salen);
+    struct iovec v = {buf, len};
+    if (fds[fd].dgram)
+        return dgram_recv(fd, id, &v, 1, flags, sa, salen, NULL);
     if (salen)
         *salen = 0; /* TCP names no sender, as on Linux */
     return after_recv(fd, id, get_recv()(fd, buf, len, flags), len);
@@ -635,6 +746,11 @@ shim_public ssize_t recvmsg(int fd, struct msghdr *msg, int flags)
     uint32_t id = fd_id(fd);
     if (!id)
         return get_recvmsg()(fd, msg, flags);
+    if (fds[fd].dgram) {
+        msg->msg_controllen = 0; /* no ancillary data here */
+        return dgram_recv(fd, id, msg->msg_iov, msg->msg_iovlen, flags, msg->msg_name,
+                          msg->msg_name ? &msg->msg_namelen : NULL, &msg->msg_flags);
+    }
     struct msghdr m = *msg;
     m.msg_name = NULL;
     m.msg_namelen = 0;
@@ -652,6 +768,8 @@ shim_public ssize_t readv(int fd, const struct iovec *iov, int n)
     uint32_t id = fd_id(fd);
     if (!id)
         return get_readv()(fd, iov, n);
+    if (fds[fd].dgram)
+        return n < 0 ? fail(EINVAL) : dgram_recv(fd, id, iov, (size_t)n, 0, NULL, NULL, NULL);
     return after_recv(fd, id, get_readv()(fd, iov, n), iov_total(iov, n));
 }
 
@@ -660,6 +778,9 @@ shim_public ssize_t send(int fd, const void *buf, size_t len, int flags)
     uint32_t id = fd_id(fd);
     if (!id)
         return get_send()(fd, buf, len, flags);
+    struct iovec v = {(void *)buf, len};
+    if (fds[fd].dgram)
+        return dgram_send(fd, &v, 1, flags, NULL, 0);
     return after_send(fd, id, get_send()(fd, buf, len, flags | MSG_NOSIGNAL), flags);
 }
 
@@ -669,6 +790,9 @@ shim_public ssize_t sendto(int fd, const void *buf, size_t len, int flags,
     uint32_t id = fd_id(fd);
     if (!id)
         return get_sendto()(fd, buf, len, flags, sa, salen);
+    struct iovec v = {(void *)buf, len};
+    if (fds[fd].dgram)
+        return dgram_send(fd, &v, 1, flags, sa, salen);
     /* a connected TCP socket ignores the address, as Linux's does */
     return after_send(fd, id, get_send()(fd, buf, len, flags | MSG_NOSIGNAL), flags);
 }
@@ -678,6 +802,9 @@ shim_public ssize_t write(int fd, const void *buf, size_t len)
     uint32_t id = fd_id(fd);
     if (!id)
         return get_write()(fd, buf, len);
+    struct iovec v = {(void *)buf, len};
+    if (fds[fd].dgram)
+        return dgram_send(fd, &v, 1, 0, NULL, 0);
     return after_send(fd, id, get_send()(fd, buf, len, MSG_NOSIGNAL), 0);
 }
 
@@ -692,6 +819,9 @@ shim_public ssize_t sendmsg(int fd, const struct msghdr *msg, int flags)
     uint32_t id = fd_id(fd);
     if (!id)
         return get_sendmsg()(fd, msg, flags);
+    if (fds[fd].dgram)
+        return dgram_send(fd, msg->msg_iov, msg->msg_iovlen, flags, msg->msg_name,
+                          msg->msg_namelen);
     return send_iov(fd, id, msg->msg_iov, (int)msg->msg_iovlen, flags);
 }
 
@@ -700,6 +830,8 @@ shim_public ssize_t writev(int fd, const struct iovec *iov, int n)
     uint32_t id = fd_id(fd);
     if (!id)
         return get_writev()(fd, iov, n);
+    if (fds[fd].dgram)
+        return n < 0 ? fail(EINVAL) : dgram_send(fd, iov, (size_t)n, 0, NULL, 0);
     return send_iov(fd, id, iov, n, 0);
 }
 
@@ -718,8 +850,11 @@ static int copied(int oldfd, int newfd)
     uint32_t id = fd_id(oldfd);
     if (newfd >= 0) {
         fd_unmap(newfd);
-        if (id)
+        if (id) {
             fd_map(newfd, id);
+            fds[newfd].dgram = fds[oldfd].dgram;
+            fds[newfd].connected = fds[oldfd].connected;
+        }
     }
     return newfd;
 }

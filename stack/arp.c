@@ -278,6 +278,7 @@ static void drop(struct stack *stack, struct pkb *pkb, uint64_t *counter, const 
 /* RFC 826, "Packet Reception", in its order. */
 void arp_input(struct stack *stack, struct pkb *pkb)
 {
+    /* LAB arp: begin */
     struct arp_stats *st = &stack->stats.arp;
     struct arp_pkt p;
     char a[16], b[16], m[18];
@@ -340,6 +341,7 @@ void arp_input(struct stack *stack, struct pkb *pkb)
         send_arp(stack, ARP_OP_REPLY, p.sha, p.sha, p.spa);
     }
     pkb_free(pkb);
+    /* LAB arp: end */
 }
 
 size_t arp_waiting(const struct stack *stack)
@@ -361,6 +363,7 @@ bool arp_lookup(struct stack *stack, uint32_t ip, uint8_t mac[6])
 
 int arp_resolve(struct stack *stack, uint32_t next_hop, struct pkb *pkb)
 {
+    /* LAB arp: begin */
     struct arp_entry *e = find_entry(stack, next_hop);
     if (e && e->state == ARP_REACHABLE) {
         e->used_us = stack->now_us; /* in use: not evicted (new_entry) */
@@ -387,4 +390,5 @@ int arp_resolve(struct stack *stack, uint32_t next_hop, struct pkb *pkb)
     }
     pkb_queue_push(&e->waiting, pkb);
     return 0;
+    /* LAB arp: end */
 }

@@ -50,6 +50,7 @@ static uint16_t native_sum16(const uint8_t *p, size_t len)
 
 uint32_t csum_add(uint32_t sum, const void *data, size_t len)
 {
+    /* LAB ip: begin */
     uint16_t s = native_sum16(data, len);
 #if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
     s = (uint16_t)(s << 8 | s >> 8); /* back to network byte order (property B) */
@@ -58,13 +59,16 @@ uint32_t csum_add(uint32_t sum, const void *data, size_t len)
     while (acc >> 32)
         acc = (acc & 0xffffffff) + (acc >> 32);
     return (uint32_t)acc;
+    /* LAB ip: end */
 }
 
 uint16_t csum_fold(uint32_t sum)
 {
+    /* LAB ip: begin */
     while (sum >> 16)
         sum = (sum & 0xffff) + (sum >> 16);
     return (uint16_t)~sum;
+    /* LAB ip: end */
 }
 
 uint16_t inet_checksum(const void *data, size_t len)

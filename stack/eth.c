@@ -21,12 +21,14 @@ const uint8_t eth_broadcast[6] = {0xff, 0xff, 0xff, 0xff, 0xff, 0xff};
 
 int eth_parse(const uint8_t *b, size_t len, struct eth_hdr *h)
 {
+    /* LAB eth: begin */
     if (len < ETH_HDR_LEN)
         return -1;
     memcpy(h->dst, b, 6);
     memcpy(h->src, b + 6, 6);
     h->type = get_be16(b + 12);
     return 0;
+    /* LAB eth: end */
 }
 
 void eth_build(const struct eth_hdr *h, uint8_t *b)
@@ -59,6 +61,7 @@ static void drop(struct stack *stack, struct pkb *pkb, uint64_t *counter, const 
 
 void eth_input(struct stack *stack, struct pkb *pkb)
 {
+    /* LAB eth: begin */
     struct eth_stats *st = &stack->stats.eth;
     struct eth_hdr h;
     char a[18], b[18];
@@ -91,6 +94,7 @@ void eth_input(struct stack *stack, struct pkb *pkb)
     memcpy(pkb->meta.link_src, h.src, 6);
     pkb_pull(pkb, ETH_HDR_LEN);
     input(stack, pkb); /* demultiplex by ethertype */
+    /* LAB eth: end */
 }
 
 /* Grow a short frame to the 60-byte Ethernet minimum with zero bytes. */

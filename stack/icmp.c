@@ -92,6 +92,7 @@ static void drop(struct stack *stack, struct pkb *pkb, uint64_t *counter, const 
  * send the same identifier, sequence and data back. */
 static void answer_echo(struct stack *stack, struct pkb *pkb, const struct icmp_hdr *h)
 {
+    /* LAB icmp: begin */
     char a[16];
     stack->stats.icmp.echo_requests_rx++;
     trace(stack, TRACE_ICMP, "echo request from %s id=%u seq=%u len=%zu",
@@ -106,6 +107,7 @@ static void answer_echo(struct stack *stack, struct pkb *pkb, const struct icmp_
     trace(stack, TRACE_ICMP, "echo reply to %s id=%u seq=%u", ip_str(pkb->meta.ip_src, a),
           h->rest >> 16, h->rest & 0xffff);
     send_message(stack, pkb, pkb->meta.ip_src, ICMP_ECHO_REPLY, 0, h->rest);
+    /* LAB icmp: end */
 }
 
 static void deliver_echo_reply(struct stack *stack, struct pkb *pkb, const struct icmp_hdr *h)
@@ -213,6 +215,7 @@ static void handle_redirect(struct stack *stack, struct pkb *pkb, const struct i
 
 void icmp_input(struct stack *stack, struct pkb *pkb)
 {
+    /* LAB icmp: begin */
     struct icmp_stats *st = &stack->stats.icmp;
     struct icmp_hdr h;
 
@@ -236,6 +239,7 @@ void icmp_input(struct stack *stack, struct pkb *pkb)
     default:
         return drop(stack, pkb, &st->rx_unknown_type, "type not handled");
     }
+    /* LAB icmp: end */
 }
 
 /* RFC 1122 3.2.2: an ICMP error message MUST NOT be sent in answer to an ICMP error, a
@@ -243,6 +247,7 @@ void icmp_input(struct stack *stack, struct pkb *pkb)
  * non-initial fragment, or a datagram whose source is not a single host. */
 static bool error_allowed(struct stack *stack, const struct pkb *pkb)
 {
+    /* LAB icmp: begin */
     const uint8_t *ip = pkb->meta.ip_hdr;
     size_t hlen = pkb->meta.ip_hdr_len;
     if (!ip || pkb->meta.ip_broadcast || pkb->meta.link_broadcast)
@@ -262,6 +267,7 @@ static bool error_allowed(struct stack *stack, const struct pkb *pkb)
             return false;
     }
     return true;
+    /* LAB icmp: end */
 }
 
 void icmp_send_error(struct stack *stack, const struct pkb *pkb, uint8_t type, uint8_t code)

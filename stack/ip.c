@@ -49,6 +49,7 @@ struct ip_state {
 
 enum ip_parse_result ip_parse(const uint8_t *b, size_t len, struct ip_hdr *h)
 {
+    /* LAB ip: begin */
     if (len < IP_HDR_LEN)
         return IP_TRUNCATED;
     h->version = b[0] >> 4;
@@ -75,6 +76,7 @@ enum ip_parse_result ip_parse(const uint8_t *b, size_t len, struct ip_hdr *h)
     if (inet_checksum(b, (size_t)h->ihl * 4) != 0)
         return IP_BAD_CHECKSUM;
     return IP_OK;
+    /* LAB ip: end */
 }
 
 void ip_build(const struct ip_hdr *h, uint8_t *b)
@@ -216,6 +218,7 @@ static void trace_datagram(struct stack *stack, const char *dir, const struct ip
 
 void ip_input(struct stack *stack, struct pkb *pkb)
 {
+    /* LAB ip: begin */
     struct ip_stats *st = &stack->stats.ip;
     struct ip_hdr h;
 
@@ -277,6 +280,7 @@ void ip_input(struct stack *stack, struct pkb *pkb)
     }
     st->rx_delivered++;
     input(stack, pkb); /* demultiplex by protocol number */
+    /* LAB ip: end */
 }
 
 /* Hand a finished datagram to the link: broadcast directly, unicast through ARP. */

@@ -227,6 +227,7 @@ enum overlap { NEW_DATA, DUPLICATE, CONFLICT };
 static enum overlap compare_with_held(const struct reasm *r, const uint8_t *bytes, size_t off,
                                       size_t end)
 {
+    /* LAB frag: begin */
     bool all_held = true;
     for (size_t b = first_block(off); b <= last_block(end); b++) {
         if (!block_has(r, b)) {
@@ -241,6 +242,7 @@ static enum overlap compare_with_held(const struct reasm *r, const uint8_t *byte
             return CONFLICT;
     }
     return all_held ? DUPLICATE : NEW_DATA;
+    /* LAB frag: end */
 }
 
 /* Make room for payload bytes up to `end`, within cfg.reasm_max_bytes. */
@@ -278,7 +280,9 @@ static void save_first(struct reasm *r, const struct pkb *pkb, size_t hlen, size
 
 static bool complete(const struct reasm *r)
 {
+    /* LAB frag: begin */
     return r->have_last && r->blocks_set == (r->total + BLOCK - 1) / BLOCK;
+    /* LAB frag: end */
 }
 
 /* RFC 791: the whole datagram gets the first fragment's header, with the total length of
@@ -333,6 +337,7 @@ static void reasm_timeout(struct stack *stack, void *arg)
 
 struct pkb *ip_reassemble(struct stack *stack, struct pkb *pkb, const struct ip_hdr *h)
 {
+    /* LAB frag: begin */
     struct ip_stats *st = &stack->stats.ip;
     size_t hlen = (size_t)h->ihl * 4;
     size_t len = h->total_len - hlen; /* ip_parse checked hlen <= total_len <= pkb->len */
@@ -419,4 +424,5 @@ struct pkb *ip_reassemble(struct stack *stack, struct pkb *pkb, const struct ip_
     }
     reasm_free(stack, r);
     return whole;
+    /* LAB frag: end */
 }

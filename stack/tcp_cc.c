@@ -47,6 +47,7 @@ void tcp_cc_init(struct tcb *tcb)
 /* New data acknowledged (`acked` bytes; snd_una already moved). */
 void tcp_cc_on_ack(struct tcb *tcb, uint32_t acked)
 {
+    /* LAB cc: begin */
     uint32_t smss = tcb->smss;
     if (tcb->in_recovery) {
         if (seq_geq(tcb->snd_una, tcb->recover)) {
@@ -91,12 +92,14 @@ void tcp_cc_on_ack(struct tcb *tcb, uint32_t acked)
     }
     if (tcb->cwnd > CWND_MAX)
         tcb->cwnd = CWND_MAX;
+    /* LAB cc: end */
 }
 
 /* Fast retransmit and the start of fast recovery (RFC 5681 3.2, RFC 6582 3.2 step 2,
  * RFC 6675 5 steps 4.1-4.3). */
 static void enter_recovery(struct tcb *tcb)
 {
+    /* LAB cc: begin */
     struct stack *stack = tcb->stack;
     stack->stats.tcp.fast_retransmits++;
     tcb->ssthresh = half_flight(tcb);
@@ -118,6 +121,7 @@ static void enter_recovery(struct tcb *tcb)
         tcb->cwnd = tcb->ssthresh + 3u * tcb->smss;
     }
     tcp_arm_rtx(tcb);
+    /* LAB cc: end */
 }
 
 /* Is this a loss worth a fast retransmit? Three duplicates, or (SACK) the scoreboard says
@@ -179,6 +183,7 @@ void tcp_cc_on_tlp_loss(struct tcb *tcb)
  * falls to the loss window of one segment; RFC 6582 4: recovery ends. */
 void tcp_cc_on_timeout(struct tcb *tcb)
 {
+    /* LAB cc: begin */
     tcb->ssthresh = half_flight(tcb);
     tcb->cwnd = tcb->smss;
     tcb->bytes_acked = 0;
@@ -187,4 +192,5 @@ void tcp_cc_on_timeout(struct tcb *tcb)
     tcb->limited_transmit = 0;
     tcb->recover = tcb->snd_max;
     tcb->recover_set = true;
+    /* LAB cc: end */
 }

@@ -152,6 +152,7 @@ static bool syncookie_open(struct tcb *l, const struct seg *s)
 
 static void listen_input(struct tcb *l, const struct seg *s)
 {
+    /* LAB handshake: begin */
     struct stack *stack = l->stack;
     /* first, check for a RST: nothing to reset yet */
     if (s->h.flags & TCP_RST)
@@ -197,6 +198,7 @@ static void listen_input(struct tcb *l, const struct seg *s)
     tcp_set_state(c, TCP_SYN_RECEIVED);
     tcp_hash(c);
     tcp_send_syn(c); /* <SEQ=ISS><ACK=RCV.NXT><CTL=SYN,ACK> */
+    /* LAB handshake: end */
 }
 
 /* Both sides' SYNs are acknowledged: the connection is open. */
@@ -220,6 +222,7 @@ static void established(struct tcb *tcb)
 /* ---- 3.10.7.3 SYN-SENT ---- */
 static void syn_sent_input(struct tcb *tcb, const struct seg *s)
 {
+    /* LAB handshake: begin */
     struct stack *stack = tcb->stack;
     bool ack_ok = false;
     /* first, check the ACK bit: it must acknowledge our SYN and nothing more */
@@ -267,6 +270,7 @@ static void syn_sent_input(struct tcb *tcb, const struct seg *s)
      * RFC 9293 figure 8). <SEQ=ISS><ACK=RCV.NXT><CTL=SYN,ACK> */
     tcp_set_state(tcb, TCP_SYN_RECEIVED);
     tcp_send_syn(tcb);
+    /* LAB handshake: end */
 }
 
 /* ---- out-of-order data (RFC 9293 3.10.7.4 seventh: "segments with higher beginning
@@ -275,6 +279,7 @@ static void syn_sent_input(struct tcb *tcb, const struct seg *s)
  * ranges remembers which places are filled. */
 static void ooo_insert(struct tcb *tcb, uint32_t seq, const uint8_t *data, uint32_t len)
 {
+    /* LAB receive: begin */
     struct stack *stack = tcb->stack;
     for (unsigned i = 0; i < tcb->n_ooo; i++)
         if (seq_leq(tcb->ooo[i].start, seq) && seq_leq(seq + len, tcb->ooo[i].end)) {
@@ -292,11 +297,13 @@ static void ooo_insert(struct tcb *tcb, uint32_t seq, const uint8_t *data, uint3
     stack->stats.tcp.rx_out_of_order++;
     ring_write_at(&tcb->rcv, tcb->rcv.len + (seq - tcb->rcv_nxt), data, len);
     tcp_sack_rx_segment(tcb, seq, seq + len);
+    /* LAB receive: end */
 }
 
 /* rcv_nxt moved: ranges it reached are now in-order data. */
 static void ooo_advance(struct tcb *tcb)
 {
+    /* LAB receive: begin */
     while (tcb->n_ooo && seq_leq(tcb->ooo[0].start, tcb->rcv_nxt)) {
         if (seq_gt(tcb->ooo[0].end, tcb->rcv_nxt)) {
             tcb->rcv.len += tcb->ooo[0].end - tcb->rcv_nxt;
@@ -306,6 +313,7 @@ static void ooo_advance(struct tcb *tcb)
         memmove(&tcb->ooo[0], &tcb->ooo[1], tcb->n_ooo * sizeof(tcb->ooo[0]));
     }
     tcp_sack_rx_advance(tcb);
+    /* LAB receive: end */
 }
 
 /* ---- 3.10.7.4, the steps for synchronized states (and SYN-RECEIVED) ---- */
@@ -313,6 +321,7 @@ static void ooo_advance(struct tcb *tcb)
 /* first, check the sequence number: the four cases of RFC 9293 3.10.7.4's table */
 static bool seq_acceptable(const struct tcb *tcb, const struct seg *s)
 {
+    /* LAB receive: begin */
     uint32_t wnd = rcv_wnd(tcb), len = seg_len(s), nxt = tcb->rcv_nxt;
     if (len == 0 && wnd == 0)
         return s->seq == nxt;
@@ -324,11 +333,13 @@ static bool seq_acceptable(const struct tcb *tcb, const struct seg *s)
         return s->seq == nxt;
     return (seq_leq(nxt, s->seq) && seq_lt(s->seq, nxt + wnd)) ||
            (seq_leq(nxt, s->seq + len - 1) && seq_lt(s->seq + len - 1, nxt + wnd));
+    /* LAB receive: end */
 }
 
 /* Cut what lies before RCV.NXT (a duplicate) or beyond the window. */
 static void trim_to_window(struct tcb *tcb, struct seg *s)
 {
+    /* LAB receive: begin */
     struct stack *stack = tcb->stack;
     if (s->syn && seq_lt(s->seq, tcb->rcv_nxt)) {
         s->syn = false; /* the SYN itself is old */
@@ -355,6 +366,7 @@ static void trim_to_window(struct tcb *tcb, struct seg *s)
         stack->stats.tcp.rx_beyond_window++;
         tcb->ack_now = true;
     }
+    /* LAB receive: end */
 }
 
 /* ---- fifth, check the ACK field (RFC 9293 3.10.7.4), one function per part ---- */
@@ -566,6 +578,7 @@ static bool process_text(struct tcb *tcb, struct seg *s)
 /* eighth, check the FIN bit */
 static void process_fin(struct tcb *tcb, const struct seg *s)
 {
+    /* LAB close: begin */
     if (s->fin && s->seq + s->len != tcb->rcv_nxt) {
         /* a FIN beyond a hole: it counts once the data before it is here */
         tcb->ooo_fin = true;
@@ -601,6 +614,7 @@ static void process_fin(struct tcb *tcb, const struct seg *s)
     default:
         break; /* CLOSE-WAIT, CLOSING, LAST-ACK: remain */
     }
+    /* LAB close: end */
 }
 
 /* RFC 7323 5.3 R1: PAWS. A segment whose timestamp is older than TS.Recent is an old

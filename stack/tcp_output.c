@@ -371,8 +371,10 @@ static bool may_send_data(const struct tcb *tcb)
 
 static uint64_t backoff_us(const struct tcb *tcb, unsigned shift)
 {
+    /* LAB rto: begin */
     uint64_t t = (uint64_t)tcb->rto_us << (shift > 10 ? 10 : shift);
     return t > TCP_RTO_MAX_US ? TCP_RTO_MAX_US : t;
+    /* LAB rto: end */
 }
 
 /* The normal way out: from SND.NXT, as much as the windows allow. After a timeout SND.NXT
@@ -460,6 +462,7 @@ void tcp_retransmit_first(struct tcb *tcb, const char *why)
 
 void tcp_rtt_sample(struct tcb *tcb, uint32_t r)
 {
+    /* LAB rto: begin */
     if (!tcb->rtt_valid) {
         tcb->srtt_us = r;
         tcb->rttvar_us = r / 2;
@@ -476,6 +479,7 @@ void tcp_rtt_sample(struct tcb *tcb, uint32_t r)
     if (rto > TCP_RTO_MAX_US)
         rto = TCP_RTO_MAX_US;
     tcb->rto_us = (uint32_t)rto;
+    /* LAB rto: end */
 }
 
 /* ---- receiving side helpers ---- */
@@ -532,12 +536,14 @@ void tcp_window_update(struct tcb *tcb)
 
 void tcp_enter_time_wait(struct tcb *tcb)
 {
+    /* LAB close: begin */
     struct stack *stack = tcb->stack;
     tcp_set_state(tcb, TCP_TIME_WAIT);
     timer_cancel(stack, &tcb->rtx_timer);
     timer_cancel(stack, &tcb->persist_timer);
     timer_cancel(stack, &tcb->tlp_timer);
     timer_arm(stack, &tcb->wait_timer, 2ull * stack->cfg.tcp_msl_ms * 1000);
+    /* LAB close: end */
 }
 
 /* ---- timers ---- */
@@ -657,6 +663,7 @@ static void delack_fire(struct stack *stack, void *arg)
 
 static void wait_fire(struct stack *stack, void *arg)
 {
+    /* LAB close: begin */
     struct tcb *tcb = arg;
     (void)stack;
     tcb_hold(tcb);
@@ -665,6 +672,7 @@ static void wait_fire(struct stack *stack, void *arg)
     if (tcb->state == TCP_TIME_WAIT || tcb->state == TCP_FIN_WAIT_2)
         tcp_set_state(tcb, TCP_CLOSED);
     tcb_release(tcb);
+    /* LAB close: end */
 }
 
 void tcp_timers_init(struct tcb *tcb)

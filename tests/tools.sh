@@ -42,7 +42,10 @@ if [ "$mode" = test ]; then
     # the attack tests (test_attack_*.sh) craft hostile frames with scapy, flood with hping3
     need "/usr/bin/python3 -c 'import scapy.all'" python3-scapy
     need "command -v hping3" hping3
-    need "command -v clang" clang # the libFuzzer run of make check (make fuzz)
+    # the libFuzzer run of make check (make fuzz): clang, and libFuzzer's runtime, which is
+    # only a Recommends of clang (absent where apt is set to skip recommended packages)
+    need "command -v clang" clang
+    need "ls /usr/lib/llvm-*/lib/clang/*/lib/linux/libclang_rt.fuzzer-*.a" libclang-rt-dev
     # the --html pages are opened in a real (headless) browser
     need "command -v chromium" chromium
     # `tapir run curl` (tests/kernel/test_run_http.sh); the kernel side fetches with it too

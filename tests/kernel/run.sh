@@ -115,7 +115,7 @@ for t in "${tests[@]}"; do
         [ -n "$reason" ] || reason="left namespace(s) behind: $leaked"
     fi
     if [ -z "$reason" ]; then
-        echo "PASS $name"
+        echo "PASS $name ($((ms / 1000)).$((ms % 1000 / 100)) s)"
         [ -n "${KERNEL_VERBOSE:-}" ] && sed 's/^/    /' "$log"
         passed=$((passed + 1))
     else
