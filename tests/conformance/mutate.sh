@@ -8,7 +8,9 @@
 # sim) and reports the break KILLED (some test failed) or SURVIVED (every test passed: the
 # rule is not really tested). Ends with "mutate: K killed, S survived of N (kill rate P%)".
 # Takes from seconds to a minute per break (a killed one stops at the first failing test
-# program); not part of make check. Needs python3 and Check.
+# program); not part of make check. Needs python3 and Check. A break whose original text
+# is no longer in the file (the code moved on) is reported STALE and counts as an error,
+# never as killed. MUTATE_TRUST_BASE=1 skips the run of the suites on the unmodified tree.
 set -u
 here=$(cd "$(dirname "$0")/../.." && pwd)
 list="$here/tests/conformance/mutations.tsv"
