@@ -329,7 +329,7 @@ END_TEST
 
 /* A datagram to the subnet broadcast reaches a socket on the port, and for a closed
  * port draws no ICMP (RFC 1122 3.2.2). */
-/* conformance: IP-3.3.6-2 IP-3.3.6-4 */
+/* conformance: IP-3.3.6-2 IP-3.3.6-4 IP-3.2.1.3-5 */
 START_TEST(test_broadcast)
 {
     struct simnet n;
