@@ -4,9 +4,11 @@
  * servers there are, which makes them the first thing to point `nc` at, and a fair
  * benchmark: all the work is in the stack.
  *
- * TCP echo shows flow control from the application's side: when sock_send() takes less
- * than we have, we keep the rest and stop reading until on_writable says there is room
- * again. A reader that stops reading slows the writer down; nothing grows without bound.
+ * TCP echo shows flow control from the application's side: it reads no more than the send
+ * buffer has room for, and stops reading until on_writable says there is room again. A
+ * reader that stops reading slows the writer down; nothing grows without bound. Since
+ * every read is echoed at once, one buffer serves all connections: an idle connection
+ * costs a few dozen bytes here.
  *
  * UDP echo never answers a datagram from a port below 1024 (see udp_reply_allowed).
  */
@@ -24,6 +26,7 @@
 
 struct service {
     struct stack *stack;
+    uint8_t buf[CHUNK]; /* shared by all connections: each read is echoed at once */
     struct sock *udp, *tcp;
     bool echo;                      /* false: discard */
     struct conn *conns;             /* open TCP connections, freed by service_stop */
@@ -34,9 +37,9 @@ struct conn {
     struct service *svc;
     struct sock *sock;
     struct conn *prev, *next;
-    uint8_t buf[CHUNK];
-    size_t pending_off, pending_len; /* echo bytes that did not fit in the send buffer yet */
-    bool peer_done;                  /* the peer sent FIN */
+    uint8_t *pending; /* echo bytes TCP refused (out of memory), or NULL */
+    size_t pending_off, pending_len;
+    bool peer_done; /* the peer sent FIN */
 };
 
 /* ---- UDP: one datagram in, the same datagram back (echo) or nothing (discard) ---- */
@@ -86,6 +89,7 @@ static void conn_close(struct conn *c)
     if (c->next)
         c->next->prev = c->prev;
     sock_close(c->sock);
+    free(c->pending);
     free(c);
 }
 
@@ -93,32 +97,57 @@ static void conn_close(struct conn *c)
 static bool flush_pending(struct conn *c)
 {
     while (c->pending_len) {
-        ssize_t n = sock_send(c->sock, c->buf + c->pending_off, c->pending_len);
+        ssize_t n = sock_send(c->sock, c->pending + c->pending_off, c->pending_len);
         if (n <= 0)
             return false;
         c->pending_off += (size_t)n;
         c->pending_len -= (size_t)n;
     }
+    free(c->pending);
+    c->pending = NULL;
+    return true;
+}
+
+/* Echo n bytes from the shared buffer; what TCP does not take (it had no memory) is kept
+ * for later. False when the connection had to be closed. */
+static bool echo_back(struct conn *c, const uint8_t *buf, size_t n)
+{
+    ssize_t sent = sock_send(c->sock, buf, n);
+    size_t done = sent > 0 ? (size_t)sent : 0;
+    if (done == n)
+        return true;
+    c->pending = malloc(n - done);
+    if (!c->pending) {
+        conn_close(c); /* cannot keep the echo: better closed than silently short */
+        return false;
+    }
+    memcpy(c->pending, buf + done, n - done);
+    c->pending_off = 0;
+    c->pending_len = n - done;
     return true;
 }
 
 static void conn_readable(struct sock *s, void *ctx)
 {
     struct conn *c = ctx;
+    struct service *svc = c->svc;
     for (int i = 0; i < 64; i++) { /* bounded per event; TCP calls again when more arrives */
         if (!flush_pending(c))
             return; /* wait for on_writable: the peer is not reading fast enough */
-        ssize_t n = sock_recv(s, c->buf, sizeof(c->buf));
+        size_t want = sizeof(svc->buf);
+        if (svc->echo && sock_send_space(s) < want)
+            want = sock_send_space(s);
+        if (want == 0)
+            return; /* the send buffer is full: on_writable calls again */
+        ssize_t n = sock_recv(s, svc->buf, want);
         if (n == -EAGAIN)
             return;
         if (n <= 0) { /* end of stream (or an error): all echoed, so we close too */
             conn_close(c);
             return;
         }
-        if (c->svc->echo) {
-            c->pending_off = 0;
-            c->pending_len = (size_t)n;
-        }
+        if (svc->echo && !echo_back(c, svc->buf, (size_t)n))
+            return;
     }
 }
 
@@ -185,7 +214,8 @@ static struct service *service_start(struct stack *stack, uint16_t port, bool ec
         goto fail;
     sock_on(svc->udp, &udp_events, svc);
     svc->tcp = sock_open(stack, SOCK_TYPE_TCP);
-    if (!svc->tcp || (*err = sock_bind(svc->tcp, 0, port)) < 0 || (*err = sock_listen(svc->tcp, 128)) < 0)
+    if (!svc->tcp || (*err = sock_bind(svc->tcp, 0, port)) < 0 ||
+        (*err = sock_listen(svc->tcp, 128)) < 0)
         goto fail;
     sock_on(svc->tcp, &listener_events, svc);
     return svc;

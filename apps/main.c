@@ -42,6 +42,7 @@ static const char usage[] =
     "         --html FILE (at exit, pictures of the run in one HTML page)\n"
     "         --offload on|off (on: TCP segmentation and checksum offload on the TAP device)\n"
     "         --no-sack  --no-timestamps  --no-tlp (TCP loss recovery without them)\n"
+    "         --max-sockets N  sockets open at once (1024); memory follows use\n"
     "         --impair SPEC  a bad link, seeded: SPEC is a comma list of loss=P%,\n"
     "                dup=P%, reorder=P%, corrupt=P%, delay=Nms, seed=N; in: or out: before\n"
     "                a key limits it to frames to tapir or from tapir (offloads go off;\n"
@@ -140,6 +141,7 @@ static const struct option longopts[] = {
     {"no-sack", no_argument, 0, 'K'},
     {"no-timestamps", no_argument, 0, 'M'},
     {"no-tlp", no_argument, 0, 'L'},
+    {"max-sockets", required_argument, 0, 'X'},
     {"help", no_argument, 0, 'h'},
     {0, 0, 0, 0},
 };
@@ -207,6 +209,14 @@ static int parse_options(int argc, char **argv, struct options *o)
         case 'L':
             o->cfg.tcp_tlp = false;
             break;
+        case 'X': {
+            char *end;
+            long v = strtol(optarg, &end, 10);
+            if (end == optarg || *end || v < 1 || v > 1000000)
+                fail_usage("bad --max-sockets '%s' (1..1000000)", optarg);
+            o->cfg.max_sockets = (unsigned)v;
+            break;
+        }
         case 'e':
             o->echo_port = parse_port(optarg, "bad --echo port '%s'");
             break;

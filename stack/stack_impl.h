@@ -48,7 +48,8 @@ struct stack {
     uint64_t start_us;
     uint64_t wall_offset_us; /* added to now_us for pcap timestamps */
     bool started;
-    struct timer *timers; /* armed timers, soonest first */
+    struct timer *timers; /* armed timers: the root of a pairing heap, the soonest (timer.c) */
+    uint64_t timer_arms;  /* timers armed so far: breaks ties between equal deadlines */
 
     /* observation */
     unsigned trace_mask;

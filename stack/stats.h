@@ -148,7 +148,9 @@
     X(keepalive_timeouts, "connections given up: keep-alive probes unanswered")                    \
     X(delayed_acks, "delayed ACKs sent by the timer")                                              \
     X(window_updates, "window updates sent after the application read")                            \
-    X(tx_errors, "segments that could not be sent")
+    X(tx_errors, "segments that could not be sent")                                                \
+    X(buffer_bytes, "bytes of send/receive buffer allocated now (they grow with use)")             \
+    X(buffer_failures, "buffer growths that failed (out of memory; data dropped or refused)")
 
 #define SOCK_COUNTERS(X)                                                                           \
     X(opened, "sockets opened")                                                                    \

@@ -32,10 +32,10 @@
 
 uint32_t ring_free(const struct tcp_ring *r)
 {
-    return r->cap - r->len;
+    return r->limit - r->len;
 }
 
-/* Copy n bytes into the ring at `off` bytes past head (off + n <= cap). */
+/* Copy n bytes into the ring at `off` bytes past head (off + n <= cap: reserve first). */
 void ring_write_at(struct tcp_ring *r, uint32_t off, const uint8_t *src, uint32_t n)
 {
     uint32_t pos = (r->head + off) % r->cap;
@@ -54,20 +54,56 @@ void ring_read_at(const struct tcp_ring *r, uint32_t off, uint8_t *dst, uint32_t
 
 void ring_consume(struct tcp_ring *r, uint32_t n)
 {
+    if (n == 0)
+        return;
     r->head = (r->head + n) % r->cap;
     r->len -= n;
 }
 
-static int ring_alloc(struct tcp_ring *r, size_t size)
+#define RING_MIN 4096u /* the first allocation: a few segments */
+
+/* Make room for bytes up to `end` past head (end <= limit): the capacity doubles until it
+ * fits. Everything the old ring held (in-order and out-of-order data alike) moves over,
+ * unwrapped, so offsets past head stay where they were. */
+int tcp_ring_reserve(struct tcb *tcb, struct tcp_ring *r, uint32_t end)
+{
+    if (end <= r->cap)
+        return 0;
+    uint32_t cap = r->cap ? r->cap : r->limit < RING_MIN ? r->limit : RING_MIN;
+    while (cap < end && cap < r->limit)
+        cap = cap > r->limit / 2 ? r->limit : cap * 2;
+    if (cap < end)
+        cap = end;
+    uint8_t *buf = malloc(cap);
+    if (!buf) {
+        tcb->stack->stats.tcp.buffer_failures++;
+        trace(tcb->stack, TRACE_TCP, "buffer of %u bytes: out of memory", cap);
+        return -ENOMEM;
+    }
+    if (r->buf)
+        ring_read_at(r, 0, buf, r->cap);
+    free(r->buf);
+    tcb->stack->stats.tcp.buffer_bytes += cap - r->cap;
+    r->buf = buf;
+    r->cap = cap;
+    r->head = 0;
+    return 0;
+}
+
+/* An empty ring gives its memory back; the next data allocates again. */
+void tcp_ring_release(struct tcb *tcb, struct tcp_ring *r)
+{
+    tcb->stack->stats.tcp.buffer_bytes -= r->cap;
+    free(r->buf);
+    r->buf = NULL;
+    r->cap = r->head = r->len = 0;
+}
+
+static void ring_size(struct tcp_ring *r, size_t size)
 {
     if (size > (1u << 30))
         size = 1u << 30;
-    r->buf = malloc(size);
-    if (!r->buf)
-        return -ENOMEM;
-    r->cap = (uint32_t)size;
-    r->head = r->len = 0;
-    return 0;
+    r->limit = (uint32_t)size;
 }
 
 /* ---- states ---- */
@@ -423,8 +459,8 @@ static void tcb_free(struct tcb *tcb)
     if (tcb->all_next)
         tcb->all_next->all_prev = tcb->all_prev;
     ts->count--;
-    free(tcb->snd.buf);
-    free(tcb->rcv.buf);
+    tcp_ring_release(tcb, &tcb->snd);
+    tcp_ring_release(tcb, &tcb->rcv);
     free(tcb->ooo);
     free(tcb);
 }
@@ -438,10 +474,11 @@ static void tcb_maybe_free(struct tcb *tcb)
 
 static int alloc_buffers(struct tcb *tcb)
 {
-    if (!tcb->snd.buf && ring_alloc(&tcb->snd, tcb->sndbuf_size) < 0)
-        return -ENOMEM;
-    if (!tcb->rcv.buf && ring_alloc(&tcb->rcv, tcb->rcvbuf_size) < 0)
-        return -ENOMEM;
+    /* only their sizes: memory comes with the data (tcp_ring_reserve) */
+    if (!tcb->snd.limit)
+        ring_size(&tcb->snd, tcb->sndbuf_size);
+    if (!tcb->rcv.limit)
+        ring_size(&tcb->rcv, tcb->rcvbuf_size);
     if (!tcb->ooo) {
         unsigned n = tcb->stack->cfg.tcp_ooo_max ? tcb->stack->cfg.tcp_ooo_max : 1;
         tcb->ooo = calloc(n, sizeof(*tcb->ooo));
@@ -462,7 +499,7 @@ uint8_t tcp_wscale_for(uint32_t rcvbuf)
 
 void tcp_choose_wscale(struct tcb *tcb)
 {
-    tcb->rcv_wscale = tcp_wscale_for(tcb->rcv.cap);
+    tcb->rcv_wscale = tcp_wscale_for(tcb->rcv.limit);
 }
 
 /* A SYN reached a listener: a new TCB for the connection, in LISTEN like its parent until
@@ -848,6 +885,8 @@ ssize_t tcp_send(struct tcb *tcb, const void *buf, size_t len)
     if (room == 0)
         return -EAGAIN;
     uint32_t n = len < room ? (uint32_t)len : room;
+    if (tcp_ring_reserve(tcb, &tcb->snd, tcb->snd.len + n) < 0)
+        return -ENOMEM;
     ring_write_at(&tcb->snd, tcb->snd.len, buf, n);
     tcb->snd.len += n;
     if (tcb->state != TCP_SYN_SENT && tcb->state != TCP_SYN_RECEIVED)
@@ -874,6 +913,8 @@ ssize_t tcp_recv(struct tcb *tcb, void *buf, size_t len)
     }
     ring_read_at(&tcb->rcv, 0, buf, n);
     ring_consume(&tcb->rcv, n);
+    if (tcb->rcv.len == 0 && tcb->n_ooo == 0)
+        tcp_ring_release(tcb, &tcb->rcv); /* all read: an idle connection holds no buffer */
     if (tcb->state != TCP_CLOSED)
         tcp_window_update(tcb);
     return (ssize_t)n;
@@ -1003,23 +1044,17 @@ int tcp_set_nodelay(struct tcb *tcb, bool on)
 int tcp_set_bufsize(struct tcb *tcb, size_t sndbuf, size_t rcvbuf)
 {
     if (rcvbuf && rcvbuf != tcb->rcvbuf_size) {
-        if (tcb->rcv.buf)
+        if (tcb->rcv.limit)
             return -EISCONN;
         tcb->rcvbuf_size = rcvbuf < 2048 ? 2048 : rcvbuf;
     }
     if (sndbuf) {
         if (sndbuf < 2048)
             sndbuf = 2048;
-        if (tcb->snd.buf) {
+        if (tcb->snd.limit) {
             if (sndbuf < tcb->snd.len)
                 return -EINVAL;
-            struct tcp_ring r;
-            if (ring_alloc(&r, sndbuf) < 0)
-                return -ENOMEM;
-            ring_read_at(&tcb->snd, 0, r.buf, tcb->snd.len);
-            r.len = tcb->snd.len;
-            free(tcb->snd.buf);
-            tcb->snd = r;
+            ring_size(&tcb->snd, sndbuf); /* the memory follows on the next write */
         }
         tcb->sndbuf_size = sndbuf;
     }
@@ -1030,7 +1065,7 @@ size_t tcp_send_space(const struct tcb *tcb)
 {
     if (!can_send_data(tcb))
         return 0;
-    return tcb->snd.buf ? ring_free(&tcb->snd) : tcb->sndbuf_size;
+    return tcb->snd.limit ? ring_free(&tcb->snd) : tcb->sndbuf_size;
 }
 
 size_t tcp_send_pending(const struct tcb *tcb)

@@ -69,10 +69,14 @@ enum tcb_state {
 
 /* ---- a byte ring: the send and receive buffers ----
  * `len` bytes start at `head`; both wrap at `cap`. Data is copied in once from the user
- * (or the segment) and out once into a segment (or the user). */
+ * (or the segment) and out once into a segment (or the user).
+ * The ring may hold up to `limit` bytes (the buffer size the user set), but memory follows
+ * use: `cap` starts at 0, doubles when data needs the room (tcp_ring_reserve), and an
+ * emptied ring gives its memory back (tcp_ring_release). An idle connection holds none. */
 struct tcp_ring {
     uint8_t *buf;
     uint32_t cap, head, len;
+    uint32_t limit;
 };
 
 /* Who owns a TCB (see tcp.h): the socket, a listener (not accepted yet), or TCP itself
@@ -234,7 +238,7 @@ struct tcb {
     uint32_t urg_mark;
 };
 
-#define TCP_HASH_BITS 10
+#define TCP_HASH_BITS 12
 #define TCP_HASH_SIZE (1u << TCP_HASH_BITS)
 
 struct tcp_state {
@@ -312,6 +316,8 @@ uint32_t ring_free(const struct tcp_ring *r);
 void ring_write_at(struct tcp_ring *r, uint32_t off, const uint8_t *src, uint32_t n);
 void ring_read_at(const struct tcp_ring *r, uint32_t off, uint8_t *dst, uint32_t n);
 void ring_consume(struct tcp_ring *r, uint32_t n);
+int tcp_ring_reserve(struct tcb *tcb, struct tcp_ring *r, uint32_t end);
+void tcp_ring_release(struct tcb *tcb, struct tcp_ring *r);
 
 /* tcp_output.c */
 void tcp_timers_init(struct tcb *tcb);

@@ -288,6 +288,11 @@ static void ooo_insert(struct tcb *tcb, uint32_t seq, const uint8_t *data, uint3
             tcp_sack_rx_duplicate(tcb, seq, seq + len);
             return;
         }
+    uint32_t off = tcb->rcv.len + (seq - tcb->rcv_nxt);
+    if (tcp_ring_reserve(tcb, &tcb->rcv, off + len) < 0) {
+        record_drop(stack, "tcp", "no memory for the receive buffer");
+        return; /* as if lost: not acknowledged, the sender repeats it */
+    }
     if (!range_add(tcb->ooo, &tcb->n_ooo, stack->cfg.tcp_ooo_max, seq, seq + len)) {
         stack->stats.tcp.rx_ooo_drops++;
         record_drop(stack, "tcp", "out-of-order ranges full");
@@ -295,7 +300,7 @@ static void ooo_insert(struct tcb *tcb, uint32_t seq, const uint8_t *data, uint3
         return;
     }
     stack->stats.tcp.rx_out_of_order++;
-    ring_write_at(&tcb->rcv, tcb->rcv.len + (seq - tcb->rcv_nxt), data, len);
+    ring_write_at(&tcb->rcv, off, data, len);
     tcp_sack_rx_segment(tcb, seq, seq + len);
     /* LAB receive: end */
 }
@@ -401,6 +406,8 @@ static void ack_new_data(struct tcb *tcb, const struct seg *s)
         data_acked = min_u32(ack - tcb->snd_base, tcb->snd.len);
         ring_consume(&tcb->snd, data_acked);
         tcb->snd_base += data_acked;
+        if (tcb->snd.len == 0)
+            tcp_ring_release(tcb, &tcb->snd); /* all acknowledged: memory back */
     }
     tcb->snd_una = ack;
     if (seq_lt(tcb->snd_nxt, tcb->snd_una))
@@ -561,6 +568,10 @@ static bool process_text(struct tcb *tcb, struct seg *s)
         ooo_insert(tcb, s->seq, s->data, s->len);
         tcb->ack_now = true;
         return true;
+    }
+    if (tcp_ring_reserve(tcb, &tcb->rcv, tcb->rcv.len + s->len) < 0) {
+        record_drop(tcb->stack, "tcp", "no memory for the receive buffer");
+        return true; /* as if lost: not acknowledged, the sender repeats it */
     }
     ring_write_at(&tcb->rcv, tcb->rcv.len, s->data, s->len);
     tcb->rcv.len += s->len;

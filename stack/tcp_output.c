@@ -36,7 +36,7 @@ uint32_t tcp_rcv_window(struct tcb *tcb)
     uint32_t cur = seq_gt(tcb->rcv_adv, tcb->rcv_nxt) ? tcb->rcv_adv - tcb->rcv_nxt : 0;
     if (cur > free)
         cur = free;
-    uint32_t step = min_u32(tcb->rcv.cap / 2, tcb->rcv_mss);
+    uint32_t step = min_u32(tcb->rcv.limit / 2, tcb->rcv_mss);
     if (free - cur < step)
         return cur;
     return free;
@@ -525,7 +525,7 @@ void tcp_window_update(struct tcb *tcb)
         return;
     uint32_t old = seq_gt(tcb->rcv_adv, tcb->rcv_nxt) ? tcb->rcv_adv - tcb->rcv_nxt : 0;
     uint32_t now = tcp_rcv_window(tcb);
-    uint32_t step = min_u32(2u * tcb->rcv_mss, tcb->rcv.cap / 2);
+    uint32_t step = min_u32(2u * tcb->rcv_mss, tcb->rcv.limit / 2);
     if (now >= old + step || (old < tcb->rcv_mss && now > old)) {
         tcb->stack->stats.tcp.window_updates++;
         tcp_send_ack(tcb);

@@ -7,6 +7,9 @@
 #   tapir-bva-PID/-bvb-PID two kernels joined by a veth pair (10.9.0.1 <-> 10.9.0.2), the
 #                          reference for what the kernel does talking to itself
 # SECONDS_PER_TEST (3) and BULK_MB (200) make it shorter or longer.
+# Idle rows: IDLE_COUNTS ("1000 10000") connections held open to the echo service (tapir
+# with --max-sockets 11000, and benchtool echod over veth): the server's RSS, and the echo
+# round trip while they are open. IDLE_COUNTS= (empty) skips them.
 # Lossy rows: both the lab's kernel and the veth reference lose LOSSY_PCTS (1 2 5) percent
 # of non-SYN TCP frames in each direction (an nftables `numgen random` rule on the same
 # hooks, since this kernel has no sch_netem); LOSSY_MB (5) MiB per transfer, LOSSY_ROUNDS
@@ -74,7 +77,8 @@ ip link add tapir-bv0 netns "$VA" type veth peer name tapir-bv1 netns "$VB"
 ip -n "$VA" addr add 10.9.0.1/24 dev tapir-bv0; ip -n "$VA" link set tapir-bv0 up; ip -n "$VA" link set lo up
 ip -n "$VB" addr add 10.9.0.2/24 dev tapir-bv1; ip -n "$VB" link set tapir-bv1 up; ip -n "$VB" link set lo up
 ip netns exec "$VB" "$BT" echod 7 >"$TMP/echod" 2>&1 &
-PIDS="$PIDS $!"
+ECHOD=$!
+PIDS="$PIDS $ECHOD"
 wait_for "$TMP/echod" ready=1
 ping_stats "$VA" 10.9.0.2 500 >"$TMP/kping"
 ip netns exec "$VA" "$BT" rtt 10.9.0.2 7 2000 >"$TMP/krtt" 2>&1
@@ -112,6 +116,35 @@ sp=$!
 wait_for "$TMP/tsink" ready=1
 head -c "$((MB * 1048576))" /dev/zero | timeout 60 ip netns exec "$NS" "$TAPIR" nc 10.0.0.1 5001 >/dev/null 2>"$TMP/tnc.err"
 timeout 10 sh -c "wait $sp" 2>/dev/null; kill "$sp" 2>/dev/null
+
+# ---- idle connections: the server's memory, and the echo round trip with them open ----
+IDLE=${IDLE_COUNTS-1000 10000}
+rss_kb() { sed -n 's/^VmRSS:[[:space:]]*\([0-9]*\) kB/\1/p' "/proc/$1/status" 2>/dev/null; }
+# idle NS DST SERVER_PID TAG: RSS and round trip with 0, then each count of IDLE held
+idle() {
+    rss_kb "$3" >"$TMP/rss.$4.0"
+    timeout 60 ip netns exec "$1" "$BT" rtt "$2" 7 500 >"$TMP/rtt.$4.0" 2>&1
+    for n in $IDLE; do
+        ip netns exec "$1" "$BT" hold "$2" 7 "$n" >"$TMP/hold.$4.$n" 2>&1 &
+        hp=$!
+        i=0 # bounded: 120 s for the connections to open and echo
+        while ! grep -q ready=1 "$TMP/hold.$4.$n" 2>/dev/null && kill -0 "$hp" 2>/dev/null && [ $i -lt 1200 ]; do
+            i=$((i + 1)); sleep 0.1
+        done
+        rss_kb "$3" >"$TMP/rss.$4.$n"
+        timeout 60 ip netns exec "$1" "$BT" rtt "$2" 7 500 >"$TMP/rtt.$4.$n" 2>&1
+        kill "$hp"; wait "$hp" 2>/dev/null
+    done
+}
+if [ -n "$IDLE" ]; then
+    idle "$VA" 10.9.0.2 "$ECHOD" linux
+    ip netns exec "$NS" "$TAPIR" --max-sockets 11000 serve >"$TMP/is.out" 2>"$TMP/is.err" &
+    TP=$!
+    PIDS="$PIDS $TP"
+    wait_for "$TMP/is.out" "tapir: up"
+    idle "$NS" 10.0.0.2 "$TP" tapir
+    kill "$TP"; wait "$TP" 2>/dev/null
+fi
 
 # ---- lossy links: transfer times at 1, 2, 5% loss, tapir beside Linux-to-Linux ----
 LOSSY_MB=${LOSSY_MB:-5}
@@ -183,6 +216,26 @@ row "ping round trip p99, us (vs veth)" "$(val p99_us "$TMP/tping")" "$(val p99_
 row "TCP echo round trip median, us (vs veth)" "$(val median_us "$TMP/trtt")" "$(val median_us "$TMP/krtt")"
 row "TCP echo round trip p99, us (vs veth)" "$(val p99_us "$TMP/trtt")" "$(val p99_us "$TMP/krtt")"
 row "TCP connections/s (vs veth)" "$(val conn_per_s "$TMP/tcps")" "$(val conn_per_s "$TMP/kcps")"
+if [ -n "$IDLE" ]; then
+    echo
+    echo "Idle connections to the echo service: RSS of the server process in KiB, and the echo"
+    echo "round trip with them open (Linux: benchtool echod; its sockets live in the kernel,"
+    echo "outside its RSS). held/echoed: connections open, and how many echoed a byte."
+    echo "| figure                                       |        tapir |        Linux |  ratio |"
+    echo "|----------------------------------------------|--------------|--------------|--------|"
+    row "server RSS, KiB, no connection" "$(cat "$TMP/rss.tapir.0")" "$(cat "$TMP/rss.linux.0")"
+    row "TCP echo round trip median, us, none idle" "$(val median_us "$TMP/rtt.tapir.0")" "$(val median_us "$TMP/rtt.linux.0")"
+    for n in $IDLE; do
+        row "connections held/echoed of $n" "$(val held "$TMP/hold.tapir.$n")/$(val echoed "$TMP/hold.tapir.$n")" \
+            "$(val held "$TMP/hold.linux.$n")/$(val echoed "$TMP/hold.linux.$n")"
+        row "server RSS, KiB, $n idle" "$(cat "$TMP/rss.tapir.$n")" "$(cat "$TMP/rss.linux.$n")"
+        row "server RSS per idle connection, KiB, $n" \
+            "$(awk -v a="$(cat "$TMP/rss.tapir.$n")" -v b="$(cat "$TMP/rss.tapir.0")" -v n="$n" 'BEGIN { if (a != "" && b != "") printf "%.2f", (a - b) / n }')" \
+            "$(awk -v a="$(cat "$TMP/rss.linux.$n")" -v b="$(cat "$TMP/rss.linux.0")" -v n="$n" 'BEGIN { if (a != "" && b != "") printf "%.2f", (a - b) / n }')"
+        row "TCP echo round trip median, us, $n idle" "$(val median_us "$TMP/rtt.tapir.$n")" "$(val median_us "$TMP/rtt.linux.$n")"
+        row "TCP echo round trip p99, us, $n idle" "$(val p99_us "$TMP/rtt.tapir.$n")" "$(val p99_us "$TMP/rtt.linux.$n")"
+    done
+fi
 if [ "$ROUNDS" -gt 0 ] && command -v nft >/dev/null; then
     echo
     echo "Lossy link, $LOSSY_MB MiB, median of $ROUNDS rounds: transfer time in s (lower is better)"

@@ -8,6 +8,9 @@
  *   benchtool send DST PORT MBYTES            TCP bulk send, prints Mbit/s
  *   benchtool sink PORT                       accept one TCP connection, read to EOF, print Mbit/s
  *   benchtool echod PORT                      TCP echo server for the kernel-to-kernel reference
+ *   benchtool hold DST PORT COUNT             open COUNT TCP connections to an echo server,
+ *                                             echo one byte on each, then hold them open
+ *                                             (idle) until killed
  *
  * Results are printed as "key=value" lines for bench.sh to pick up.
  */
@@ -24,7 +27,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/ioctl.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -152,6 +157,60 @@ static int rtt(const char *ip, const char *port, int count)
     return 0;
 }
 
+/* Room for `n` descriptors (root may raise the hard limit too). */
+static void raise_nofile(rlim_t n)
+{
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < n) {
+        rl.rlim_cur = n;
+        if (rl.rlim_max < n)
+            rl.rlim_max = n;
+        setrlimit(RLIMIT_NOFILE, &rl);
+    }
+}
+
+/* Open `count` connections one after the other (so no listener backlog overflows), check
+ * each echoes one byte, print held= and echoed=, then keep them open and idle. */
+static int hold(const char *ip, const char *port, int count)
+{
+    struct sockaddr_in sa = addr_of(ip, port);
+    raise_nofile((rlim_t)count + 64);
+    struct pollfd *fds = calloc((size_t)count, sizeof(*fds));
+    struct timeval five = {.tv_sec = 5};
+    double start = now_s();
+    int held = 0;
+    while (held < count) {
+        int fd = socket(AF_INET, SOCK_STREAM, 0);
+        if (fd < 0)
+            break;
+        setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &five, sizeof(five)); /* bounds connect() */
+        if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || write(fd, "x", 1) != 1) {
+            close(fd);
+            break;
+        }
+        fds[held++] = (struct pollfd){.fd = fd, .events = POLLIN};
+    }
+    int echoed = 0;
+    char c;
+    double deadline = now_s() + 30;
+    while (echoed < held && now_s() < deadline) {
+        if (poll(fds, (nfds_t)held, 1000) < 0)
+            die("poll");
+        for (int i = 0; i < held; i++) {
+            if (fds[i].revents && fds[i].fd >= 0) {
+                if (read(fds[i].fd, &c, 1) == 1)
+                    echoed++;
+                fds[i].fd = -fds[i].fd - 1; /* done with it: poll skips negative fds */
+            }
+        }
+    }
+    printf("held=%d\nechoed=%d\nhold_s=%.2f\nready=1\n", held, echoed, now_s() - start);
+    fflush(stdout);
+    for (;;)
+        pause(); /* hold them until killed */
+    return 0;
+}
+
 static int cps(const char *ip, const char *port, double seconds)
 {
     struct sockaddr_in sa = addr_of(ip, port);
@@ -214,42 +273,50 @@ static int sink(const char *port)
     return 0;
 }
 
-/* A poll() echo server: the kernel-side reference for round trips and connections/s.
- * It accepts in a loop (every connection the kernel has queued, not one per poll) with
+/* An epoll echo server: the kernel-side reference for round trips and connections/s.
+ * It accepts in a loop (every connection the kernel has queued, not one per wakeup) with
  * a deep backlog, as a real server does: one accept per poll() let the listen queue
- * overflow, and clients waited a second for a SYN retransmission. */
+ * overflow, and clients waited a second for a SYN retransmission. epoll, not poll(): a
+ * poll() over 10,000 idle sockets costs more per round trip than the kernel's TCP does. */
 #define ECHOD_MAX_FDS 16384
 static int echod(const char *port)
 {
     struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)atoi(port))};
+    raise_nofile(ECHOD_MAX_FDS + 64);
     int ls = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0), one = 1;
     setsockopt(ls, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
     if (bind(ls, (struct sockaddr *)&sa, sizeof(sa)) < 0 || listen(ls, 4096) < 0)
         die("listen");
+    int ep = epoll_create1(0);
+    struct epoll_event ev = {.events = EPOLLIN, .data.fd = ls};
+    if (ep < 0 || epoll_ctl(ep, EPOLL_CTL_ADD, ls, &ev) < 0)
+        die("epoll");
     printf("ready=1\n");
     fflush(stdout);
-    static struct pollfd fds[ECHOD_MAX_FDS];
-    int n = 1;
-    fds[0] = (struct pollfd){.fd = ls, .events = POLLIN};
     static char buf[1 << 16];
+    static struct epoll_event events[256];
+    int open_fds = 0;
     for (;;) {
-        if (poll(fds, (nfds_t)n, -1) < 0)
-            die("poll");
-        for (int i = n - 1; i >= 1; i--) {
-            if (!fds[i].revents)
+        int n = epoll_wait(ep, events, 256, -1);
+        if (n < 0 && errno != EINTR)
+            die("epoll_wait");
+        for (int i = 0; i < n; i++) {
+            int fd = events[i].data.fd;
+            if (fd == ls) {
+                int c;
+                while (open_fds < ECHOD_MAX_FDS && (c = accept4(ls, NULL, NULL, 0)) >= 0) {
+                    setsockopt(c, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+                    struct epoll_event cev = {.events = EPOLLIN, .data.fd = c};
+                    epoll_ctl(ep, EPOLL_CTL_ADD, c, &cev);
+                    open_fds++;
+                }
                 continue;
-            ssize_t r = read(fds[i].fd, buf, sizeof(buf));
-            if (r <= 0 || write(fds[i].fd, buf, (size_t)r) != r) {
-                close(fds[i].fd);
-                fds[i] = fds[--n];
             }
-        }
-        if (!(fds[0].revents & POLLIN))
-            continue;
-        int fd;
-        while (n < ECHOD_MAX_FDS && (fd = accept4(ls, NULL, NULL, 0)) >= 0) {
-            setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-            fds[n++] = (struct pollfd){.fd = fd, .events = POLLIN};
+            ssize_t r = read(fd, buf, sizeof(buf));
+            if (r <= 0 || write(fd, buf, (size_t)r) != r) {
+                close(fd); /* leaves the epoll set with it */
+                open_fds--;
+            }
         }
     }
     return 0; /* not reached: killed by bench.sh */
@@ -257,6 +324,8 @@ static int echod(const char *port)
 
 int main(int argc, char **argv)
 {
+    if (argc == 5 && !strcmp(argv[1], "hold"))
+        return hold(argv[2], argv[3], atoi(argv[4]));
     if (argc == 3 && !strcmp(argv[1], "echod"))
         return echod(argv[2]);
     if (argc == 4 && !strcmp(argv[1], "tapread"))

@@ -98,6 +98,46 @@ START_TEST(clean_wire_full_segments)
     const struct tcp_stats *st = &stack_stats(net.a)->tcp;
     ck_assert_uint_eq(st->retransmits, 0);
     ck_assert_uint_eq(st->rx_out_of_order, 0);
+    /* every buffer given back once the connection is gone */
+    ck_assert_uint_eq(st->buffer_bytes, 0);
+    ck_assert_uint_eq(stack_stats(net.b)->tcp.buffer_bytes, 0);
+}
+END_TEST
+
+static bool small_echo_done(void *ctx)
+{
+    (void)ctx;
+    return srv.rx_len == 100 && cli.rx_len == 100 && cli.tcb->snd.len == 0 && srv.tcb->snd.len == 0;
+}
+
+/* Buffers grow with use: an established connection holds none until data comes, a little
+ * while a small message passes, none again once it is read and acknowledged. The window
+ * still offers the whole configured buffer. */
+START_TEST(idle_connection_holds_no_buffer)
+{
+    open_connection(1, NULL);
+    ck_assert_uint_eq(stack_stats(net.a)->tcp.buffer_bytes, 0);
+    ck_assert_uint_eq(stack_stats(net.b)->tcp.buffer_bytes, 0);
+    /* the window offered is the configured buffer, not the (empty) allocation: in the
+     * SYN-ACK unscaled, so at most 65535 (RFC 7323 2.2) */
+    ck_assert_uint_eq(cli.tcb->snd_wnd, 65535);
+    data_ab = malloc(100);
+    data_ba = malloc(100);
+    fill_pattern(data_ab, 100, 1);
+    fill_pattern(data_ba, 100, 2);
+    cli.tx = data_ab;
+    srv.tx = data_ba;
+    cli.tx_len = srv.tx_len = 100;
+    ep_push(&cli);
+    ep_push(&srv);
+    ck_assert_uint_le(stack_stats(net.a)->tcp.buffer_bytes, 4096);
+    ck_assert(simnet_run(&net, 10000000, small_echo_done, NULL));
+    ck_assert(memcmp(srv.rx, data_ab, 100) == 0);
+    ck_assert(memcmp(cli.rx, data_ba, 100) == 0);
+    ck_assert_uint_eq(stack_stats(net.a)->tcp.buffer_bytes, 0);
+    ck_assert_uint_eq(stack_stats(net.b)->tcp.buffer_bytes, 0);
+    /* the whole buffer offered again, give or take receiver SWS avoidance's step */
+    ck_assert_uint_ge(cli.tcb->snd_wnd, stack_config(net.b)->tcp_rcvbuf - 1448);
 }
 END_TEST
 
@@ -288,6 +328,7 @@ int main(void)
     tcase_set_timeout(tc, 120);
     tcase_add_test(tc, clean_wire_full_segments);
     tcase_add_test(tc, bulk_uses_full_mss);
+    tcase_add_test(tc, idle_connection_holds_no_buffer);
     tcase_add_loop_test(tc, lossy_wire_byte_exact, 0,
                         sizeof(impaired_seeds) / sizeof(impaired_seeds[0]));
     tcase_add_test(tc, fast_retransmit_one_loss);
