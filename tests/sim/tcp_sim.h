@@ -179,10 +179,10 @@ static inline void fill_pattern(uint8_t *p, size_t n, uint32_t seed)
 
 /* Hand a TCP segment from src:sport to dst:dport, with options `opts` (NULL: none),
  * straight to `stack`'s IP input, as if it had come off the wire. */
-static inline void inject_segment_opts(struct stack *stack, uint32_t src, uint16_t sport,
-                                       uint32_t dst, uint16_t dport, uint32_t seq, uint32_t ack,
-                                       uint8_t flags, uint16_t wnd, const struct tcp_opts *opts,
-                                       const void *data, size_t len)
+/* A TCP segment in an IP datagram, as a packet for ip_input (NULL when out of memory). */
+static inline struct pkb *segment_pkb(uint32_t src, uint16_t sport, uint32_t dst, uint16_t dport,
+                                      uint32_t seq, uint32_t ack, uint8_t flags, uint16_t wnd,
+                                      const struct tcp_opts *opts, const void *data, size_t len)
 {
     uint8_t buf[IP_HDR_LEN + TCP_HDR_MAX_LEN + 1500];
     struct tcp_hdr h;
@@ -209,7 +209,15 @@ static inline void inject_segment_opts(struct stack *stack, uint32_t src, uint16
     ih.src = src;
     ih.dst = dst;
     ip_build(&ih, buf);
-    ip_input(stack, pkb_from_bytes(buf, ih.total_len));
+    return pkb_from_bytes(buf, ih.total_len);
+}
+
+static inline void inject_segment_opts(struct stack *stack, uint32_t src, uint16_t sport,
+                                       uint32_t dst, uint16_t dport, uint32_t seq, uint32_t ack,
+                                       uint8_t flags, uint16_t wnd, const struct tcp_opts *opts,
+                                       const void *data, size_t len)
+{
+    ip_input(stack, segment_pkb(src, sport, dst, dport, seq, ack, flags, wnd, opts, data, len));
 }
 
 /* The same without options (for RST / SYN injection). */

@@ -214,6 +214,34 @@ START_TEST(default_mss_is_536)
 }
 END_TEST
 
+/* MUST-16: the segments A sends are no larger than the smaller of the peer's MSS and what
+ * A's own MTU carries (1500 - 40): a peer on a jumbo-frame link announcing 8960 gets 1460. */
+/* conformance: MUST-16 IP-3.3.3-1 */
+START_TEST(peer_mss_capped_by_our_mtu)
+{
+    scripted = true;
+    ep_connect(&cli, SIM_IP_B, PORT);
+    ck_assert(simnet_run(&net, 5000000, a_sent_syn, NULL));
+    const struct seen *syn = last_from_a(TCP_SYN);
+    peer_seq = 5000;
+    struct tcp_opts o = {.has_mss = true, .mss = 8960};
+    inject_segment_opts(net.a, SIM_IP_B, PORT, SIM_IP_A, syn->h.sport, peer_seq, syn->h.seq + 1,
+                        TCP_SYN | TCP_ACK, 65535, &o, NULL, 0);
+    peer_seq++;
+    simnet_run(&net, 1000, NULL, NULL);
+    ck_assert_str_eq(tcp_state_name_of(cli.tcb), "ESTABLISHED");
+    ck_assert_uint_eq(cli.tcb->smss, 1460);
+    static uint8_t d[4000];
+    ck_assert_int_eq(tcp_send(cli.tcb, d, sizeof(d)), (int)sizeof(d));
+    simnet_run(&net, 1000, NULL, NULL);
+    size_t largest = 0;
+    for (size_t i = 0; i < nsegs; i++)
+        if (segs[i].side == 0 && segs[i].len > largest)
+            largest = segs[i].len;
+    ck_assert_uint_eq(largest, 1460);
+}
+END_TEST
+
 /* MUST-1: the window is an unsigned number: 65535 is the largest window, not -1. */
 /* conformance: MUST-1 */
 START_TEST(window_is_unsigned)
@@ -328,10 +356,16 @@ START_TEST(syn_to_broadcast_or_from_martian_dropped)
     static const uint32_t martians[] = {0x7f000001, 0x0a0000ff, 0, SIM_IP_B, 0xe0000001};
     for (size_t i = 0; i < sizeof(martians) / sizeof(martians[0]); i++)
         inject_segment(net.b, martians[i], 40002, SIM_IP_B, PORT, 1, 0, TCP_SYN, 65535, NULL, 0);
+    /* to B's own address, but in a link-layer broadcast frame */
+    struct pkb *p =
+        segment_pkb(SIM_IP_A, 40003, SIM_IP_B, PORT, 1, 0, TCP_SYN, 65535, NULL, NULL, 0);
+    ck_assert_ptr_nonnull(p);
+    p->meta.link_broadcast = true;
+    ip_input(net.b, p);
     simnet_run(&net, 2000000, NULL, NULL);
     ck_assert_uint_eq(count_from(1, 0, from), 0); /* B sent nothing */
     ck_assert_uint_eq(tcp_count(net.b), 1);       /* the listener alone */
-    ck_assert_uint_eq(stack_stats(net.b)->tcp.rx_not_unicast, 2);
+    ck_assert_uint_eq(stack_stats(net.b)->tcp.rx_not_unicast, 3);
     ck_assert_uint_eq(stack_stats(net.b)->ip.rx_bad_source, 5);
 }
 END_TEST
@@ -386,7 +420,7 @@ static bool srv_got_all(void *ctx)
 
 /* MUST-56: no ICMP error aborts a synchronized connection: port and protocol unreachable
  * (hard only in SYN-SENT), net/host unreachable, time exceeded all leave it working. */
-/* conformance: MUST-56 MUST-56.2 */
+/* conformance: MUST-56 MUST-56.2 IP-3.2.2-3 */
 START_TEST(icmp_errors_do_not_abort_established)
 {
     open_connection();
@@ -455,6 +489,27 @@ START_TEST(close_during_handshake)
     ck_assert_ptr_null(srv.tcb);
     ck_assert_uint_eq(tcp_count(net.a), 0);
     ck_assert_uint_eq(tcp_count(net.b), 1);
+}
+END_TEST
+
+/* MUST-11: a connection that came from LISTEN and is reset in SYN-RECEIVED goes back to
+ * LISTEN: the half-open child goes away, the listener stays and accepts the next one. */
+/* conformance: MUST-11 */
+START_TEST(rst_in_syn_received_returns_to_listen)
+{
+    ep_listen(&srv, PORT, 4);
+    scripted = true;
+    inject_segment(net.b, SIM_IP_A, 40000, SIM_IP_B, PORT, 1000, 0, TCP_SYN, 65535, NULL, 0);
+    simnet_run(&net, 1000, NULL, NULL);
+    ck_assert_uint_eq(count_from(1, TCP_SYN | TCP_ACK, 0), 1);
+    ck_assert_uint_eq(tcp_count(net.b), 2); /* the listener and the half-open child */
+    inject_segment(net.b, SIM_IP_A, 40000, SIM_IP_B, PORT, 1001, 0, TCP_RST, 0, NULL, 0);
+    simnet_run(&net, 1000, NULL, NULL);
+    ck_assert_uint_eq(tcp_count(net.b), 1);
+    ck_assert_ptr_null(srv.tcb);
+    scripted = false;
+    ep_connect(&cli, SIM_IP_B, PORT);
+    ck_assert(simnet_run(&net, 5000000, both_connected, NULL));
 }
 END_TEST
 
@@ -561,6 +616,18 @@ END_TEST
 /* conformance: MUST-19 */
 START_TEST(newreno_partial_ack_retransmits)
 {
+    /* without SACK: with it, the scoreboard would fill the second hole instead */
+    simnet_fini(&net);
+    ep_free(&cli);
+    ep_free(&srv);
+    struct stack_config ca, cb;
+    simnet_config(&ca, 0, 3, 0);
+    simnet_config(&cb, 1, 3, 0);
+    ca.tcp_sack = cb.tcp_sack = false;
+    ck_assert(simnet_init_with(&net, 3, NULL, &ca, &cb));
+    ep_init(&cli, net.a);
+    ep_init(&srv, net.b);
+    wire_set_filter(net.wire, record, NULL);
     open_connection();
     drop_data_from_a[0] = 2;
     drop_data_from_a[1] = 5;
@@ -577,7 +644,52 @@ START_TEST(newreno_partial_ack_retransmits)
 }
 END_TEST
 
+/* MUST-35, SHLD-29, SHLD-30: a shut window is probed, the first probe one RTO after it
+ * shut, then again and again with the interval doubling each time (RFC 9293 3.8.6.1). */
+/* conformance: MUST-35 SHLD-29 SHLD-30 */
+START_TEST(zero_window_probes_back_off)
+{
+    scripted_connect(65535);
+    ck_assert_int_eq(tcp_send(cli.tcb, "ab", 2), 2);
+    simnet_run(&net, 1000, NULL, NULL);
+    peer_ack(cli.tcb->snd_nxt, 0); /* all acknowledged, and the window shuts */
+    uint64_t shut_at = net.now_us;
+    uint32_t rto = cli.tcb->rto_us;
+    ck_assert_int_eq(tcp_send(cli.tcb, "cd", 2), 2);
+    size_t from = nsegs;
+    simnet_run(&net, 60000000, NULL, NULL);
+    uint64_t at[8];
+    unsigned probes = 0;
+    for (size_t i = from; i < nsegs && probes < 8; i++)
+        if (segs[i].side == 0 && segs[i].len == 0 && segs[i].h.seq == cli.tcb->snd_una - 1)
+            at[probes++] = segs[i].at_us;
+    ck_assert_uint_ge(probes, 4);
+    ck_assert_uint_ge(at[0] - shut_at, rto);
+    for (unsigned k = 2; k < probes; k++)
+        ck_assert_uint_ge(at[k] - at[k - 1], 2 * (at[k - 1] - at[k - 2]) - 1000);
+}
+END_TEST
+
 /* ---- acknowledgements ---- */
+
+/* MUST-58: segments that arrive together (one receive burst) are acknowledged together:
+ * eight full segments in one burst get one ACK, for all of them, where one by one they
+ * would get an ACK for every second segment. */
+/* conformance: MUST-58 */
+START_TEST(ack_aggregated_over_a_burst)
+{
+    scripted_connect(65535);
+    static const uint8_t d[536];
+    size_t from = nsegs;
+    tcp_burst_begin(net.a);
+    for (int i = 0; i < 8; i++)
+        peer_data(d, sizeof(d), 65535);
+    tcp_burst_end(net.a);
+    simnet_run(&net, 1000, NULL, NULL);
+    ck_assert_uint_eq(count_from(0, TCP_ACK, from), 1);
+    ck_assert_uint_eq(last_from_a(TCP_ACK)->h.ack, peer_seq);
+}
+END_TEST
 
 /* MUST-40: an ACK is delayed (SHLD-18) but by less than 0.5 s. */
 /* conformance: MUST-40 SHLD-18 */
@@ -603,9 +715,10 @@ START_TEST(delayed_ack_within_500ms)
     ck_assert_ptr_nonnull(data);
     ck_assert_ptr_nonnull(ack);
     uint64_t delay = ack->at_us - data->at_us;
-    ck_assert_uint_eq(stack_stats(net.a)->tcp.timeouts, 0); /* the delayed-ACK timer's */
-    ck_assert_uint_gt(delay, 1000);                         /* delayed (the wire takes 100 us) */
-    ck_assert_uint_le(delay, 500000);                       /* but under half a second */
+    ck_assert_uint_eq(stack_stats(net.a)->tcp.timeouts, 0);   /* the delayed-ACK timer's, */
+    ck_assert_uint_eq(stack_stats(net.a)->tcp.tlp_probes, 0); /* not drawn by a probe */
+    ck_assert_uint_gt(delay, 1000);                           /* delayed (the wire takes 100 us) */
+    ck_assert_uint_le(delay, 500000);                         /* but under half a second */
 }
 END_TEST
 
@@ -841,6 +954,7 @@ int main(void)
     tcase_add_checked_fixture(tc, setup, teardown);
     tcase_set_timeout(tc, 60);
     tcase_add_test(tc, default_mss_is_536);
+    tcase_add_test(tc, peer_mss_capped_by_our_mtu);
     tcase_add_test(tc, window_is_unsigned);
     tcase_add_test(tc, sender_sws_avoidance);
     tcase_add_test(tc, receiver_sws_avoidance);
@@ -850,12 +964,15 @@ int main(void)
     tcase_add_test(tc, icmp_errors_do_not_abort_established);
     tcase_add_test(tc, close_with_unread_data_sends_rst);
     tcase_add_test(tc, close_during_handshake);
+    tcase_add_test(tc, rst_in_syn_received_returns_to_listen);
     tcase_add_test(tc, karn_no_sample_from_retransmission);
     tcase_add_test(tc, rto_doubles_on_data_timeouts);
     tcase_add_test(tc, timeout_cuts_cwnd_to_one_segment);
     tcase_add_test(tc, congestion_avoidance_grows_one_mss_per_window);
     tcase_add_test(tc, newreno_partial_ack_retransmits);
     tcase_add_test(tc, delayed_ack_within_500ms);
+    tcase_add_test(tc, zero_window_probes_back_off);
+    tcase_add_test(tc, ack_aggregated_over_a_burst);
     tcase_add_test(tc, ttl_and_tos_per_connection);
     tcase_add_test(tc, r2_per_connection);
     tcase_add_test(tc, soft_errors_reported_while_alive);

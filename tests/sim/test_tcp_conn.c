@@ -43,7 +43,7 @@ static bool all_gone(void *ctx)
     return tcp_count(net.a) == 0 && tcp_count(net.b) == 0;
 }
 
-/* conformance: MUST-16 MUST-44 MUST-67 SHLD-5 */
+/* conformance: MUST-16 MUST-44 MUST-67 SHLD-5 IP-3.3.2-4 */
 START_TEST(handshake_traced)
 {
     char *buf = NULL;

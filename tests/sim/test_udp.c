@@ -329,7 +329,7 @@ END_TEST
 
 /* A datagram to the subnet broadcast reaches a socket on the port, and for a closed
  * port draws no ICMP (RFC 1122 3.2.2). */
-/* conformance: IP-3.3.6-2 IP-3.3.6-4 */
+/* conformance: IP-3.3.6-2 IP-3.3.6-4 IP-3.2.1.3-5 */
 START_TEST(test_broadcast)
 {
     struct simnet n;
@@ -361,6 +361,29 @@ START_TEST(test_broadcast)
     ck_assert_uint_eq(ip, SIM_IP_A);
     ck_assert_uint_eq(port, 5001);
     ck_assert_uint_eq(stack_stats(n.b)->ip.rx_bad_source, 0);
+    simnet_fini(&n);
+}
+END_TEST
+
+/* The application chooses the local address: a socket bound to the subnet broadcast
+ * address gets the datagrams sent to it, not those sent to our own address. */
+/* conformance: IP-3.3.4.2-2 UDP-4.1.3.5-2 */
+START_TEST(test_bound_address_filters)
+{
+    struct simnet n;
+    ck_assert(simnet_init(&n, 11, NULL, 0));
+    struct endpoint a, d;
+    endpoint_open(&a, n.a, 5000);
+    endpoint_open(&d, n.b, 0);
+    ck_assert_int_eq(sock_bind(d.s, 0x0a0000ff, 7000), 0);
+    ck_assert_int_eq(sock_sendto(a.s, "unicast", 7, SIM_IP_B, 7000), 7);
+    simnet_run(&n, SECOND, NULL, NULL);
+    ck_assert_uint_eq(stack_stats(n.b)->udp.rx_no_port, 1);
+    ck_assert_int_eq(sock_sendto(a.s, "all", 3, 0x0a0000ff, 7000), 3);
+    ck_assert(wait_readable(&n, &d, 1));
+    uint8_t buf[16];
+    ck_assert_int_eq(sock_recvfrom(d.s, buf, sizeof(buf), NULL, NULL), 3);
+    ck_assert_mem_eq(buf, "all", 3);
     simnet_fini(&n);
 }
 END_TEST
@@ -628,6 +651,7 @@ static Suite *udp_suite(void)
     tcase_add_test(tc, test_short_buffer_truncates);
     tcase_add_test(tc, test_closed_port_refused);
     tcase_add_test(tc, test_broadcast);
+    tcase_add_test(tc, test_bound_address_filters);
     tcase_add_test(tc, test_corrupted_wire);
     suite_add_tcase(s, tc);
 

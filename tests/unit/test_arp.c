@@ -216,6 +216,12 @@ START_TEST(retry_then_resolve)
     unet_advance(u, 5 * retry); /* resolved: no more requests, nothing given up */
     ck_assert_uint_eq(unet_sent(u), 0);
     ck_assert_uint_eq(st->arp.resolve_failed, 0);
+    /* the entry is a positive indication: the next packet goes at once, no request */
+    ck_assert_int_eq(stack_ping(u->stack, KERN_IP, 0x2309, 2, "abcdefgh", 8), 0);
+    ck_assert_uint_eq(unet_sent(u), ETH_MIN_FRAME);
+    ck_assert_mem_eq(u->frame, kern_mac, 6);
+    ck_assert_uint_eq(u->frame[ETH_HDR_LEN + 20], 8); /* echo request */
+    ck_assert_uint_eq(st->arp.requests_tx, 2);
     unet_destroy(u);
 }
 END_TEST

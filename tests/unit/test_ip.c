@@ -425,7 +425,7 @@ static void check_reassembled_once(struct unitnet *u)
 
 /* The kernel's real fragments in every order: each gives one echo reply, which our stack
  * fragments again on output. */
-/* conformance: IP-3.2.1.4-1 IP-3.3.2-1 */
+/* conformance: IP-3.2.1.4-1 IP-3.3.2-1 IP-3.2.1.3-2 */
 START_TEST(kernel_fragments_every_order)
 {
     static const int orders[6][3] = {{0, 1, 2}, {0, 2, 1}, {1, 0, 2},
@@ -685,6 +685,39 @@ START_TEST(timeout_sends_time_exceeded)
 }
 END_TEST
 
+/* The first fragments of two datagrams time out: one is an echo request, which gets its
+ * time exceeded, sent with the configured TTL; the other is an ICMP error message, which
+ * must never be answered with another error (RFC 1122 3.2.2). */
+/* conformance: IP-3.2.2-5 IP-3.2.1.7-4 */
+START_TEST(no_error_about_an_icmp_error)
+{
+    struct stack_config cfg;
+    unet_config(&cfg);
+    cfg.ttl = 99;
+    struct unitnet *u = unet_knowing_kernel(&cfg);
+    const struct stack_stats *st = stack_stats(u->stack);
+    uint64_t timeout = (uint64_t)cfg.reasm_timeout_ms * 1000;
+    const uint8_t unreach[8] = {ICMP_DEST_UNREACH, ICMP_UNREACH_PORT};
+    const uint8_t echo[8] = {ICMP_ECHO_REQUEST, 0, 0, 0, 0x12, 0x34, 0, 1};
+    inject_fragment(u, 0x4444, 0, true, unreach, sizeof(unreach));
+    inject_fragment(u, 0x5555, 0, true, echo, sizeof(echo));
+    unet_advance(u, timeout);
+    ck_assert_uint_eq(st->ip.reasm_timeout, 2);
+    ck_assert_uint_eq(st->icmp.errors_suppressed, 1);
+
+    size_t n = unet_sent(u);
+    ck_assert_uint_eq(n, IP_OFF + 20 + 8 + 28);
+    struct ip_hdr h;
+    ck_assert_int_eq(ip_parse(u->frame + IP_OFF, n - IP_OFF, &h), IP_OK);
+    ck_assert_uint_eq(h.ttl, 99);
+    const uint8_t *icmp = u->frame + IP_OFF + 20;
+    ck_assert_uint_eq(icmp[0], ICMP_TIME_EXCEEDED);
+    ck_assert_mem_eq(icmp + 8 + 20, echo, 8); /* about the echo request */
+    ck_assert_uint_eq(unet_sent(u), 0);       /* and nothing about the error */
+    unet_destroy(u);
+}
+END_TEST
+
 /* A reassembly completing before its timer leaves no timer behind. */
 START_TEST(no_timeout_after_success)
 {
@@ -814,6 +847,7 @@ static Suite *ip_suite(void)
     tcase_add_test(tc, malformed_fragments);
     tcase_add_test(tc, largest_datagram);
     tcase_add_test(tc, timeout_sends_time_exceeded);
+    tcase_add_test(tc, no_error_about_an_icmp_error);
     tcase_add_test(tc, no_timeout_after_success);
     tcase_add_test(tc, limit_datagrams);
     tcase_add_test(tc, limit_bytes);

@@ -52,6 +52,24 @@ START_TEST(parse_kernel_syn)
 }
 END_TEST
 
+/* Options need not be word-aligned: an MSS one byte into the options, after a NOP, and
+ * nothing read after an EOL (RFC 9293 3.1). */
+/* conformance: MUST-64 MUST-4 */
+START_TEST(options_parsed_without_alignment)
+{
+    struct tcp_hdr h;
+    uint8_t b[28];
+    memcpy(b, kernel_syn, TCP_HDR_LEN);
+    b[12] = 0x70; /* 28 bytes of header */
+    const uint8_t opts[8] = {TCP_OPT_NOP, TCP_OPT_MSS, 4, 0x02, 0x18, TCP_OPT_EOL, TCP_OPT_MSS, 4};
+    memcpy(b + TCP_HDR_LEN, opts, sizeof(opts));
+    ck_assert_int_eq(tcp_parse(b, sizeof(b), &h), TCP_PARSE_OK);
+    ck_assert(h.opts.has_mss);
+    ck_assert_uint_eq(h.opts.mss, 536); /* 0x0218 */
+    ck_assert(!h.opts.has_wscale);
+}
+END_TEST
+
 /* conformance: MUST-2 MUST-68 MUST-69 */
 START_TEST(build_then_parse)
 {
@@ -239,6 +257,7 @@ int main(void)
     tcase_add_test(tc, format_for_trace);
     tcase_add_test(tc, parse_rejects_bad_headers);
     tcase_add_test(tc, unknown_option_skipped);
+    tcase_add_test(tc, options_parsed_without_alignment);
     suite_add_tcase(s, tc);
     TCase *tc2 = tcase_create("input");
     tcase_add_checked_fixture(tc2, setup, teardown);
