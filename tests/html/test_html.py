@@ -82,8 +82,8 @@ def check_scenario(tapir, name, tmp):
         problems.append("clicked frame decoded as %s, want %s" % (got["decoded"], layers))
     v = got["values"]
     for key, value in (("L3 source", "10.0.0.1"), ("L3 destination", "10.0.0.2"),
-                       ("L4 destination port", "9"), ("L4 data offset, flags", "28 bytes, SYN"),
-                       ("L4 option: MSS", "1460")):
+                       ("L4 destination port", "9"), ("L4 data offset, flags", "40 bytes, SYN"),
+                       ("L4 option: MSS", "1460"), ("L4 option: SACK permitted", "")):
         if v.get(key) != value:
             problems.append("clicked SYN: %s is %r, want %r" % (key, v.get(key), value))
     if got["tsg_segments"] == 0 and name != "handshake":
