@@ -126,7 +126,7 @@ check: tools-test
 	    unit sim kernel html
 	$(MAKE) --no-print-directory fuzz
 	@echo "make check: every suite passed (plain, gdb, ASan/UBSan, and the fuzzer)"
-	@awk '{ p += $$1; f += $$2 } END { printf "check: %d passed, %d failed\n", p, f }' $(CHECK_SUMMARY)
+	@awk '{ p += $$1; f += $$2 } END { printf "check: %d passed, %d failed\n", p, f; exit f > 0 }' $(CHECK_SUMMARY)
 
 # Labs: students write the marked parts of the stack, the tests grade them (docs/labs/).
 labs:
