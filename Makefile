@@ -74,6 +74,9 @@ UNIT_BIN := $(UNIT_SRC:%.c=$(BUILD)/%)
 SIM_BIN  := $(SIM_SRC:%.c=$(BUILD)/%)
 
 $(BUILD)/tests/unit/%.o $(BUILD)/tests/sim/%.o: CFLAGS += $(CHECK_CFLAGS)
+# Kept: make would otherwise delete these intermediates after every link, and the next
+# make relinks every test program (while another may be running it: make labs-check).
+.SECONDARY: $(UNIT_OBJ) $(SIM_OBJ)
 
 $(BUILD)/tests/%: $(BUILD)/tests/%.o $(BUILD)/libapps.a $(BUILD)/libtapir.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(CHECK_LIBS)

@@ -31,6 +31,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import threading
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(os.path.dirname(HERE))
@@ -454,6 +455,11 @@ def copy_build(src_root, dest_root):
                     symlinks=True)
 
 
+# prove_lab runs two labs at a time; both grade the reference in the same REPO/build-labs,
+# and one make relinking a test program while the other thread runs it fails with ETXTBSY.
+REFERENCE_LOCK = threading.Lock()
+
+
 def prove_lab(lab, keep_dirs):
     """[(ok, message)] for one lab; the stub and partial trees live in a temp directory."""
     import io
@@ -490,7 +496,8 @@ def prove_lab(lab, keep_dirs):
         else:
             report.append((False, "%s: no 'partial' line in tests/labs/labs.txt" % lab.name))
         buf = io.StringIO()
-        p, t = grade(REPO, lab, PROVE_BUILD, PROVE_OPT, kernel=False, out=buf)
+        with REFERENCE_LOCK:
+            p, t = grade(REPO, lab, PROVE_BUILD, PROVE_OPT, kernel=False, out=buf)
         if p == t and t > 0:
             report.append((True, "%s: the reference scores %d/%d" % (lab.name, p, t)))
         else:
