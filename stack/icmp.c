@@ -64,9 +64,9 @@ int icmp_init(struct stack *stack)
 }
 
 /* Prepend an ICMP header to pkb (which holds the message body), checksum the whole
- * message, and send it. Takes ownership. */
+ * message, and send it with the IP options given (none: NULL, 0). Takes ownership. */
 static int send_message(struct stack *stack, struct pkb *pkb, uint32_t dst, uint8_t type,
-                        uint8_t code, uint32_t rest)
+                        uint8_t code, uint32_t rest, const uint8_t *options, size_t options_len)
 {
     struct icmp_hdr h = {.type = type, .code = code, .checksum = 0, .rest = rest};
     uint8_t *p = pkb_push(pkb, ICMP_HDR_LEN);
@@ -76,7 +76,9 @@ static int send_message(struct stack *stack, struct pkb *pkb, uint32_t dst, uint
     }
     icmp_build(&h, p);
     put_be16(p + 2, inet_checksum(p, pkb->len));
-    struct ip_send send = {.dst = dst, .proto = IP_PROTO_ICMP};
+    /* TOS 0, as RFC 1122 3.2.2 asks of error messages */
+    struct ip_send send = {
+        .dst = dst, .proto = IP_PROTO_ICMP, .options = options, .options_len = options_len};
     return ip_output(stack, pkb, &send);
 }
 
@@ -86,6 +88,19 @@ static void drop(struct stack *stack, struct pkb *pkb, uint64_t *counter, const 
     record_drop(stack, "icmp", why);
     trace(stack, TRACE_ICMP, "drop: %s", why);
     pkb_free(pkb);
+}
+
+/* RFC 1122 3.2.2.6: a request's Record Route and Timestamp options go back in the reply,
+ * with this host added, so that the route recorded is the whole round trip. */
+static size_t echo_reply_options(struct stack *stack, const struct pkb *pkb,
+                                 uint8_t opts[IP_OPTS_MAX])
+{
+    if (!pkb->meta.ip_hdr || pkb->meta.ip_hdr_len <= IP_HDR_LEN)
+        return 0;
+    /* RFC 791: milliseconds since midnight UT (the simulator's clock starts at 0) */
+    uint64_t now_ms = (stack->now_us + stack->wall_offset_us) / 1000;
+    return ip_options_reflect(pkb->meta.ip_hdr + IP_HDR_LEN, pkb->meta.ip_hdr_len - IP_HDR_LEN,
+                              pkb->meta.ip_dst, (uint32_t)(now_ms % 86400000u), opts);
 }
 
 /* RFC 792 "Echo or Echo Reply Message": swap the addresses, change the type to 0, and
@@ -106,7 +121,9 @@ static void answer_echo(struct stack *stack, struct pkb *pkb, const struct icmp_
     pkb_pull(pkb, ICMP_HDR_LEN);
     trace(stack, TRACE_ICMP, "echo reply to %s id=%u seq=%u", ip_str(pkb->meta.ip_src, a),
           h->rest >> 16, h->rest & 0xffff);
-    send_message(stack, pkb, pkb->meta.ip_src, ICMP_ECHO_REPLY, 0, h->rest);
+    uint8_t opts[IP_OPTS_MAX];
+    size_t opts_len = echo_reply_options(stack, pkb, opts);
+    send_message(stack, pkb, pkb->meta.ip_src, ICMP_ECHO_REPLY, 0, h->rest, opts, opts_len);
     /* LAB icmp: end */
 }
 
@@ -270,7 +287,22 @@ static bool error_allowed(struct stack *stack, const struct pkb *pkb)
     /* LAB icmp: end */
 }
 
-void icmp_send_error(struct stack *stack, const struct pkb *pkb, uint8_t type, uint8_t code)
+static const char *error_name(uint8_t type)
+{
+    switch (type) {
+    case ICMP_DEST_UNREACH:
+        return "destination unreachable";
+    case ICMP_PARAM_PROBLEM:
+        return "parameter problem";
+    default:
+        return "time exceeded";
+    }
+}
+
+/* An error message about a received datagram: `rest` is the second word of the ICMP header
+ * (the pointer of a Parameter Problem, else 0). */
+static void send_error(struct stack *stack, const struct pkb *pkb, uint8_t type, uint8_t code,
+                       uint32_t rest)
 {
     char a[16];
     if (!error_allowed(stack, pkb)) {
@@ -287,12 +319,25 @@ void icmp_send_error(struct stack *stack, const struct pkb *pkb, uint8_t type, u
     memcpy(pkb_put(msg, n), ip, n);
     if (type == ICMP_DEST_UNREACH)
         stack->stats.icmp.dest_unreach_tx++;
+    else if (type == ICMP_PARAM_PROBLEM)
+        stack->stats.icmp.param_problem_tx++;
     else
         stack->stats.icmp.time_exceeded_tx++;
-    trace(stack, TRACE_ICMP, "%s (code %u) to %s",
-          type == ICMP_DEST_UNREACH ? "destination unreachable" : "time exceeded", code,
+    trace(stack, TRACE_ICMP, "%s (code %u) to %s", error_name(type), code,
           ip_str(pkb->meta.ip_src, a));
-    send_message(stack, msg, pkb->meta.ip_src, type, code, 0);
+    send_message(stack, msg, pkb->meta.ip_src, type, code, rest, NULL, 0);
+}
+
+void icmp_send_error(struct stack *stack, const struct pkb *pkb, uint8_t type, uint8_t code)
+{
+    send_error(stack, pkb, type, code, 0);
+}
+
+/* RFC 792 "Parameter Problem Message": the pointer names the octet of the original
+ * header where the problem was found; it sits in the first byte after the checksum. */
+void icmp_send_param_problem(struct stack *stack, const struct pkb *pkb, uint8_t pointer)
+{
+    send_error(stack, pkb, ICMP_PARAM_PROBLEM, 0, (uint32_t)pointer << 24);
 }
 
 int stack_ping(struct stack *stack, uint32_t dst, uint16_t id, uint16_t seq, const void *data,
@@ -307,7 +352,7 @@ int stack_ping(struct stack *stack, uint32_t dst, uint16_t id, uint16_t seq, con
     stack->stats.icmp.echo_requests_tx++;
     trace(stack, TRACE_ICMP, "echo request to %s id=%u seq=%u len=%zu", ip_str(dst, a), id, seq,
           len + ICMP_HDR_LEN);
-    return send_message(stack, pkb, dst, ICMP_ECHO_REQUEST, 0, (uint32_t)id << 16 | seq);
+    return send_message(stack, pkb, dst, ICMP_ECHO_REQUEST, 0, (uint32_t)id << 16 | seq, NULL, 0);
 }
 
 void stack_on_ping(struct stack *stack, void (*fn)(void *ctx, const struct ping_event *ev),

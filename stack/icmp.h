@@ -41,6 +41,9 @@ void icmp_input(struct stack *stack, struct pkb *pkb);
 /* Send an ICMP error about a received datagram (pkb->meta.ip_hdr is its header),
  * unless RFC 1122 3.2.2 forbids it (errors about errors, broadcasts, later fragments). */
 void icmp_send_error(struct stack *stack, const struct pkb *pkb, uint8_t type, uint8_t code);
+/* RFC 1122 3.2.2.5: Parameter Problem (code 0) about a received datagram, `pointer` the
+ * offset of the bad byte in its IP header; the same rules as icmp_send_error. */
+void icmp_send_param_problem(struct stack *stack, const struct pkb *pkb, uint8_t pointer);
 static inline void icmp_send_dest_unreach(struct stack *stack, const struct pkb *pkb, uint8_t code)
 {
     icmp_send_error(stack, pkb, ICMP_DEST_UNREACH, code);

@@ -66,6 +66,7 @@ enum ip_parse_result ip_parse(const uint8_t *b, size_t len, struct ip_hdr *h)
     h->checksum = get_be16(b + 10);
     h->src = get_be32(b + 12);
     h->dst = get_be32(b + 16);
+    h->options = b + IP_HDR_LEN;
 
     if (h->version != 4)
         return IP_BAD_VERSION;
@@ -93,13 +94,21 @@ void ip_build(const struct ip_hdr *h, uint8_t *b)
     b[9] = h->proto;
     put_be32(b + 12, h->src);
     put_be32(b + 16, h->dst);
+    if (h->options && hlen > IP_HDR_LEN)
+        memcpy(b + IP_HDR_LEN, h->options, hlen - IP_HDR_LEN);
     put_be16(b + 10, inet_checksum(b, hlen));
 }
 
+/* RFC 1122 3.3.6: the limited broadcast {-1, -1} and our subnet's directed broadcast
+ * {subnet, -1}, and the same with 0 for -1 (0.0.0.0, {subnet, 0}), which old BSD hosts
+ * sent and which a host SHOULD accept. tapir itself sends only the -1 forms it is asked to. */
 bool ip_is_broadcast(const struct stack *stack, uint32_t addr)
 {
-    uint32_t subnet_bcast = stack->cfg.ip | ~stack->netmask;
-    return addr == IP_BROADCAST || (stack->netmask != IP_BROADCAST && addr == subnet_bcast);
+    uint32_t subnet = stack->cfg.ip & stack->netmask;
+    bool has_host_part = stack->netmask != IP_BROADCAST;
+    if (addr == IP_BROADCAST || addr == 0)
+        return true;
+    return has_host_part && (addr == (subnet | ~stack->netmask) || addr == subnet);
 }
 
 bool ip_is_local(const struct stack *stack, uint32_t addr)
@@ -250,8 +259,11 @@ void ip_input(struct stack *stack, struct pkb *pkb)
         return drop(stack, pkb, &st->rx_bad_source, "martian source address");
     if (!ip_is_local(stack, h.dst))
         return drop(stack, pkb, &st->rx_not_for_us, "not addressed to us");
+    /* RFC 1122 3.3.6: a link-layer broadcast must carry an IP broadcast (or multicast). */
+    if (pkb->meta.link_broadcast && !ip_is_broadcast(stack, h.dst))
+        return drop(stack, pkb, &st->rx_link_broadcast, "link broadcast to a unicast address");
     if (h.ihl > 5)
-        st->rx_options++; /* RFC 1122 3.2.1.8 lets a host ignore options it does not know */
+        st->rx_options++; /* checked below, then passed up (RFC 1122 3.2.1.8) */
 
     /* Fragments wait in ip_frag.c until the whole datagram is there. */
     if (h.mf || h.frag_off) {
@@ -267,10 +279,19 @@ void ip_input(struct stack *stack, struct pkb *pkb)
     pkb->meta.ip_dst = h.dst;
     pkb->meta.ip_proto = h.proto;
     pkb->meta.ip_ttl = h.ttl;
+    pkb->meta.ip_tos = h.tos;
     pkb->meta.ip_broadcast = ip_is_broadcast(stack, h.dst);
-    pkb->meta.ip_hdr = pkb->data;
+    pkb->meta.ip_hdr = pkb->data; /* the options go up with it (RFC 1122 3.2.1.8) */
     pkb->meta.ip_hdr_len = (size_t)h.ihl * 4;
     pkb_pull(pkb, (size_t)h.ihl * 4);
+
+    /* RFC 1122 3.2.1.8: unknown options are ignored, but a list whose lengths run past
+     * the header is refused, with a Parameter Problem pointing at the bad byte (3.2.2.5). */
+    size_t bad;
+    if (ip_options_check(h.options, (size_t)h.ihl * 4 - IP_HDR_LEN, &bad) < 0) {
+        icmp_send_param_problem(stack, pkb, (uint8_t)(IP_HDR_LEN + bad));
+        return drop(stack, pkb, &st->rx_bad_options, "malformed option");
+    }
 
     ip_input_fn input = stack->ip_protocols[h.proto].input;
     if (!input) {
@@ -296,7 +317,13 @@ static int link_send(struct stack *stack, struct pkb *pkb, uint32_t dst, uint32_
 static int fragment_and_send(struct stack *stack, struct pkb *pkb, struct ip_hdr *h,
                              uint32_t next_hop)
 {
-    size_t per_frag = (size_t)(stack->cfg.mtu - IP_HDR_LEN) & ~(size_t)7;
+    /* Every fragment gets the same header length: the first carries all the options, the
+     * others only those flagged "copied", padded (RFC 791 "Options"). */
+    uint8_t later_opts[IP_OPTS_MAX];
+    size_t opts_len = (size_t)h->ihl * 4 - IP_HDR_LEN;
+    size_t later_len = ip_options_copied(h->options, opts_len, later_opts);
+    size_t hlen = (size_t)h->ihl * 4;
+    size_t per_frag = (size_t)(stack->cfg.mtu - hlen) & ~(size_t)7;
     size_t total = pkb->len;
     int err = 0;
 
@@ -309,10 +336,15 @@ static int fragment_and_send(struct stack *stack, struct pkb *pkb, struct ip_hdr
             break;
         }
         memcpy(pkb_put(frag, n), pkb->data + off, n);
+        if (off > 0) {
+            h->ihl = (uint8_t)((IP_HDR_LEN + later_len) / 4);
+            h->options = later_opts;
+            hlen = (size_t)h->ihl * 4;
+        }
         h->frag_off = (uint16_t)off;
         h->mf = off + n < total;
-        h->total_len = (uint16_t)(IP_HDR_LEN + n);
-        ip_build(h, pkb_push(frag, IP_HDR_LEN));
+        h->total_len = (uint16_t)(hlen + n);
+        ip_build(h, pkb_push(frag, hlen));
         stack->stats.ip.tx_fragments++;
         trace_datagram(stack, "tx", h);
         int e = link_send(stack, frag, h->dst, next_hop);
@@ -336,14 +368,15 @@ int ip_output(struct stack *stack, struct pkb *pkb, const struct ip_send *send)
         pkb_free(pkb);
         return -ENETUNREACH;
     }
-    if (pkb->len + IP_HDR_LEN > IP_MAX_LEN) {
+    size_t hlen = IP_HDR_LEN + send->options_len; /* options: ip_options_prepare padded them */
+    if (pkb->len + hlen > IP_MAX_LEN) {
         st->tx_too_big++;
         pkb_free(pkb);
         return -EMSGSIZE;
     }
     struct ip_hdr h = {
         .version = 4,
-        .ihl = 5,
+        .ihl = (uint8_t)(hlen / 4),
         .tos = send->tos,
         .id = stack->ip->next_id++,
         .df = send->df,
@@ -351,12 +384,13 @@ int ip_output(struct stack *stack, struct pkb *pkb, const struct ip_send *send)
         .proto = send->proto,
         .src = send->src ? send->src : stack->cfg.ip,
         .dst = send->dst,
-        .total_len = (uint16_t)(pkb->len + IP_HDR_LEN),
+        .total_len = (uint16_t)(pkb->len + hlen),
+        .options = send->options,
     };
     st->tx_packets++;
 
     if (to_self) { /* delivered by the next stack_step(), as through a loopback device */
-        ip_build(&h, pkb_push(pkb, IP_HDR_LEN));
+        ip_build(&h, pkb_push(pkb, hlen));
         trace_datagram(stack, "tx (loopback)", &h);
         pkb_queue_push(&stack->loopback, pkb);
         return 0;
@@ -367,7 +401,7 @@ int ip_output(struct stack *stack, struct pkb *pkb, const struct ip_send *send)
         stack->ip->next_id = (uint16_t)(stack->ip->next_id + pkb->len / pkb->tso_mss);
     }
     if (h.total_len <= stack->cfg.mtu || pkb->tso_mss) {
-        ip_build(&h, pkb_push(pkb, IP_HDR_LEN));
+        ip_build(&h, pkb_push(pkb, hlen));
         trace_datagram(stack, "tx", &h);
         return link_send(stack, pkb, h.dst, next_hop);
     }

@@ -18,6 +18,17 @@ struct pkb;
 #define IP_FLAG_MF     0x2000
 #define IP_OFFSET_MASK 0x1fff
 #define IP_BROADCAST   0xffffffffu
+#define IP_OPTS_MAX    40 /* IHL 15: 60 bytes of header, 20 fixed */
+
+/* RFC 791 option types: bit 7 "copied" (into every fragment), bits 5-6 class, 0-4 number. */
+#define IPOPT_EOL    0   /* end of option list */
+#define IPOPT_NOP    1   /* no operation (padding between options) */
+#define IPOPT_RR     7   /* record route */
+#define IPOPT_TS     68  /* internet timestamp */
+#define IPOPT_LSRR   131 /* loose source and record route */
+#define IPOPT_SID    136 /* stream identifier (obsolete) */
+#define IPOPT_SSRR   137 /* strict source and record route */
+#define IPOPT_COPIED 0x80
 
 struct ip_hdr {
     uint8_t version;    /* 4 */
@@ -30,7 +41,9 @@ struct ip_hdr {
     uint8_t ttl;
     uint8_t proto;
     uint16_t checksum;
-    uint32_t src, dst; /* host order */
+    uint32_t src, dst;      /* host order */
+    const uint8_t *options; /* ihl*4 - 20 option bytes: ip_parse points into the packet;
+                               ip_build copies them (NULL: zeros) */
 };
 
 /* Why a header was refused; the counter of the same name is bumped. */
@@ -45,7 +58,7 @@ enum ip_parse_result {
 
 /* Parse and validate a header (version, IHL, total length against len, checksum). */
 enum ip_parse_result ip_parse(const uint8_t *bytes, size_t len, struct ip_hdr *h);
-/* Write a header of h->ihl*4 bytes (options zeroed) and fill in its checksum. */
+/* Write a header of h->ihl*4 bytes (with h->options, or zeros) and fill in its checksum. */
 void ip_build(const struct ip_hdr *h, uint8_t *bytes);
 
 /* What a transport asks of ip_output. Zero fields take defaults. */
@@ -56,7 +69,29 @@ struct ip_send {
     uint8_t ttl; /* 0: the configured TTL (64) */
     uint8_t tos;
     bool df; /* refuse to fragment (-EMSGSIZE instead) */
+    /* RFC 1122 3.2.1.8: options for the header, from ip_options_prepare (a multiple of 4,
+     * at most IP_OPTS_MAX bytes); NULL/0: none */
+    const uint8_t *options;
+    size_t options_len;
 };
+
+/* IP options (ip_opt.c, RFC 791 "Options"). A received datagram's options stay in its
+ * header: pkb->meta.ip_hdr + IP_HDR_LEN, pkb->meta.ip_hdr_len - IP_HDR_LEN bytes, checked
+ * by ip_input, for the transports (RFC 1122 3.2.1.8: all of them are passed up). */
+/* Is every option well formed (its length inside the list, Record Route and Timestamp with
+ * a sane pointer)? 0, or -EINVAL with *bad the offset of the first wrong byte. */
+int ip_options_check(const uint8_t *opts, size_t len, size_t *bad);
+/* Options an application may send: well formed, at most 40 bytes, no source route
+ * (left out, RFC 7126) and no Stream Identifier (RFC 1122 3.2.1.8b). Copied to out and
+ * padded with End of Option List to a multiple of 4: the padded length, or -EINVAL. */
+int ip_options_prepare(const uint8_t *opts, size_t len, uint8_t out[IP_OPTS_MAX]);
+/* The options with the "copied" flag, for fragments after the first (RFC 791), padded:
+ * their length. */
+size_t ip_options_copied(const uint8_t *opts, size_t len, uint8_t out[IP_OPTS_MAX]);
+/* RFC 1122 3.2.2.6: the Record Route and Timestamp options of a received echo request,
+ * with this host added (address `self`, time now_ms), for the reply; padded length. */
+size_t ip_options_reflect(const uint8_t *opts, size_t len, uint32_t self, uint32_t now_ms,
+                          uint8_t out[IP_OPTS_MAX]);
 
 int ip_init(struct stack *stack);
 void ip_fini(struct stack *stack);

@@ -29,9 +29,10 @@ struct pkb_meta {
     uint32_t ip_dst;       /* IPv4 destination, host order */
     uint8_t ip_proto;      /* IPv4 protocol number */
     uint8_t ip_ttl;        /* IPv4 time to live */
+    uint8_t ip_tos;        /* IPv4 type of service (DSCP << 2 | ECN) */
     bool ip_broadcast;     /* destination was a broadcast address */
     const uint8_t *ip_hdr; /* start of the IPv4 header inside this pkb */
-    size_t ip_hdr_len;     /* its length in bytes */
+    size_t ip_hdr_len;     /* its length in bytes; options (checked) from byte 20 on */
     uint16_t src_port;     /* UDP/TCP source port, host order */
 };
 

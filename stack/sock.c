@@ -344,6 +344,27 @@ ssize_t sock_sendto(struct sock *s, const void *buf, size_t len, uint32_t ip, ui
     return udp_sendto(s->udp, buf, len, ip, port);
 }
 
+ssize_t sock_recvmsg(struct sock *s, void *buf, size_t len, struct sock_msg *msg)
+{
+    if (s->type != SOCK_TYPE_UDP)
+        return -EOPNOTSUPP;
+    return udp_recvmsg(s->udp, buf, len, msg);
+}
+
+ssize_t sock_sendmsg(struct sock *s, const void *buf, size_t len, const struct sock_msg *msg)
+{
+    if (s->type != SOCK_TYPE_UDP)
+        return -EOPNOTSUPP;
+    return udp_sendmsg(s->udp, buf, len, msg);
+}
+
+int sock_set_ip_options(struct sock *s, const void *opts, size_t len)
+{
+    if (s->type != SOCK_TYPE_UDP)
+        return -EOPNOTSUPP;
+    return udp_set_ip_options(s->udp, opts, len);
+}
+
 ssize_t sock_recvfrom(struct sock *s, void *buf, size_t len, uint32_t *ip, uint16_t *port)
 {
     if (s->type != SOCK_TYPE_UDP) {
@@ -403,6 +424,12 @@ static int tcp_setopt(struct sock *s, enum sock_option opt, int value)
 
 int sock_setopt(struct sock *s, enum sock_option opt, int value)
 {
+    bool udp_ip_field = s->type == SOCK_TYPE_UDP && (opt == SOCK_OPT_TTL || opt == SOCK_OPT_TOS);
+    if (udp_ip_field && value < 0)
+        return -EINVAL;
+    if (udp_ip_field) /* RFC 1122 4.1.4: TTL and TOS for every datagram of the socket */
+        return udp_set_ip_fields(s->udp, opt == SOCK_OPT_TTL ? value : -1,
+                                 opt == SOCK_OPT_TOS ? value : -1);
     switch (opt) {
     case SOCK_OPT_NODELAY:
         return s->type == SOCK_TYPE_TCP ? tcp_set_nodelay(s->tcb, value != 0) : -EOPNOTSUPP;

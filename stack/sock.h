@@ -52,9 +52,29 @@ enum sock_option {
     SOCK_OPT_KEEPIDLE,   /* TCP: seconds of silence before the first probe (7200) */
     SOCK_OPT_KEEPINTVL,  /* TCP: seconds between probes (75) */
     SOCK_OPT_KEEPCNT,    /* TCP: unanswered probes before the peer is dead (9) */
-    SOCK_OPT_TTL,        /* TCP: IP time to live of our segments (0: the stack's 64) */
-    SOCK_OPT_TOS,        /* TCP: IP TOS byte (DSCP << 2 | ECN) of our segments */
+    SOCK_OPT_TTL,        /* IP time to live of what we send (0: the stack's 64) */
+    SOCK_OPT_TOS,        /* IP TOS byte (DSCP << 2 | ECN) of what we send */
     SOCK_OPT_MAXRETRIES, /* TCP: R2, retransmissions before -ETIMEDOUT (0: the stack's) */
+};
+
+/* UDP: one datagram with what sock_recvfrom/sock_sendto leave out (RFC 1122 4.1.3.2,
+ * 4.1.3.5, 4.1.4): the address it was sent to, and its IP fields. sock_recvmsg fills it
+ * all; sock_sendmsg uses the fields `set` names and the socket's settings for the rest. */
+#define SOCK_IP_OPTIONS_MAX 40
+#define SOCK_MSG_TTL        1 /* set: ttl is given */
+#define SOCK_MSG_TOS        2 /* set: tos is given */
+#define SOCK_MSG_OPTIONS    4 /* set: options is given (options_len 0: none at all) */
+struct sock_msg {
+    uint32_t src_ip; /* recv: the sender */
+    uint16_t src_port;
+    uint32_t dst_ip; /* recv: the address it was sent to: ours, or a broadcast one;
+                        send: where to (0 and port 0: the connected peer) */
+    uint16_t dst_port;
+    unsigned set;        /* SOCK_MSG_*: which of the fields below are given */
+    uint8_t ttl;         /* time to live (send: 0 is the stack's 64) */
+    uint8_t tos;         /* type of service: DSCP << 2 | ECN */
+    uint8_t options_len; /* IP options as on the wire (RFC 791), at most 40 bytes */
+    uint8_t options[SOCK_IP_OPTIONS_MAX];
 };
 
 enum sock_shutdown_how { SOCK_SHUT_RD = 0, SOCK_SHUT_WR = 1, SOCK_SHUT_RDWR = 2 };
@@ -89,6 +109,16 @@ int sock_atmark(const struct sock *sock);
 ssize_t sock_sendto(struct sock *sock, const void *buf, size_t len, uint32_t ip, uint16_t port);
 /* UDP: one datagram and who sent it (truncated to len, as recvfrom(2) does). */
 ssize_t sock_recvfrom(struct sock *sock, void *buf, size_t len, uint32_t *ip, uint16_t *port);
+
+/* UDP: sock_recvfrom with the datagram's destination address, TTL, TOS and IP options. */
+ssize_t sock_recvmsg(struct sock *sock, void *buf, size_t len, struct sock_msg *msg);
+/* UDP: one datagram to msg->dst_ip:dst_port with its own TTL, TOS or IP options;
+ * -EINVAL for options that are malformed, longer than 40 bytes, a source route or a
+ * Stream Identifier. */
+ssize_t sock_sendmsg(struct sock *sock, const void *buf, size_t len, const struct sock_msg *msg);
+/* UDP: IP options for every datagram the socket sends (like setsockopt IP_OPTIONS), padded
+ * to a multiple of 4; len 0 clears them. -EINVAL as for sock_sendmsg. */
+int sock_set_ip_options(struct sock *sock, const void *opts, size_t len);
 
 /* TCP: SOCK_SHUT_WR sends FIN once the queued data is out (half-close). */
 int sock_shutdown(struct sock *sock, enum sock_shutdown_how how);

@@ -53,7 +53,9 @@
     X(rx_bad_source, "datagrams from a martian source (broadcast, 0/8, 127/8, ours)")              \
     X(rx_not_for_us, "datagrams for another host")                                                 \
     X(rx_unknown_protocol, "datagrams for a protocol nobody registered")                           \
-    X(rx_options, "datagrams with options (skipped)")                                              \
+    X(rx_options, "datagrams with options (passed up)")                                            \
+    X(rx_bad_options, "datagrams with a malformed option (parameter problem sent)")                \
+    X(rx_link_broadcast, "link-layer broadcasts to a unicast address (RFC 1122 3.3.6)")            \
     X(rx_fragments, "fragments received")                                                          \
     X(reasm_ok, "datagrams reassembled")                                                           \
     X(reasm_timeout, "reassemblies abandoned after the timeout")                                   \
@@ -83,6 +85,7 @@
     X(time_exceeded_rx, "time exceeded received")                                                  \
     X(time_exceeded_tx, "time exceeded sent")                                                      \
     X(param_problem_rx, "parameter problem received (passed to the transport)")                    \
+    X(param_problem_tx, "parameter problem sent (a malformed option)")                             \
     X(redirects_rx, "redirects received and put in the route cache")                               \
     X(redirects_bad, "redirects ignored: not from our gateway, or to an odd one")                  \
     X(errors_suppressed, "errors not sent (RFC 1122 3.2.2 forbids)")

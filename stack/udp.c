@@ -21,6 +21,7 @@
 #include "icmp.h"
 #include "ip.h"
 #include "pkb.h"
+#include "sock.h"
 #include "stack_impl.h"
 
 #include <errno.h>
@@ -40,6 +41,11 @@ struct udp_pcb {
     struct pkb_queue rxq; /* received datagrams, bounded by queue_len */
     unsigned queue_len;
     int pending_error; /* reported once by udp_recvfrom, as a socket error is */
+    /* RFC 1122 4.1.4: the IP fields of every datagram sent (sock_setopt, sock_set_ip_options) */
+    uint8_t ttl; /* 0: the stack's */
+    uint8_t tos;
+    uint8_t options[IP_OPTS_MAX];
+    size_t options_len; /* padded by ip_options_prepare */
     struct udp_upcalls up;
     void *ctx;
     struct udp_pcb *next;
@@ -255,7 +261,9 @@ int udp_connect(struct udp_pcb *pcb, uint32_t ip, uint16_t port)
     return 0;
 }
 
-ssize_t udp_sendto(struct udp_pcb *pcb, const void *buf, size_t len, uint32_t ip, uint16_t port)
+/* One datagram to ip:port with the IP fields `fields` (TTL, TOS, options) asks for. */
+static ssize_t send_datagram(struct udp_pcb *pcb, const void *buf, size_t len, uint32_t ip,
+                             uint16_t port, const struct ip_send *fields)
 {
     struct stack *stack = pcb->stack;
     char a[16], b[16];
@@ -295,7 +303,10 @@ ssize_t udp_sendto(struct udp_pcb *pcb, const void *buf, size_t len, uint32_t ip
 
     trace(stack, TRACE_UDP, "%s:%u > %s:%u len=%zu", ip_str(src, a), h.sport, ip_str(ip, b), port,
           len);
-    struct ip_send send = {.src = src, .dst = ip, .proto = IP_PROTO_UDP};
+    struct ip_send send = *fields; /* RFC 1122 4.1.3.2: the options go down to IP */
+    send.src = src;
+    send.dst = ip;
+    send.proto = IP_PROTO_UDP;
     int err = ip_output(stack, pkb, &send);
     if (err < 0) {
         stack->stats.udp.tx_errors++;
@@ -305,25 +316,120 @@ ssize_t udp_sendto(struct udp_pcb *pcb, const void *buf, size_t len, uint32_t ip
     return (ssize_t)len;
 }
 
-ssize_t udp_recvfrom(struct udp_pcb *pcb, void *buf, size_t len, uint32_t *ip, uint16_t *port)
+/* The socket's own IP fields, for every datagram it sends. */
+static struct ip_send socket_ip_fields(const struct udp_pcb *pcb)
 {
-    if (pcb->pending_error) {
-        int err = pcb->pending_error;
-        pcb->pending_error = 0;
-        return err;
+    struct ip_send f = {
+        .ttl = pcb->ttl, .tos = pcb->tos, .options = pcb->options, .options_len = pcb->options_len};
+    return f;
+}
+
+ssize_t udp_sendto(struct udp_pcb *pcb, const void *buf, size_t len, uint32_t ip, uint16_t port)
+{
+    struct ip_send fields = socket_ip_fields(pcb);
+    return send_datagram(pcb, buf, len, ip, port, &fields);
+}
+
+/* RFC 1122 4.1.4: the application may set TTL, TOS and IP options per datagram. */
+ssize_t udp_sendmsg(struct udp_pcb *pcb, const void *buf, size_t len, const struct sock_msg *msg)
+{
+    struct ip_send fields = socket_ip_fields(pcb);
+    uint8_t opts[IP_OPTS_MAX];
+    if (msg->set & SOCK_MSG_TTL)
+        fields.ttl = msg->ttl;
+    if (msg->set & SOCK_MSG_TOS)
+        fields.tos = msg->tos;
+    if (msg->set & SOCK_MSG_OPTIONS) {
+        int n = ip_options_prepare(msg->options, msg->options_len, opts);
+        if (n < 0)
+            return n;
+        fields.options = opts;
+        fields.options_len = (size_t)n;
     }
-    struct pkb *pkb = pkb_queue_pop(&pcb->rxq);
-    if (!pkb)
-        return -EAGAIN;
-    size_t n = pkb->len < len ? pkb->len : len; /* the rest is lost, as with recvfrom(2) */
+    return send_datagram(pcb, buf, len, msg->dst_ip, msg->dst_port, &fields);
+}
+
+/* The next thing the application reads: a pending error (once, as a socket error is
+ * reported), else the oldest datagram (NULL and -EAGAIN when there is none). */
+static struct pkb *next_datagram(struct udp_pcb *pcb, ssize_t *err)
+{
+    *err = pcb->pending_error ? pcb->pending_error : -EAGAIN;
+    if (pcb->pending_error) {
+        pcb->pending_error = 0;
+        return NULL;
+    }
+    return pkb_queue_pop(&pcb->rxq);
+}
+
+/* Copy the datagram's data into buf, truncated to len: the rest is lost, as with recvfrom(2). */
+static ssize_t copy_datagram(const struct pkb *pkb, void *buf, size_t len)
+{
+    size_t n = pkb->len < len ? pkb->len : len;
     if (n)
         memcpy(buf, pkb->data, n);
+    return (ssize_t)n;
+}
+
+ssize_t udp_recvfrom(struct udp_pcb *pcb, void *buf, size_t len, uint32_t *ip, uint16_t *port)
+{
+    ssize_t err;
+    struct pkb *pkb = next_datagram(pcb, &err);
+    if (!pkb)
+        return err;
+    ssize_t n = copy_datagram(pkb, buf, len);
     if (ip)
         *ip = pkb->meta.ip_src;
     if (port)
         *port = pkb->meta.src_port;
     pkb_free(pkb);
-    return (ssize_t)n;
+    return n;
+}
+
+/* RFC 1122 4.1.3.2, 4.1.3.5, 3.2.1.6: the application learns the IP options, the address
+ * the datagram was sent to (ours or a broadcast), its TTL and its TOS. */
+ssize_t udp_recvmsg(struct udp_pcb *pcb, void *buf, size_t len, struct sock_msg *msg)
+{
+    ssize_t err;
+    struct pkb *pkb = next_datagram(pcb, &err);
+    if (!pkb)
+        return err;
+    ssize_t n = copy_datagram(pkb, buf, len);
+    size_t opts_len = pkb->meta.ip_hdr_len - IP_HDR_LEN; /* ip_input checked them */
+    memset(msg, 0, sizeof(*msg));
+    msg->src_ip = pkb->meta.ip_src;
+    msg->src_port = pkb->meta.src_port;
+    msg->dst_ip = pkb->meta.ip_dst;
+    msg->dst_port = pcb->local_port;
+    msg->set = SOCK_MSG_TTL | SOCK_MSG_TOS | SOCK_MSG_OPTIONS;
+    msg->ttl = pkb->meta.ip_ttl;
+    msg->tos = pkb->meta.ip_tos;
+    msg->options_len = (uint8_t)opts_len;
+    if (opts_len)
+        memcpy(msg->options, pkb->meta.ip_hdr + IP_HDR_LEN, opts_len);
+    pkb_free(pkb);
+    return n;
+}
+
+int udp_set_ip_fields(struct udp_pcb *pcb, int ttl, int tos)
+{
+    if (ttl > 255 || tos > 255)
+        return -EINVAL;
+    if (ttl >= 0)
+        pcb->ttl = (uint8_t)ttl; /* 0: the stack's default */
+    if (tos >= 0)
+        pcb->tos = (uint8_t)tos;
+    return 0;
+}
+
+int udp_set_ip_options(struct udp_pcb *pcb, const uint8_t *opts, size_t len)
+{
+    uint8_t checked[IP_OPTS_MAX];
+    int n = ip_options_prepare(opts, len, checked);
+    if (n < 0)
+        return n;
+    memcpy(pcb->options, checked, (size_t)n);
+    pcb->options_len = (size_t)n;
+    return 0;
 }
 
 int udp_set_queue_len(struct udp_pcb *pcb, unsigned len)

@@ -9,6 +9,7 @@
 struct stack;
 struct pkb;
 struct udp_pcb;
+struct sock_msg;
 
 #define UDP_HDR_LEN 8
 
@@ -37,6 +38,14 @@ int udp_connect(struct udp_pcb *pcb, uint32_t ip, uint16_t port);
 ssize_t udp_sendto(struct udp_pcb *pcb, const void *buf, size_t len, uint32_t ip, uint16_t port);
 /* One queued datagram (truncated to len); -EAGAIN if none, or a pending error once. */
 ssize_t udp_recvfrom(struct udp_pcb *pcb, void *buf, size_t len, uint32_t *ip, uint16_t *port);
+/* The same with what IP knew about the datagram (sock.h: struct sock_msg). */
+ssize_t udp_recvmsg(struct udp_pcb *pcb, void *buf, size_t len, struct sock_msg *msg);
+/* One datagram to msg->dst_ip:dst_port, with the TTL, TOS or options msg->set names. */
+ssize_t udp_sendmsg(struct udp_pcb *pcb, const void *buf, size_t len, const struct sock_msg *msg);
+/* The socket's TTL (0: the stack's) and TOS for every datagram; -1 leaves one as it is. */
+int udp_set_ip_fields(struct udp_pcb *pcb, int ttl, int tos);
+/* The socket's IP options (checked by ip_options_prepare; len 0 clears them). */
+int udp_set_ip_options(struct udp_pcb *pcb, const uint8_t *opts, size_t len);
 int udp_set_queue_len(struct udp_pcb *pcb, unsigned len);
 void udp_local(const struct udp_pcb *pcb, uint32_t *ip, uint16_t *port);
 int udp_peer(const struct udp_pcb *pcb, uint32_t *ip, uint16_t *port);
