@@ -9,6 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../../stack/bytes.h"
+#include "../../stack/ip.h"
 #include "../../stack/sock.h"
 #include "simnet.h"
 
@@ -639,6 +641,232 @@ START_TEST(test_sockets_freed)
 }
 END_TEST
 
+/* ---- IP fields and options through the socket (RFC 1122 3.2.1.8, 3.4, 4.1.3.2, 4.1.4) ---- */
+
+/* The IPv4 datagrams A put on the wire: Ethernet header, IP header and options. */
+struct sent_dgram {
+    uint8_t eth[14];
+    struct ip_hdr h;
+    uint8_t options[IP_OPTS_MAX];
+};
+static struct sent_dgram sent[8];
+static size_t n_sent;
+
+static bool record_from_a(void *ctx, int side, const uint8_t *f, size_t len)
+{
+    (void)ctx;
+    if (side != 0 || len < 14 + IP_HDR_LEN || get_be16(f + 12) != 0x0800 || n_sent >= 8)
+        return false;
+    struct sent_dgram *d = &sent[n_sent];
+    if (ip_parse(f + 14, len - 14, &d->h) != IP_OK)
+        return false;
+    memcpy(d->eth, f, 14);
+    memcpy(d->options, d->h.options, d->h.ihl * 4u - IP_HDR_LEN);
+    d->h.options = d->options;
+    n_sent++;
+    return false;
+}
+
+static void open_recording(struct simnet *n, uint32_t seed, struct endpoint *a, struct endpoint *b)
+{
+    ck_assert(simnet_init(n, seed, NULL, 0));
+    n_sent = 0;
+    wire_set_filter(n->wire, record_from_a, NULL);
+    endpoint_open(a, n->a, 5000);
+    endpoint_open(b, n->b, 6000);
+}
+
+/* One empty Record Route slot: routers (none here) would fill it. */
+static const uint8_t record_route[] = {IPOPT_RR, 7, 4, 0, 0, 0, 0};
+/* Router Alert (RFC 2113): an option with the "copied" flag, for every fragment. */
+static const uint8_t router_alert[] = {0x94, 4, 0, 0};
+
+/* The application sets TTL, TOS and options for one datagram; they go down to IP and on
+ * the wire, and the receiving application gets them all back with the address the
+ * datagram was sent to (ours, or the broadcast address). */
+/* conformance: IP-3.2.1.8-1 IP-3.2.1.8-2 IP-3.4-1 IP-3.4-3 IP-3.2.1.6-2 IP-3.2.1.6-3 */
+/* conformance: UDP-4.1.3.2-1 UDP-4.1.3.2-2 UDP-4.1.3.2-3 UDP-4.1.4-2 UDP-4.1.3.5-1 */
+START_TEST(test_ip_fields_per_datagram)
+{
+    struct simnet n;
+    struct endpoint a, b;
+    open_recording(&n, 21, &a, &b);
+    struct sock_msg m = {.dst_ip = SIM_IP_B,
+                         .dst_port = 6000,
+                         .set = SOCK_MSG_TTL | SOCK_MSG_TOS | SOCK_MSG_OPTIONS,
+                         .ttl = 7,
+                         .tos = 0xb8,
+                         .options_len = sizeof(record_route)};
+    memcpy(m.options, record_route, sizeof(record_route));
+    ck_assert_int_eq(sock_sendmsg(a.s, "with options", 12, &m), 12);
+    ck_assert(wait_readable(&n, &b, 1));
+
+    uint8_t padded[8] = {IPOPT_RR, 7, 4, 0, 0, 0, 0, IPOPT_EOL};
+    ck_assert_uint_eq(n_sent, 1);
+    ck_assert_uint_eq(sent[0].h.ihl, 7); /* 20 + 8 bytes */
+    ck_assert_uint_eq(sent[0].h.ttl, 7);
+    ck_assert_uint_eq(sent[0].h.tos, 0xb8);
+    ck_assert_mem_eq(sent[0].options, padded, 8);
+
+    struct sock_msg got;
+    uint8_t buf[64];
+    memset(&got, 0xee, sizeof(got));
+    ck_assert_int_eq(sock_recvmsg(b.s, buf, sizeof(buf), &got), 12);
+    ck_assert_mem_eq(buf, "with options", 12);
+    ck_assert_uint_eq(got.src_ip, SIM_IP_A);
+    ck_assert_uint_eq(got.src_port, 5000);
+    ck_assert_uint_eq(got.dst_ip, SIM_IP_B);
+    ck_assert_uint_eq(got.dst_port, 6000);
+    ck_assert_uint_eq(got.ttl, 7);
+    ck_assert_uint_eq(got.tos, 0xb8);
+    ck_assert_uint_eq(got.options_len, 8);
+    ck_assert_mem_eq(got.options, padded, 8);
+
+    /* the next plain datagram has the socket's fields again: no options, TTL 64, TOS 0 */
+    ck_assert_int_eq(sock_sendto(a.s, "plain", 5, SIM_IP_B, 6000), 5);
+    ck_assert(wait_readable(&n, &b, 2));
+    ck_assert_int_eq(sock_recvmsg(b.s, buf, sizeof(buf), &got), 5);
+    ck_assert_uint_eq(got.ttl, 64);
+    ck_assert_uint_eq(got.tos, 0);
+    ck_assert_uint_eq(got.options_len, 0);
+    ck_assert_uint_eq(sent[1].h.ihl, 5);
+    /* RFC 1122 3.2.1.6: no link-layer mapping of TOS: the same Ethernet header for both */
+    ck_assert_mem_eq(sent[0].eth, sent[1].eth, 14);
+
+    /* a broadcast: the application learns which address it was sent to */
+    ck_assert_int_eq(sock_sendto(a.s, "all", 3, 0x0a0000ff, 6000), 3);
+    ck_assert(wait_readable(&n, &b, 3));
+    ck_assert_int_eq(sock_recvmsg(b.s, buf, sizeof(buf), &got), 3);
+    ck_assert_uint_eq(got.dst_ip, 0x0a0000ff);
+    ck_assert_uint_eq(got.src_ip, SIM_IP_A);
+    simnet_fini(&n);
+}
+END_TEST
+
+/* TTL, TOS and options set once on the socket go with every datagram; a datagram may
+ * still say otherwise. */
+/* conformance: UDP-4.1.4-1 IP-3.2.1.6-1 IP-3.2.1.7-3 */
+START_TEST(test_ip_fields_per_socket)
+{
+    struct simnet n;
+    struct endpoint a, b;
+    open_recording(&n, 22, &a, &b);
+    ck_assert_int_eq(sock_setopt(a.s, SOCK_OPT_TTL, 3), 0);
+    ck_assert_int_eq(sock_setopt(a.s, SOCK_OPT_TOS, 0x20), 0);
+    ck_assert_int_eq(sock_set_ip_options(a.s, router_alert, sizeof(router_alert)), 0);
+    ck_assert_int_eq(sock_setopt(a.s, SOCK_OPT_TTL, 256), -EINVAL);
+    ck_assert_int_eq(sock_setopt(a.s, SOCK_OPT_TOS, -1), -EINVAL);
+
+    ck_assert_int_eq(sock_sendto(a.s, "one", 3, SIM_IP_B, 6000), 3);
+    struct sock_msg m = {.dst_ip = SIM_IP_B, .dst_port = 6000, .set = SOCK_MSG_OPTIONS};
+    ck_assert_int_eq(sock_sendmsg(a.s, "two", 3, &m), 3); /* this one without options */
+    ck_assert_int_eq(sock_set_ip_options(a.s, NULL, 0), 0);
+    ck_assert_int_eq(sock_setopt(a.s, SOCK_OPT_TTL, 0), 0); /* the stack's again */
+    ck_assert_int_eq(sock_sendto(a.s, "three", 5, SIM_IP_B, 6000), 5);
+    ck_assert(wait_readable(&n, &b, 3));
+
+    struct sock_msg got;
+    uint8_t buf[16];
+    ck_assert_int_eq(sock_recvmsg(b.s, buf, sizeof(buf), &got), 3);
+    ck_assert_uint_eq(got.ttl, 3);
+    ck_assert_uint_eq(got.tos, 0x20);
+    ck_assert_uint_eq(got.options_len, 4);
+    ck_assert_mem_eq(got.options, router_alert, 4);
+    ck_assert_int_eq(sock_recvmsg(b.s, buf, sizeof(buf), &got), 3);
+    ck_assert_uint_eq(got.ttl, 3);
+    ck_assert_uint_eq(got.options_len, 0);
+    ck_assert_int_eq(sock_recvmsg(b.s, buf, sizeof(buf), &got), 5);
+    ck_assert_uint_eq(got.ttl, 64);
+    ck_assert_uint_eq(got.tos, 0x20);
+    ck_assert_uint_eq(got.options_len, 0);
+    ck_assert_uint_eq(n_sent, 3);
+    ck_assert_uint_eq(sent[0].h.ihl, 6);
+    simnet_fini(&n);
+}
+END_TEST
+
+/* Only well-formed options of at most 40 bytes go out, never a source route (left out on
+ * purpose, so never two in one header) nor the obsolete Stream Identifier. */
+/* conformance: IP-3.2.1.8b-1 IP-3.2.1.8c-4 */
+START_TEST(test_ip_options_refused)
+{
+    struct simnet n;
+    struct endpoint a, b;
+    open_recording(&n, 23, &a, &b);
+    static const uint8_t sid[] = {IPOPT_SID, 4, 0, 1};
+    static const uint8_t lsrr[] = {IPOPT_LSRR, 7, 4, 10, 0, 0, 9};
+    static const uint8_t two_ssrr[] = {IPOPT_SSRR, 7, 4, 10, 0, 0, 9, IPOPT_NOP,
+                                       IPOPT_SSRR, 7, 4, 10, 0, 0, 8, IPOPT_NOP};
+    static const uint8_t past_end[] = {IPOPT_RR, 9, 4, 0};
+    static const uint8_t short_len[] = {0x94, 1, 0, 0};
+    static const uint8_t bad_pointer[] = {IPOPT_RR, 7, 2, 0, 0, 0, 0};
+    static const uint8_t bad_ts_flag[] = {IPOPT_TS, 8, 5, 2, 0, 0, 0, 0};
+    uint8_t too_long[41];
+    memset(too_long, IPOPT_NOP, sizeof(too_long));
+    const struct {
+        const uint8_t *o;
+        size_t len;
+    } bad[] = {{sid, sizeof(sid)},           {lsrr, sizeof(lsrr)},
+               {two_ssrr, sizeof(two_ssrr)}, {past_end, sizeof(past_end)},
+               {short_len, sizeof(short_len)}, {bad_pointer, sizeof(bad_pointer)},
+               {bad_ts_flag, sizeof(bad_ts_flag)}, {too_long, sizeof(too_long)}};
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        ck_assert_int_eq(sock_set_ip_options(a.s, bad[i].o, bad[i].len), -EINVAL);
+        struct sock_msg m = {.dst_ip = SIM_IP_B,
+                             .dst_port = 6000,
+                             .set = SOCK_MSG_OPTIONS,
+                             .options_len = (uint8_t)bad[i].len};
+        memcpy(m.options, bad[i].o, bad[i].len < 40 ? bad[i].len : 40);
+        ck_assert_int_eq(sock_sendmsg(a.s, "x", 1, &m), -EINVAL);
+    }
+    simnet_run(&n, SECOND, NULL, NULL);
+    ck_assert_uint_eq(n_sent, 0);
+    ck_assert_int_eq(b.readable, 0);
+    /* 40 bytes of NOPs are fine */
+    ck_assert_int_eq(sock_set_ip_options(a.s, too_long, 40), 0);
+    ck_assert_int_eq(sock_sendto(a.s, "x", 1, SIM_IP_B, 6000), 1);
+    ck_assert(wait_readable(&n, &b, 1));
+    ck_assert_uint_eq(sent[0].h.ihl, 15);
+    simnet_fini(&n);
+}
+END_TEST
+
+/* RFC 791: the first fragment carries every option, the others only the "copied" ones;
+ * the receiver hands the application the first fragment's. */
+/* conformance: IP-3.2.1.8-1 */
+START_TEST(test_fragments_copy_options)
+{
+    struct simnet n;
+    struct endpoint a, b;
+    open_recording(&n, 24, &a, &b);
+    struct sock_msg m = {.dst_ip = SIM_IP_B, .dst_port = 6000, .set = SOCK_MSG_OPTIONS};
+    memcpy(m.options, record_route, sizeof(record_route));
+    m.options[7] = IPOPT_NOP;
+    memcpy(m.options + 8, router_alert, sizeof(router_alert));
+    m.options_len = 12;
+    static uint8_t data[3000], got_data[3100];
+    fill_pattern(data, sizeof(data), 24);
+    ck_assert_int_eq(sock_sendmsg(a.s, data, sizeof(data), &m), 3000);
+    ck_assert(wait_readable(&n, &b, 1));
+
+    ck_assert_uint_eq(n_sent, 3);
+    ck_assert_uint_eq(sent[0].h.ihl, 8);
+    ck_assert_mem_eq(sent[0].options, m.options, 12);
+    for (int i = 1; i < 3; i++) {
+        ck_assert_uint_eq(sent[i].h.ihl, 6);
+        ck_assert_mem_eq(sent[i].options, router_alert, 4);
+        ck_assert_uint_le(sent[i].h.total_len, 1500);
+    }
+    ck_assert_uint_eq(sent[0].h.total_len, 32 + 1464); /* 1500 - 32, down to a multiple of 8 */
+    struct sock_msg got;
+    ck_assert_int_eq(sock_recvmsg(b.s, got_data, sizeof(got_data), &got), 3000);
+    ck_assert_mem_eq(got_data, data, 3000);
+    ck_assert_uint_eq(got.options_len, 12);
+    ck_assert_mem_eq(got.options, m.options, 12);
+    simnet_fini(&n);
+}
+END_TEST
+
 static Suite *udp_suite(void)
 {
     Suite *s = suite_create("udp-sim");
@@ -671,6 +899,14 @@ static Suite *udp_suite(void)
     tcase_add_test(res, test_close_inside_callback);
     tcase_add_test(res, test_sockets_freed);
     suite_add_tcase(s, res);
+
+    TCase *ipf = tcase_create("ip fields");
+    tcase_set_timeout(ipf, 30);
+    tcase_add_test(ipf, test_ip_fields_per_datagram);
+    tcase_add_test(ipf, test_ip_fields_per_socket);
+    tcase_add_test(ipf, test_ip_options_refused);
+    tcase_add_test(ipf, test_fragments_copy_options);
+    suite_add_tcase(s, ipf);
     return s;
 }
 

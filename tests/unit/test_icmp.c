@@ -29,24 +29,33 @@ static struct unitnet *unet_knowing_kernel(void)
     return u;
 }
 
-/* An IP datagram from the kernel carrying `len` bytes of ICMP, valid IP header. */
-static size_t make_icmp_frame(uint8_t *f, const uint8_t *icmp, size_t len, uint32_t dst)
+/* An IP datagram from the kernel with IP options (opts_len a multiple of 4) carrying `len`
+ * bytes of ICMP, valid IP header. */
+static size_t make_icmp_frame_with_options(uint8_t *f, const uint8_t *icmp, size_t len,
+                                           uint32_t dst, const uint8_t *opts, size_t opts_len)
 {
     memcpy(f, kern_echo_request, ETH_HDR_LEN);
     struct ip_hdr h = {
         .version = 4,
-        .ihl = 5,
-        .total_len = (uint16_t)(20 + len),
+        .ihl = (uint8_t)(5 + opts_len / 4),
+        .total_len = (uint16_t)(20 + opts_len + len),
         .id = 0x1234,
         .ttl = 64,
         .proto = IP_PROTO_ICMP,
         .src = KERN_IP,
         .dst = dst,
+        .options = opts,
     };
     ip_build(&h, f + IP_OFF);
     if (len)
-        memcpy(f + ICMP_OFF, icmp, len);
-    return ICMP_OFF + len;
+        memcpy(f + ICMP_OFF + opts_len, icmp, len);
+    return ICMP_OFF + opts_len + len;
+}
+
+/* The same without options. */
+static size_t make_icmp_frame(uint8_t *f, const uint8_t *icmp, size_t len, uint32_t dst)
+{
+    return make_icmp_frame_with_options(f, icmp, len, dst, NULL, 0);
 }
 
 START_TEST(parse_kernel_echo_request)
@@ -182,6 +191,122 @@ START_TEST(broadcast_echo_not_answered)
     ck_assert_uint_eq(st->icmp.echo_replies_tx, 0);
     ck_assert_uint_eq(st->icmp.echo_broadcast_ignored, 1);
     ck_assert_uint_eq(unet_sent(u), 0);
+    unet_destroy(u);
+}
+END_TEST
+
+/* RFC 1122 3.2.2.6: the reply carries the request's Record Route and Timestamp options,
+ * whole, with our address and our time added where a slot is free; full ones come back
+ * as they were (a full timestamp counts one more overflow); other options are not
+ * reflected (a source route is left out on purpose). */
+/* conformance: IP-3.2.2.6-6 */
+START_TEST(echo_reply_reflects_record_route_and_timestamp)
+{
+    struct unitnet *u = unet_knowing_kernel();
+    static const uint8_t opts[24] = {
+        IPOPT_RR, 11, 8, 10, 0, 0, 1, 0, 0, 0, 0,  /* the kernel's address, one free slot */
+        IPOPT_TS, 12, 5, 0x00, 0, 0, 0, 0, 0, 0, 0, 0, /* times only, two free slots */
+        IPOPT_EOL};
+    uint8_t f[256];
+    size_t n = make_icmp_frame_with_options(f, kern_echo_request + ICMP_OFF, 64, UNET_STACK_IP,
+                                            opts, sizeof(opts));
+    uint64_t before_ms = u->now_us / 1000;
+    unet_inject(u, f, n);
+    uint64_t after_ms = u->now_us / 1000;
+    ck_assert_uint_eq(unet_sent(u), n);
+    struct ip_hdr h;
+    ck_assert_int_eq(ip_parse(u->frame + IP_OFF, n - IP_OFF, &h), IP_OK);
+    ck_assert_uint_eq(h.ihl, 11);
+    const uint8_t *o = u->frame + IP_OFF + 20;
+    static const uint8_t rr[11] = {IPOPT_RR, 11, 12, 10, 0, 0, 1, 10, 0, 0, 2};
+    ck_assert_mem_eq(o, rr, 11);
+    ck_assert_uint_eq(o[11], IPOPT_TS);
+    ck_assert_uint_eq(o[12], 12);
+    ck_assert_uint_eq(o[13], 9); /* one slot used */
+    ck_assert_uint_eq(o[14], 0x00);
+    uint32_t ts = get_be32(o + 15);
+    ck_assert(ts >= before_ms && ts <= after_ms); /* ms on the stack's clock */
+    ck_assert_uint_eq(get_be32(o + 19), 0);
+    ck_assert_uint_eq(o[23], IPOPT_EOL);
+    const uint8_t *icmp = u->frame + IP_OFF + 44;
+    ck_assert_uint_eq(icmp[0], ICMP_ECHO_REPLY);
+    ck_assert(unet_checksum_ok(icmp, 64));
+    ck_assert_mem_eq(icmp + 4, kern_echo_request + ICMP_OFF + 4, 60);
+
+    /* full: the route as it was, the timestamp's overflow count up by one; a loose source
+     * route is not reflected */
+    static const uint8_t full[20] = {
+        IPOPT_RR, 7, 8, 10, 0, 0, 1,                 /* no free slot */
+        IPOPT_TS, 8, 9, 0x10, 0, 0, 0, 5,            /* full, one overflow so far */
+        IPOPT_LSRR, 3, 4, IPOPT_EOL, IPOPT_EOL};
+    n = make_icmp_frame_with_options(f, kern_echo_request + ICMP_OFF, 64, UNET_STACK_IP, full,
+                                     sizeof(full));
+    unet_inject(u, f, n);
+    ck_assert_uint_eq(unet_sent(u), n - 4); /* RR 7 + TS 8 + 1 padding: 16 bytes */
+    o = u->frame + IP_OFF + 20;
+    ck_assert_uint_eq(u->frame[IP_OFF] & 0x0f, 9);
+    ck_assert_mem_eq(o, full, 10);
+    ck_assert_uint_eq(o[10], 0x20);
+    ck_assert_mem_eq(o + 11, full + 11, 4);
+    ck_assert_uint_eq(o[15], IPOPT_EOL);
+    ck_assert_uint_eq(stack_stats(u->stack)->icmp.echo_replies_tx, 2);
+    unet_destroy(u);
+}
+END_TEST
+
+/* A datagram as ip_input leaves it: header pulled, meta filled. A UDP datagram from the
+ * kernel to us (the echo request's header with protocol 17). */
+static struct pkb *received_udp(uint32_t src, uint16_t frag_field, bool link_broadcast)
+{
+    uint8_t d[28];
+    memcpy(d, kern_echo_request + IP_OFF, 28);
+    d[9] = IP_PROTO_UDP;
+    put_be32(d + 12, src);
+    put_be16(d + 6, frag_field);
+    struct pkb *p = pkb_from_bytes(d, sizeof(d));
+    ck_assert_ptr_nonnull(p);
+    p->meta.ip_hdr = p->data;
+    p->meta.ip_hdr_len = 20;
+    p->meta.ip_src = src;
+    p->meta.ip_dst = UNET_STACK_IP;
+    p->meta.ip_proto = IP_PROTO_UDP;
+    p->meta.link_broadcast = link_broadcast;
+    pkb_pull(p, 20);
+    return p;
+}
+
+/* RFC 1122 3.2.2: icmp_send_error keeps quiet, whoever asks, about a link-layer
+ * broadcast, a fragment other than the first, and a datagram whose source is not one
+ * host. ip_input drops most of these before any protocol sees them, so the test hands
+ * them to icmp_send_error itself, as a transport would. */
+/* conformance: IP-3.2.2-7 IP-3.2.2-8 IP-3.2.2-9 */
+START_TEST(error_rules_for_every_caller)
+{
+    struct unitnet *u = unet_knowing_kernel();
+    const struct stack_stats *st = stack_stats(u->stack);
+    struct pkb *ok = received_udp(KERN_IP, 0, false);
+    icmp_send_dest_unreach(u->stack, ok, ICMP_UNREACH_PORT); /* the control: allowed */
+    pkb_free(ok);
+    unet_advance(u, 100);
+    ck_assert_uint_eq(unet_sent(u), IP_OFF + 20 + 8 + 28);
+    struct pkb *bad[] = {
+        received_udp(KERN_IP, 0, true),                /* link-layer broadcast */
+        received_udp(KERN_IP, 185, false),             /* offset 1480: not the first */
+        received_udp(KERN_IP, IP_FLAG_DF | 1, false),  /* offset 8 */
+        received_udp(0x00000000, 0, false),            /* this host, no one */
+        received_udp(0x0a0000ff, 0, false),            /* the subnet broadcast */
+        received_udp(0xffffffff, 0, false),            /* the limited broadcast */
+        received_udp(0xe0000001, 0, false),            /* a multicast group */
+    };
+    size_t n_bad = sizeof(bad) / sizeof(bad[0]);
+    for (size_t i = 0; i < n_bad; i++) {
+        icmp_send_dest_unreach(u->stack, bad[i], ICMP_UNREACH_PORT);
+        pkb_free(bad[i]);
+    }
+    unet_advance(u, 100);
+    ck_assert_uint_eq(unet_sent(u), 0);
+    ck_assert_uint_eq(st->icmp.errors_suppressed, n_bad);
+    ck_assert_uint_eq(st->icmp.dest_unreach_tx, 1);
     unet_destroy(u);
 }
 END_TEST
@@ -351,6 +476,8 @@ static Suite *icmp_suite(void)
     tcase_add_test(tc, bad_checksum);
     tcase_add_test(tc, unknown_type);
     tcase_add_test(tc, broadcast_echo_not_answered);
+    tcase_add_test(tc, echo_reply_reflects_record_route_and_timestamp);
+    tcase_add_test(tc, error_rules_for_every_caller);
     tcase_add_test(tc, kernel_echo_reply_to_callback);
     tcase_add_test(tc, time_exceeded_to_callback);
     tcase_add_test(tc, our_echo_request_bytes);

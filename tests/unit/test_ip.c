@@ -314,7 +314,8 @@ START_TEST(ttl_zero_and_one_answered)
 }
 END_TEST
 
-/* conformance: IP-3.2.1.3-3 IP-3.2.1.3-4 MUST-63 UDP-4.1.3.6-1 */
+/* A datagram for another host is dropped, never forwarded nor answered with a redirect. */
+/* conformance: IP-3.2.1.3-3 IP-3.2.1.3-4 MUST-63 UDP-4.1.3.6-1 IP-3.2.2.2-1 */
 START_TEST(not_for_us_and_bad_source)
 {
     struct unitnet *u = unet_knowing_kernel(NULL);
@@ -367,13 +368,15 @@ START_TEST(route_by_mask_and_gateway)
 }
 END_TEST
 
-/* An unknown protocol gets ICMP protocol unreachable quoting the header + 8 bytes. */
-/* conformance: IP-3.2.2-2 IP-3.3.8-1 */
+/* An unknown protocol gets ICMP protocol unreachable quoting the header + 8 bytes, with
+ * TOS 0 whatever the datagram's was (RFC 1122 3.2.2). */
+/* conformance: IP-3.2.2-2 IP-3.3.8-1 IP-3.2.2-4 */
 START_TEST(unknown_protocol)
 {
     struct unitnet *u = unet_knowing_kernel(NULL);
     struct frame f;
     echo_copy(&f);
+    f.b[IP_OFF + 1] = 0xb8; /* DSCP EF */
     f.b[IP_OFF + 9] = 200;
     fix_ip_checksum(&f);
     unet_inject(u, f.b, f.len);
@@ -385,28 +388,201 @@ START_TEST(unknown_protocol)
     ck_assert_uint_eq(icmp[1], ICMP_UNREACH_PROTOCOL);
     ck_assert(unet_checksum_ok(icmp, 36));
     ck_assert_mem_eq(icmp + 8, f.b + IP_OFF, 28);
+    ck_assert_uint_eq(u->frame[IP_OFF + 1], 0); /* TOS */
     unet_destroy(u);
 }
 END_TEST
 
-/* IHL 6 with a 4-byte option (NOPs): counted, skipped, answered. */
+/* The kernel's echo request with `len` option bytes (a multiple of 4) after its header. */
+static void echo_with_options(struct frame *f, const uint8_t *opts, size_t len)
+{
+    memcpy(f->b, kern_echo_request, IP_OFF + 20);
+    memcpy(f->b + IP_OFF + 20, opts, len);
+    memcpy(f->b + IP_OFF + 20 + len, kern_echo_request + IP_OFF + 20, 64);
+    f->len = sizeof(kern_echo_request) + len;
+    f->b[IP_OFF] = (uint8_t)(0x45 + len / 4);
+    put_be16(f->b + IP_OFF + 2, (uint16_t)(84 + len));
+    fix_ip_checksum(f);
+}
+
+/* IHL 6 with a 4-byte option (NOPs), then an option nobody knows: counted, skipped,
+ * answered. */
 /* conformance: IP-3.2.1.8-3 IP-3.2.1.8b-2 MUST-50 */
 START_TEST(options_skipped)
 {
     struct unitnet *u = unet_knowing_kernel(NULL);
     struct frame f;
-    memcpy(f.b, kern_echo_request, IP_OFF + 20);
-    memset(f.b + IP_OFF + 20, 1, 4); /* NOP NOP NOP NOP */
-    memcpy(f.b + IP_OFF + 24, kern_echo_request + IP_OFF + 20, 64);
-    f.len = sizeof(kern_echo_request) + 4;
-    f.b[IP_OFF] = 0x46;
-    put_be16(f.b + IP_OFF + 2, 88);
-    fix_ip_checksum(&f);
+    static const uint8_t nops[4] = {IPOPT_NOP, IPOPT_NOP, IPOPT_NOP, IPOPT_NOP};
+    static const uint8_t unknown[8] = {IPOPT_SID, 4, 0, 7, 0x9f, 3, 0xab, IPOPT_EOL};
+    echo_with_options(&f, unknown, sizeof(unknown));
     unet_inject(u, f.b, f.len);
-    ck_assert_uint_eq(stack_stats(u->stack)->ip.rx_options, 1);
+    ck_assert_uint_eq(unet_sent(u), sizeof(kern_echo_request));
+    echo_with_options(&f, nops, sizeof(nops));
+    unet_inject(u, f.b, f.len);
+    ck_assert_uint_eq(stack_stats(u->stack)->ip.rx_options, 2);
     ck_assert_uint_eq(unet_sent(u), sizeof(kern_echo_request));
     ck_assert_mem_eq(u->frame + IP_OFF + 28, kern_echo_request + IP_OFF + 28, 56);
     unet_destroy(u);
+}
+END_TEST
+
+/* RFC 1122 3.2.1.8, 3.2.2.5: an option whose length runs past the list, or a Record Route
+ * or Timestamp whose pointer makes no sense, drops the datagram (counted) and draws a
+ * Parameter Problem whose pointer names the bad byte of the header. */
+/* conformance: IP-3.2.2.5-1 */
+START_TEST(bad_option_parameter_problem)
+{
+    static const struct {
+        uint8_t opts[8];
+        uint8_t pointer;
+    } cases[] = {
+        {{IPOPT_TS, 12, 5, 0, 0, 0, 0, 0}, 21},         /* length 12 in a list of 8 */
+        {{IPOPT_NOP, 0x94, 1, 0, 0, 0, 0, 0}, 22},      /* length 1 */
+        {{IPOPT_RR, 7, 3, 0, 0, 0, 0, 0}, 22},          /* pointer 3 points into the option */
+        {{IPOPT_TS, 8, 5, 2, 0, 0, 0, 0}, 23},          /* timestamp flag 2 does not exist */
+        {{IPOPT_NOP, IPOPT_RR, 6, 4, 0, 0, 0, 0}, 23},  /* a 4-byte slot in 3 bytes */
+    };
+    struct unitnet *u = unet_knowing_kernel(NULL);
+    const struct stack_stats *st = stack_stats(u->stack);
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        struct frame f;
+        echo_with_options(&f, cases[i].opts, 8);
+        unet_inject(u, f.b, f.len);
+        ck_assert_uint_eq(st->ip.rx_bad_options, i + 1);
+        size_t n = unet_sent(u);
+        ck_assert_uint_eq(n, IP_OFF + 20 + 8 + 28 + 8); /* the header with options + 8 */
+        const uint8_t *icmp = u->frame + IP_OFF + 20;
+        ck_assert_uint_eq(icmp[0], ICMP_PARAM_PROBLEM);
+        ck_assert_uint_eq(icmp[1], 0);
+        ck_assert_uint_eq(icmp[4], cases[i].pointer);
+        ck_assert(unet_checksum_ok(icmp, 8 + 36));
+        ck_assert_mem_eq(icmp + 8, f.b + IP_OFF, 36);
+    }
+    ck_assert_uint_eq(st->icmp.param_problem_tx, 5);
+    ck_assert_uint_eq(st->icmp.echo_replies_tx, 0);
+    ck_assert_uint_eq(st->ip.rx_delivered, 0);
+    unet_destroy(u);
+}
+END_TEST
+
+/* RFC 1122 3.1: every datagram thrown away leaves a trace line saying why. */
+/* conformance: IP-3.1-7 */
+START_TEST(drops_are_logged)
+{
+    char *text = NULL;
+    size_t len = 0;
+    FILE *out = open_memstream(&text, &len);
+    ck_assert_ptr_nonnull(out);
+    struct stack_config cfg;
+    unet_config(&cfg);
+    cfg.trace_mask = TRACE_IP;
+    cfg.trace_out = out;
+    struct unitnet *u = unet_knowing_kernel(&cfg);
+    struct frame f;
+    echo_copy(&f);
+    f.b[IP_OFF] = 0x65; /* version 6 */
+    fix_ip_checksum(&f);
+    unet_inject(u, f.b, f.len);
+    echo_copy(&f);
+    put_be32(f.b + IP_OFF + 16, 0x0a000009);
+    fix_ip_checksum(&f);
+    unet_inject(u, f.b, f.len);
+    static const uint8_t bad[4] = {IPOPT_RR, 9, 4, 0};
+    echo_with_options(&f, bad, sizeof(bad));
+    unet_inject(u, f.b, f.len);
+    unet_destroy(u);
+    fclose(out);
+    ck_assert_ptr_nonnull(strstr(text, "drop: version is not 4"));
+    ck_assert_ptr_nonnull(strstr(text, "drop: not addressed to us"));
+    ck_assert_ptr_nonnull(strstr(text, "drop: malformed option"));
+    free(text);
+}
+END_TEST
+
+/* RFC 1122 3.3.6: besides 255.255.255.255 and 10.0.0.255, the old 0 forms 0.0.0.0 and
+ * 10.0.0.0 are broadcasts too: accepted as such (a broadcast ping is delivered to ICMP,
+ * which ignores it), and never a source. */
+/* conformance: IP-3.3.6-1 IP-3.3.6-3 */
+START_TEST(zero_broadcast_forms)
+{
+    struct unitnet *u = unet_knowing_kernel(NULL);
+    static const uint32_t yes[] = {0xffffffff, 0x0a0000ff, 0x00000000, 0x0a000000};
+    static const uint32_t no[] = {0x0a000001, 0x0a000002, 0x0a000100, 0x0a0001ff};
+    for (size_t i = 0; i < 4; i++) {
+        ck_assert(ip_is_broadcast(u->stack, yes[i]));
+        ck_assert(!ip_is_broadcast(u->stack, no[i]));
+    }
+    struct frame f;
+    for (size_t i = 2; i < 4; i++) {
+        echo_copy(&f);
+        memset(f.b, 0xff, 6); /* a link-layer broadcast, as a 4.2BSD host sends it */
+        put_be32(f.b + IP_OFF + 16, yes[i]);
+        fix_ip_checksum(&f);
+        unet_inject(u, f.b, f.len);
+    }
+    const struct stack_stats *st = stack_stats(u->stack);
+    ck_assert_uint_eq(st->ip.rx_not_for_us, 0);
+    ck_assert_uint_eq(st->ip.rx_delivered, 2);
+    ck_assert_uint_eq(st->icmp.echo_broadcast_ignored, 2);
+    echo_copy(&f);
+    put_be32(f.b + IP_OFF + 12, 0x0a000000);
+    fix_ip_checksum(&f);
+    unet_inject(u, f.b, f.len);
+    ck_assert_uint_eq(st->ip.rx_bad_source, 1);
+    ck_assert_uint_eq(unet_sent(u), 0);
+    unet_destroy(u);
+}
+END_TEST
+
+/* RFC 1122 3.3.6: a link-layer broadcast must carry an IP broadcast; one to our unicast
+ * address is dropped. The same datagram in a unicast frame is answered. */
+/* conformance: IP-3.3.6-5 */
+START_TEST(link_broadcast_to_unicast_dropped)
+{
+    struct unitnet *u = unet_knowing_kernel(NULL);
+    struct frame f;
+    echo_copy(&f);
+    memset(f.b, 0xff, 6);
+    unet_inject(u, f.b, f.len);
+    ck_assert_uint_eq(stack_stats(u->stack)->ip.rx_link_broadcast, 1);
+    ck_assert_uint_eq(stack_stats(u->stack)->ip.rx_delivered, 0);
+    ck_assert_uint_eq(unet_sent(u), 0);
+    unet_inject(u, kern_echo_request, sizeof(kern_echo_request));
+    ck_assert_uint_eq(unet_sent(u), sizeof(kern_echo_request));
+    unet_destroy(u);
+}
+END_TEST
+
+/* RFC 1122 3.3.1.6, 3.2.2.9: address, mask and gateway are entered by hand (--ip
+ * a.b.c.d/len, --gw a.b.c.d, parsed by these functions) and the stack uses them. */
+/* conformance: IP-3.3.1.6-1 IP-3.2.2.9-1 IP-3.2.2.9-2 */
+START_TEST(manual_configuration)
+{
+    struct stack_config cfg;
+    unet_config(&cfg);
+    ck_assert_int_eq(parse_ipv4_prefix("10.1.2.3/16", &cfg.ip, &cfg.prefix_len, 24), 0);
+    ck_assert_int_eq(parse_ipv4("10.1.0.1", &cfg.gateway), 0);
+    ck_assert_uint_eq(cfg.ip, 0x0a010203);
+    ck_assert_uint_eq(cfg.prefix_len, 16);
+    ck_assert_uint_eq(cfg.gateway, 0x0a010001);
+    struct unitnet *u = unet_create(&cfg);
+    ck_assert_ptr_nonnull(u);
+    uint32_t hop = 0;
+    ck_assert_int_eq(ip_route(u->stack, 0x0a01c807, &hop), 0); /* 10.1.200.7: on-link */
+    ck_assert_uint_eq(hop, 0x0a01c807);
+    ck_assert_int_eq(ip_route(u->stack, 0x08080808, &hop), 0);
+    ck_assert_uint_eq(hop, 0x0a010001);
+    ck_assert(ip_is_broadcast(u->stack, 0x0a01ffff));
+    ck_assert(!ip_is_broadcast(u->stack, 0x0a0102ff));
+    unet_destroy(u);
+
+    uint32_t ip;
+    uint8_t prefix;
+    ck_assert_int_eq(parse_ipv4_prefix("10.1.2.3", &ip, &prefix, 24), 0);
+    ck_assert_uint_eq(prefix, 24);
+    ck_assert_int_eq(parse_ipv4_prefix("10.1.2.3/33", &ip, &prefix, 24), -1);
+    ck_assert_int_eq(parse_ipv4_prefix("10.1.2/8", &ip, &prefix, 24), -1);
+    ck_assert_int_eq(parse_ipv4("10.1.0.256", &ip), -1);
 }
 END_TEST
 
@@ -834,6 +1010,11 @@ static Suite *ip_suite(void)
     tcase_add_test(tc, unknown_protocol);
     tcase_add_test(tc, route_by_mask_and_gateway);
     tcase_add_test(tc, options_skipped);
+    tcase_add_test(tc, bad_option_parameter_problem);
+    tcase_add_test(tc, drops_are_logged);
+    tcase_add_test(tc, zero_broadcast_forms);
+    tcase_add_test(tc, link_broadcast_to_unicast_dropped);
+    tcase_add_test(tc, manual_configuration);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("reassembly");
