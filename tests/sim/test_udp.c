@@ -684,8 +684,7 @@ static const uint8_t router_alert[] = {0x94, 4, 0, 0};
 /* The application sets TTL, TOS and options for one datagram; they go down to IP and on
  * the wire, and the receiving application gets them all back with the address the
  * datagram was sent to (ours, or the broadcast address). */
-/* conformance: IP-3.2.1.8-1 IP-3.2.1.8-2 IP-3.4-1 IP-3.4-3 IP-3.2.1.6-2 IP-3.2.1.6-3 */
-/* conformance: UDP-4.1.3.2-1 UDP-4.1.3.2-2 UDP-4.1.3.2-3 UDP-4.1.4-2 UDP-4.1.3.5-1 */
+/* conformance: UDP-4.1.3.2-1 UDP-4.1.3.2-2 UDP-4.1.4-2 UDP-4.1.3.5-1 IP-3.2.1.6-2 IP-3.2.1.6-3 */
 START_TEST(test_ip_fields_per_datagram)
 {
     struct simnet n;
@@ -806,10 +805,14 @@ START_TEST(test_ip_options_refused)
     const struct {
         const uint8_t *o;
         size_t len;
-    } bad[] = {{sid, sizeof(sid)},           {lsrr, sizeof(lsrr)},
-               {two_ssrr, sizeof(two_ssrr)}, {past_end, sizeof(past_end)},
-               {short_len, sizeof(short_len)}, {bad_pointer, sizeof(bad_pointer)},
-               {bad_ts_flag, sizeof(bad_ts_flag)}, {too_long, sizeof(too_long)}};
+    } bad[] = {{sid, sizeof(sid)},
+               {lsrr, sizeof(lsrr)},
+               {two_ssrr, sizeof(two_ssrr)},
+               {past_end, sizeof(past_end)},
+               {short_len, sizeof(short_len)},
+               {bad_pointer, sizeof(bad_pointer)},
+               {bad_ts_flag, sizeof(bad_ts_flag)},
+               {too_long, sizeof(too_long)}};
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         ck_assert_int_eq(sock_set_ip_options(a.s, bad[i].o, bad[i].len), -EINVAL);
         struct sock_msg m = {.dst_ip = SIM_IP_B,
@@ -833,7 +836,7 @@ END_TEST
 
 /* RFC 791: the first fragment carries every option, the others only the "copied" ones;
  * the receiver hands the application the first fragment's. */
-/* conformance: IP-3.2.1.8-1 */
+/* conformance: IP-3.2.1.8-1 IP-3.2.1.8-2 IP-3.4-1 IP-3.4-3 UDP-4.1.3.2-3 */
 START_TEST(test_fragments_copy_options)
 {
     struct simnet n;

@@ -204,7 +204,7 @@ START_TEST(echo_reply_reflects_record_route_and_timestamp)
 {
     struct unitnet *u = unet_knowing_kernel();
     static const uint8_t opts[24] = {
-        IPOPT_RR, 11, 8, 10, 0, 0, 1, 0, 0, 0, 0,  /* the kernel's address, one free slot */
+        IPOPT_RR, 11, 8, 10,   0, 0, 1, 0, 0, 0, 0,    /* the kernel's address, one free slot */
         IPOPT_TS, 12, 5, 0x00, 0, 0, 0, 0, 0, 0, 0, 0, /* times only, two free slots */
         IPOPT_EOL};
     uint8_t f[256];
@@ -236,9 +236,10 @@ START_TEST(echo_reply_reflects_record_route_and_timestamp)
     /* full: the route as it was, the timestamp's overflow count up by one; a loose source
      * route is not reflected */
     static const uint8_t full[20] = {
-        IPOPT_RR, 7, 8, 10, 0, 0, 1,                 /* no free slot */
-        IPOPT_TS, 8, 9, 0x10, 0, 0, 0, 5,            /* full, one overflow so far */
-        IPOPT_LSRR, 3, 4, IPOPT_EOL, IPOPT_EOL};
+        IPOPT_RR,   7, 8, 10,        0,         0, 1,    /* no free slot */
+        IPOPT_TS,   8, 9, 0x10,      0,         0, 0, 5, /* full, one overflow so far */
+        IPOPT_LSRR, 3, 4, IPOPT_EOL, IPOPT_EOL,
+    };
     n = make_icmp_frame_with_options(f, kern_echo_request + ICMP_OFF, 64, UNET_STACK_IP, full,
                                      sizeof(full));
     unet_inject(u, f, n);
@@ -290,13 +291,13 @@ START_TEST(error_rules_for_every_caller)
     unet_advance(u, 100);
     ck_assert_uint_eq(unet_sent(u), IP_OFF + 20 + 8 + 28);
     struct pkb *bad[] = {
-        received_udp(KERN_IP, 0, true),                /* link-layer broadcast */
-        received_udp(KERN_IP, 185, false),             /* offset 1480: not the first */
-        received_udp(KERN_IP, IP_FLAG_DF | 1, false),  /* offset 8 */
-        received_udp(0x00000000, 0, false),            /* this host, no one */
-        received_udp(0x0a0000ff, 0, false),            /* the subnet broadcast */
-        received_udp(0xffffffff, 0, false),            /* the limited broadcast */
-        received_udp(0xe0000001, 0, false),            /* a multicast group */
+        received_udp(KERN_IP, 0, true),               /* link-layer broadcast */
+        received_udp(KERN_IP, 185, false),            /* offset 1480: not the first */
+        received_udp(KERN_IP, IP_FLAG_DF | 1, false), /* offset 8 */
+        received_udp(0x00000000, 0, false),           /* this host, no one */
+        received_udp(0x0a0000ff, 0, false),           /* the subnet broadcast */
+        received_udp(0xffffffff, 0, false),           /* the limited broadcast */
+        received_udp(0xe0000001, 0, false),           /* a multicast group */
     };
     size_t n_bad = sizeof(bad) / sizeof(bad[0]);
     for (size_t i = 0; i < n_bad; i++) {

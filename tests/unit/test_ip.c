@@ -436,11 +436,11 @@ START_TEST(bad_option_parameter_problem)
         uint8_t opts[8];
         uint8_t pointer;
     } cases[] = {
-        {{IPOPT_TS, 12, 5, 0, 0, 0, 0, 0}, 21},         /* length 12 in a list of 8 */
-        {{IPOPT_NOP, 0x94, 1, 0, 0, 0, 0, 0}, 22},      /* length 1 */
-        {{IPOPT_RR, 7, 3, 0, 0, 0, 0, 0}, 22},          /* pointer 3 points into the option */
-        {{IPOPT_TS, 8, 5, 2, 0, 0, 0, 0}, 23},          /* timestamp flag 2 does not exist */
-        {{IPOPT_NOP, IPOPT_RR, 6, 4, 0, 0, 0, 0}, 23},  /* a 4-byte slot in 3 bytes */
+        {{IPOPT_TS, 12, 5, 0, 0, 0, 0, 0}, 21},        /* length 12 in a list of 8 */
+        {{IPOPT_NOP, 0x94, 1, 0, 0, 0, 0, 0}, 22},     /* length 1 */
+        {{IPOPT_RR, 7, 3, 0, 0, 0, 0, 0}, 22},         /* pointer 3 points into the option */
+        {{IPOPT_TS, 8, 5, 2, 0, 0, 0, 0}, 23},         /* timestamp flag 2 does not exist */
+        {{IPOPT_NOP, IPOPT_RR, 6, 4, 0, 0, 0, 0}, 23}, /* a 4-byte slot in 3 bytes */
     };
     struct unitnet *u = unet_knowing_kernel(NULL);
     const struct stack_stats *st = stack_stats(u->stack);
