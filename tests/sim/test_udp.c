@@ -903,7 +903,7 @@ static Suite *udp_suite(void)
     tcase_add_test(res, test_sockets_freed);
     suite_add_tcase(s, res);
 
-    TCase *ipf = tcase_create("ip fields");
+    TCase *ipf = tcase_create("ip_fields");
     tcase_set_timeout(ipf, 30);
     tcase_add_test(ipf, test_ip_fields_per_datagram);
     tcase_add_test(ipf, test_ip_fields_per_socket);
