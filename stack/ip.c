@@ -317,8 +317,8 @@ static int link_send(struct stack *stack, struct pkb *pkb, uint32_t dst, uint32_
 static int fragment_and_send(struct stack *stack, struct pkb *pkb, struct ip_hdr *h,
                              uint32_t next_hop)
 {
-    /* Every fragment gets the same header length: the first carries all the options, the
-     * others only those flagged "copied", padded (RFC 791 "Options"). */
+    /* The first fragment carries all the options, the others only those flagged "copied",
+     * padded (RFC 791 "Options"); the payload per fragment fits the first, longest header. */
     uint8_t later_opts[IP_OPTS_MAX];
     size_t opts_len = (size_t)h->ihl * 4 - IP_HDR_LEN;
     size_t later_len = ip_options_copied(h->options, opts_len, later_opts);
