@@ -249,8 +249,8 @@ void ip_negative_advice(struct stack *stack, uint32_t dst)
     if (r) {
         /* 3.3.1.5: "If the failed gateway is not the current default, the IP layer can
          * immediately switch to a default gateway." */
-        trace(stack, TRACE_IP, "negative advice for %s: forget the redirect to %s",
-              ip_str(dst, a), ip_str(r->gateway, b));
+        trace(stack, TRACE_IP, "negative advice for %s: forget the redirect to %s", ip_str(dst, a),
+              ip_str(r->gateway, b));
         r->dst = 0;
         return;
     }

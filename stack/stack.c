@@ -48,7 +48,7 @@ void stack_config_init(struct stack_config *c)
     c->tcp_sndbuf = 256 * 1024;
     c->tcp_rcvbuf = 256 * 1024;
     c->tcp_max_retries = 8;
-    c->tcp_retries1 = 3; /* RFC 9293 SHLD-10, RFC 1122 4.2.3.5: at least 3 */
+    c->tcp_retries1 = 3;    /* RFC 9293 SHLD-10, RFC 1122 4.2.3.5: at least 3 */
     c->tcp_syn_retries = 7; /* 1+2+4+8+16+32+60+60 s = 183 s: MUST-23 asks >= 3 min */
     c->tcp_ooo_max = 64;
     c->max_sockets = 1024;

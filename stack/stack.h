@@ -25,10 +25,10 @@ struct stack;
 #define STACK_MAX_GATEWAYS 4 /* default gateways a stack knows (--gw given up to 4 times) */
 
 struct stack_config {
-    char name[8];           /* shown in trace lines when two stacks share a terminal ("A") */
-    uint8_t mac[6];         /* our Ethernet address */
-    uint32_t ip;            /* our IPv4 address, host order */
-    uint8_t prefix_len;     /* on-link prefix, e.g. 24 */
+    char name[8];       /* shown in trace lines when two stacks share a terminal ("A") */
+    uint8_t mac[6];     /* our Ethernet address */
+    uint32_t ip;        /* our IPv4 address, host order */
+    uint8_t prefix_len; /* on-link prefix, e.g. 24 */
     /* RFC 1122 3.3.1.2: a list of default gateways, in order of preference (unused
      * entries 0). `gateway` is another name for the first, for code that knows only one. */
     union {
