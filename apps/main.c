@@ -127,13 +127,11 @@ static void install_signals(void)
  * (RFC 1122 3.3.1.2: several; the next takes over when one dies). */
 static void add_gateway(struct stack_config *cfg, const char *arg)
 {
-    unsigned n = 0;
-    while (n < STACK_MAX_GATEWAYS && cfg->gateways[n])
-        n++;
-    if (n == STACK_MAX_GATEWAYS)
-        fail_usage("too many --gw (at most 4): '%s'", arg);
-    if (parse_ipv4(arg, &cfg->gateways[n]) < 0 || cfg->gateways[n] == 0)
+    uint32_t gw;
+    if (parse_ipv4(arg, &gw) < 0 || gw == 0)
         fail_usage("bad --gw '%s' (want an IPv4 address)", arg);
+    if (stack_config_add_gateway(cfg, gw) < 0)
+        fail_usage("too many --gw (at most 4): '%s'", arg);
 }
 
 /* The global options: getopt_long parses them, hoist_global_options finds them. */

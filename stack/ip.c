@@ -195,25 +195,30 @@ static void next_hop_dead(struct stack *stack, uint32_t hop)
 {
     struct ip_state *ip = stack->ip;
     char a[16], b[16];
-    bool gateway = false;
+    unsigned forgotten = 0;
     for (unsigned i = 0; i < IP_ROUTE_CACHE; i++) {
         if (ip->routes[i].dst && ip->routes[i].gateway == hop) {
             ip->routes[i].dst = 0;
-            gateway = true;
+            forgotten++;
         }
+    }
+    if (forgotten) {
+        stack->stats.ip.gateway_dead++;
+        trace(stack, TRACE_IP, "gateway %s is dead: %u redirected routes through it forgotten",
+              ip_str(hop, a), forgotten);
     }
     unsigned n = gateway_count(stack);
-    if (n && stack->cfg.gateways[ip->gw_current] == hop) {
-        gateway = true;
-        if (n > 1) {
-            ip->gw_current = (ip->gw_current + 1) % n;
-            stack->stats.ip.gateway_switches++;
-        }
+    if (!n || stack->cfg.gateways[ip->gw_current] != hop)
+        return; /* not the default gateway in use (an on-link host, or one already replaced) */
+    if (!forgotten)
+        stack->stats.ip.gateway_dead++;
+    if (n == 1) {
+        trace(stack, TRACE_IP, "default gateway %s is dead, and there is no other", ip_str(hop, a));
+        return;
     }
-    if (!gateway)
-        return; /* an on-link host: nothing to reroute */
-    stack->stats.ip.gateway_dead++;
-    trace(stack, TRACE_IP, "gateway %s is dead: default gateway now %s", ip_str(hop, a),
+    ip->gw_current = (ip->gw_current + 1) % n;
+    stack->stats.ip.gateway_switches++;
+    trace(stack, TRACE_IP, "default gateway %s is dead: switching to %s", ip_str(hop, a),
           ip_str(ip_default_gateway(stack), b));
 }
 
@@ -229,8 +234,11 @@ static void arp_failed(struct stack *stack, uint32_t hop, struct pkb_queue *wait
         uint32_t next_hop;
         uint32_t dst = get_be32(pkb->data + 16); /* the datagram as ip_output built it */
         if (!pkb->meta.rerouted && ip_route(stack, dst, &next_hop) == 0 && next_hop != hop) {
+            char a[16], b[16];
             pkb->meta.rerouted = true;
             stack->stats.ip.rerouted++;
+            trace(stack, TRACE_IP, "datagram to %s waited for dead %s: resent through %s",
+                  ip_str(dst, a), ip_str(hop, b), ip_str(next_hop, (char[16]){0}));
             arp_resolve(stack, next_hop, pkb);
             continue;
         }

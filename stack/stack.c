@@ -293,6 +293,19 @@ int stack_set_pcap(struct stack *stack, const char *path)
     return pcap_open(stack, path);
 }
 
+int stack_config_add_gateway(struct stack_config *cfg, uint32_t gateway)
+{
+    if (gateway == 0)
+        return -EINVAL;
+    for (unsigned i = 0; i < STACK_MAX_GATEWAYS; i++) {
+        if (cfg->gateways[i] == 0) {
+            cfg->gateways[i] = gateway; /* after the ones given before: less preferred */
+            return 0;
+        }
+    }
+    return -ENOSPC;
+}
+
 int parse_ipv4(const char *s, uint32_t *ip)
 {
     unsigned a, b, c, d;

@@ -128,6 +128,9 @@ int stack_ping(struct stack *stack, uint32_t dst, uint16_t id, uint16_t seq, con
 void stack_on_ping(struct stack *stack, void (*fn)(void *ctx, const struct ping_event *ev),
                    void *ctx);
 
+/* RFC 1122 3.3.1.6: one more default gateway, less preferred than those added before.
+ * 0, -EINVAL (address 0) or -ENOSPC (STACK_MAX_GATEWAYS already). */
+int stack_config_add_gateway(struct stack_config *cfg, uint32_t gateway);
 /* "10.0.0.2" -> host order; returns 0 or -1. */
 int parse_ipv4(const char *s, uint32_t *ip);
 /* "10.0.0.2/24" -> address and prefix; a missing prefix means /32 unless dflt_prefix. */

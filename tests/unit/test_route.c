@@ -119,6 +119,29 @@ static void let_arp_give_up(struct unitnet *u)
         unet_advance(u, 1000000);
 }
 
+/* RFC 1122 3.3.1.6: the list of default gateways is configured by hand (--gw, once per
+ * gateway), in order of preference; the first is the one used. */
+/* conformance: IP-3.3.1.6-1 IP-3.3.1.2-4 */
+START_TEST(gateways_configured_in_order)
+{
+    struct stack_config cfg;
+    unet_config(&cfg);
+    ck_assert_int_eq(stack_config_add_gateway(&cfg, 0), -EINVAL);
+    ck_assert_int_eq(stack_config_add_gateway(&cfg, G2), 0);
+    ck_assert_int_eq(stack_config_add_gateway(&cfg, G1), 0);
+    ck_assert_int_eq(stack_config_add_gateway(&cfg, G3), 0);
+    ck_assert_int_eq(stack_config_add_gateway(&cfg, 0x0a000006), 0);
+    ck_assert_int_eq(stack_config_add_gateway(&cfg, 0x0a000007), -ENOSPC);
+    ck_assert_uint_eq(cfg.gateway, G2); /* the first, under its old name too */
+    ck_assert_uint_eq(cfg.gateways[1], G1);
+    struct unitnet *u = unet_create(&cfg);
+    uint32_t hop;
+    ck_assert_int_eq(ip_route(u->stack, FAR, &hop), 0);
+    ck_assert_uint_eq(hop, G2);
+    unet_destroy(u);
+}
+END_TEST
+
 /* RFC 1122 3.3.1.2 (several default gateways, the first preferred) and 3.3.1.4/3.3.1.5:
  * the first one does not answer ARP, so it is dead; the next takes over for new routes
  * and for the datagram that waited, which is not lost. */
@@ -324,6 +347,7 @@ int main(void)
 {
     Suite *s = suite_create("route");
     TCase *tc = tcase_create("route");
+    tcase_add_test(tc, gateways_configured_in_order);
     tcase_add_test(tc, dead_default_gateway_switches_to_next);
     tcase_add_test(tc, gateway_not_trusted_forever);
     tcase_add_test(tc, all_gateways_dead_reports_unreachable);
