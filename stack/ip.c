@@ -17,8 +17,9 @@
  * +---------------------------------------------------------------+
  *
  * Inbound: validate, keep what is addressed to us, reassemble fragments, and hand the
- * payload to the protocol registered for its number. Outbound: route (on-link or via the
- * gateway), add the header, fragment to the MTU, and pass to ARP for the next hop.
+ * payload to the protocol registered for its number. Outbound: route (on-link or via a
+ * gateway), add the header, fragment to the MTU, and pass to ARP for the next hop; when
+ * the next hop stops answering, another default gateway takes over (RFC 1122 3.3.1.4).
  */
 #include "ip.h"
 #include "arp.h"
@@ -151,7 +152,8 @@ static unsigned gateway_count(const struct stack *stack)
 
 uint32_t ip_default_gateway(const struct stack *stack)
 {
-    return gateway_count(stack) ? stack->cfg.gateways[stack->ip->gw_current] : 0;
+    unsigned current = stack->ip ? stack->ip->gw_current : 0;
+    return gateway_count(stack) ? stack->cfg.gateways[current] : 0;
 }
 
 int ip_route(const struct stack *stack, uint32_t dst, uint32_t *next_hop)
@@ -234,11 +236,11 @@ static void arp_failed(struct stack *stack, uint32_t hop, struct pkb_queue *wait
         uint32_t next_hop;
         uint32_t dst = get_be32(pkb->data + 16); /* the datagram as ip_output built it */
         if (!pkb->meta.rerouted && ip_route(stack, dst, &next_hop) == 0 && next_hop != hop) {
-            char a[16], b[16];
+            char a[16], b[16], c[16];
             pkb->meta.rerouted = true;
             stack->stats.ip.rerouted++;
             trace(stack, TRACE_IP, "datagram to %s waited for dead %s: resent through %s",
-                  ip_str(dst, a), ip_str(hop, b), ip_str(next_hop, (char[16]){0}));
+                  ip_str(dst, a), ip_str(hop, b), ip_str(next_hop, c));
             arp_resolve(stack, next_hop, pkb);
             continue;
         }

@@ -847,9 +847,10 @@ void tcp_error(struct stack *stack, const struct ip_error *err)
     bool local = err->icmp_type == 0;
     if (tcb->state == TCP_SYN_SENT && hard)
         tcp_connection_dead(tcb, -ECONNREFUSED);
-    else if (tcb->state == TCP_SYN_SENT && local)
+    else if (tcb->state == TCP_SYN_SENT && local) {
+        tcp_trace_conn(tcb, "ARP got no answer from the next hop: the connection fails");
         tcp_connection_dead(tcb, -err->err);
-    else
+    } else
         tcb->soft_err = -err->err;
     tcb_release(tcb);
 }
