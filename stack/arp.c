@@ -228,15 +228,14 @@ static void give_up(struct stack *stack, struct arp_entry *e)
     struct arp_state *arp = stack->arp;
     stack->stats.arp.resolve_failed++;
     record_drop(stack, "arp", "no answer to ARP: waiting packets dropped");
+    trace(stack, TRACE_ARP, "%s did not answer %u requests: dropping %zu waiting packets",
+          ip_str(e->ip, ip), e->requests_sent, e->waiting.count);
     uint32_t addr = e->ip;
-    unsigned requests = e->requests_sent;
     struct pkb_queue waiting = e->waiting;
     e->waiting = (struct pkb_queue){0};
     entry_free(stack, e);
     if (arp->unreachable)
-        arp->unreachable(stack, addr, &waiting);
-    trace(stack, TRACE_ARP, "%s did not answer %u requests: dropping %zu waiting packets",
-          ip_str(addr, ip), requests, waiting.count);
+        arp->unreachable(stack, addr, &waiting); /* IP may resend some another way */
     stack->stats.arp.unresolved_drops += waiting.count;
     pkb_queue_clear(&waiting);
 }

@@ -239,7 +239,7 @@ static void arp_failed(struct stack *stack, uint32_t hop, struct pkb_queue *wait
             char a[16], b[16], c[16];
             pkb->meta.rerouted = true;
             stack->stats.ip.rerouted++;
-            trace(stack, TRACE_IP, "datagram to %s waited for dead %s: resent through %s",
+            trace(stack, TRACE_IP, "datagram to %s for dead %s: resent through %s instead",
                   ip_str(dst, a), ip_str(hop, b), ip_str(next_hop, c));
             arp_resolve(stack, next_hop, pkb);
             continue;
