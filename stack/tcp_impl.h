@@ -223,6 +223,7 @@ struct tcb {
     /* what the application set for this connection (tcp_keepalive.c) */
     uint8_t ip_ttl, ip_tos; /* IP header fields of our segments; TTL 0: the stack's */
     unsigned max_retries;   /* R2: retransmissions before giving up; 0: the stack's */
+    unsigned retries1;      /* R1: retransmissions before advice to IP; 0: the stack's */
     bool keepalive;         /* RFC 9293 3.8.4: off unless asked */
     unsigned ka_idle_s, ka_intvl_s, ka_cnt, ka_probes;
     uint64_t ka_last_rx_us; /* when the peer last sent us anything */
@@ -402,6 +403,7 @@ void tcp_keepalive_init(struct tcb *tcb);
 void tcp_keepalive_rx(struct tcb *tcb); /* a segment from the peer: it is alive */
 void tcp_inherit_settings(struct tcb *child, const struct tcb *listener);
 unsigned tcp_max_retries(const struct tcb *tcb); /* R2 of this connection */
+void tcp_check_r1(struct tcb *tcb); /* the retransmission timer fired: R1 reached? */
 void tcp_send_keepalive(struct tcb *tcb);        /* tcp_output.c: <SEQ=SND.UNA-1><CTL=ACK> */
 
 /* tcp_urgent.c */

@@ -565,6 +565,7 @@ static void rtx_fire(struct stack *stack, void *arg)
     struct tcb *tcb = arg;
     tcb_hold(tcb);
     tcp_record(tcb, RECORD_TIMER, NULL, "RTO");
+    tcp_check_r1(tcb); /* RFC 9293 3.8.3: R1 reached? advise IP before resending */
     if (tcb->state == TCP_SYN_SENT || tcb->state == TCP_SYN_RECEIVED) {
         stack->stats.tcp.timeouts++;
         if (++tcb->retries > stack->cfg.tcp_syn_retries) {
