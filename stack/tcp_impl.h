@@ -238,11 +238,15 @@ struct tcb {
     uint32_t urg_mark;
 };
 
-#define TCP_HASH_BITS 12
-#define TCP_HASH_SIZE (1u << TCP_HASH_BITS)
+/* The 4-tuple hash has about one bucket per TCB the table may hold (2 x max_sockets,
+ * rounded up to a power of two, 16 to 2^20), so a lookup walks a chain of one or two
+ * however many connections are open: 2,048 buckets (16 KiB) by default. */
+#define TCP_HASH_MIN_BITS 4
+#define TCP_HASH_MAX_BITS 20
 
 struct tcp_state {
-    struct tcb *buckets[TCP_HASH_SIZE]; /* synchronized connections by 4-tuple */
+    struct tcb **buckets; /* synchronized connections by 4-tuple */
+    unsigned hash_bits;   /* 1 << hash_bits buckets */
     struct tcb *listeners;
     struct tcb *all;
     unsigned count;
