@@ -47,6 +47,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     stack_config_init(&cfg); /* 10.0.0.2/24, 02:00:00:00:00:02 */
     cfg.reasm_max_datagrams = 4;
     cfg.reasm_max_bytes = 16 * 1024;
+    cfg.max_sockets = 8; /* 16 TCBs: a few frames fill the table (TIME-WAIT and orphan
+                          * reclaim), and the stack is quick to make (its hash has 16
+                          * buckets): one is made and destroyed per input */
     struct wire *w = wire_create(1, NULL);
     if (!w)
         return 0;
