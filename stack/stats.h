@@ -127,6 +127,7 @@
     X(syncookies_failed, "ACKs to a listener that were no SYN cookie of ours")                     \
     X(tcb_limit, "connections refused: TCB limit reached")                                         \
     X(tw_recycled, "TIME-WAITs ended early: the TCB table was full")                               \
+    X(tw_reopened, "TIME-WAITs ended by a newer SYN for the same 4-tuple (RFC 6191)")              \
     X(orphans_aborted, "orphaned connections aborted (table full, or window shut too long)")       \
     X(tx_segments, "segments sent")                                                                \
     X(tx_tso_frames, "of which large frames the link cut into segments (TSO)")                     \
