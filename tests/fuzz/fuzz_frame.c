@@ -3,7 +3,7 @@
  * Build and run from the top of the repo (see tests/fuzz/README.md): the two lines below.
  */
 // clang-format off
-// clang -g -O1 -fsanitize=fuzzer,address,undefined -Istack tests/fuzz/fuzz_frame.c stack/*.c tap/wire.c tap/impair.c -o build/fuzz_frame
+// clang -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined -Istack tests/fuzz/fuzz_frame.c stack/*.c tap/wire.c tap/impair.c -o build/fuzz_frame
 // build/fuzz_frame -max_total_time=60 -max_len=8192
 // clang-format on
 /*
