@@ -6,8 +6,9 @@
  * goes after about two round trips of silence instead (the PTO): one segment, new data if
  * the window allows, else the last segment again. If that segment was the only one lost,
  * the probe repaired it; otherwise its ACK carries a SACK block for it, and everything
- * sent before it and still unacknowledged is lost (RFC 8985's time-based rule, reduced to
- * the probe): fast recovery resends it at once.
+ * sent before it and still unacknowledged is lost: RACK (tcp_rack.c) concludes that from
+ * the probe's send time, and fast recovery resends it at once. With RACK switched off
+ * (--no-rack), this file applies the same rule to the probe alone.
  */
 #include "tcp_impl.h"
 
@@ -93,7 +94,11 @@ void tcp_tlp_on_ack(struct tcb *tcb, const struct tcp_opts *o)
         return;
     }
     /* The probe arrived (the peer SACKed it) and what was sent before it did not: lost.
-     * The scoreboard counts every hole below the probe as lost from now on. */
+     * RACK (tcp_rack.c) sees that itself: the probe is the most recently sent segment
+     * delivered. Without RACK, the scoreboard counts every hole below the probe as lost
+     * from now on: RACK's rule reduced to the probe. */
+    if (tcp_rack_enabled(tcb))
+        return;
     if (tcp_sack_holds(tcb, tcb->tlp_seq) && seq_gt(tcb->tlp_seq, tcb->lost_below)) {
         tcb->lost_below = tcb->tlp_seq;
         tcp_cc_on_sack(tcb);
