@@ -120,7 +120,8 @@ struct rack_state {
     unsigned n_segs;
     bool valid;          /* a segment was delivered: xmit_us and end_seq mean something */
     uint64_t xmit_us;    /* RACK.xmit_ts: send time of the most recently sent delivered one */
-    uint32_t order;      /* its transmission number (RFC 8985 breaks ties by RACK.end_seq) */
+    uint32_t order;      /* its transmission number */
+    uint32_t end_seq;    /* RACK.end_seq: its end */
     uint32_t sends;      /* transmissions so far: the next record's order */
     uint32_t rtt_us;     /* RACK.rtt: its round trip */
     uint32_t min_rtt_us; /* RACK.min_RTT (0: no sample yet) */

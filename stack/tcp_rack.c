@@ -166,10 +166,13 @@ static void forget_acked(struct tcb *tcb)
  * are equal, the end sequence numbers. A coarse clock makes equal times common (on the
  * simulated wire a whole burst leaves in one microsecond), and then a retransmission sent
  * just after new data would count as sent before it. Numbering the transmissions orders
- * them exactly. */
-static bool sent_after(uint32_t a_order, uint32_t b_order)
+ * them exactly; within one transmission (one record, or the parts SACK blocks cut it
+ * into) the segments went out in sequence order. */
+static bool sent_after(uint32_t a_order, uint32_t a_end, uint32_t b_order, uint32_t b_end)
 {
-    return (int32_t)(a_order - b_order) > 0;
+    if (a_order != b_order)
+        return (int32_t)(a_order - b_order) > 0;
+    return seq_gt(a_end, b_end);
 }
 
 /* Steps 2 and 3 for one segment just delivered, cumulatively or (by_sack) selectively. */
@@ -198,10 +201,11 @@ static void delivered(struct tcb *tcb, const struct rack_seg *s, const struct tc
     }
     if (!r->min_rtt_us || rtt < r->min_rtt_us)
         r->min_rtt_us = rtt;
-    if (!r->valid || sent_after(s->order, r->order)) {
+    if (!r->valid || sent_after(s->order, s->end, r->order, r->end_seq)) {
         r->rtt_us = rtt;
         r->xmit_us = s->xmit_us;
         r->order = s->order;
+        r->end_seq = s->end;
         r->valid = true;
     }
 }
@@ -287,7 +291,7 @@ static unsigned detect_loss(struct tcb *tcb, uint32_t wnd)
         struct rack_seg *s = &r->segs[i];
         if (s->flags & (RACK_SACKED | RACK_LOST))
             continue;
-        if (!sent_after(r->order, s->order))
+        if (!sent_after(r->order, r->end_seq, s->order, s->end))
             continue;
         uint64_t due = s->xmit_us + r->rtt_us + wnd;
         if (due <= now) {

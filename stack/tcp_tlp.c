@@ -28,7 +28,10 @@ static uint32_t probe_timeout(const struct tcb *tcb)
 
 /* After new data went out or new data was acknowledged (RFC 8985 7.2): (re)start the PTO
  * timer while data is outstanding, no recovery or backed-off timeout is under way, and no
- * probe is out already. A PTO later than the RTO is left to the RTO. */
+ * probe is out already. A PTO later than the RTO takes the RTO's place (RFC 8985 7.2, as
+ * Linux does): the probe goes just before the RTO would, and the RTO restarts after it. A
+ * lone last segment (its PTO has the delayed-ACK allowance) is then probed, not timed out,
+ * and a repaired loss halves cwnd instead of collapsing it to one segment. */
 void tcp_tlp_arm(struct tcb *tcb)
 {
     struct stack *stack = tcb->stack;
@@ -37,11 +40,18 @@ void tcp_tlp_arm(struct tcb *tcb)
         timer_cancel(stack, &tcb->tlp_timer);
         return;
     }
-    uint32_t pto = probe_timeout(tcb);
-    if (pto >= tcb->rto_us)
-        timer_cancel(stack, &tcb->tlp_timer);
-    else
-        timer_arm(stack, &tcb->tlp_timer, pto);
+    uint64_t pto = probe_timeout(tcb);
+    if (timer_armed(&tcb->rtx_timer)) {
+        uint64_t rto_at = tcb->rtx_timer.when_us;
+        uint64_t left = rto_at > stack->now_us ? rto_at - stack->now_us : 0;
+        if (left <= 1) {
+            timer_cancel(stack, &tcb->tlp_timer);
+            return;
+        }
+        if (pto >= left)
+            pto = left - 1; /* timers due at once fire in arming order: be first */
+    }
+    timer_arm(stack, &tcb->tlp_timer, pto);
 }
 
 /* Nothing new may go: the last segment again. Segments were cut at SMSS from the first
