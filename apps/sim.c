@@ -698,6 +698,8 @@ static const char *resend_reason(struct watch *w)
         w->why = "tail loss probe (RFC 8985 7)";
     else if (a->rack_lost_retransmits > w->seen.rack_lost_retransmits)
         w->why = "RACK: its retransmission was lost too (RFC 8985 6)";
+    else if (a->rack_first > w->seen.rack_first)
+        w->why = "RACK: sent before a segment that arrived (RFC 8985 6)";
     else if (a->sack_recoveries > w->seen.sack_recoveries)
         w->why = "SACK recovery: the scoreboard shows it lost (RFC 6675)";
     else if (a->fast_retransmits > w->seen.fast_retransmits)

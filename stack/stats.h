@@ -141,6 +141,7 @@
     X(tlp_probes, "tail loss probes sent (RFC 8985)")                                              \
     X(rack_lost, "segments RACK found lost by their send time (RFC 8985)")                        \
     X(rack_lost_retransmits, "of which retransmissions, lost again")                               \
+    X(rack_first, "losses RACK found before the duplicate-ACK rule did")                           \
     X(rescue_retransmits, "rescue retransmissions (RFC 6675 NextSeg rule 4)")                      \
     X(rx_paws_drops, "segments dropped by PAWS: an old timestamp (RFC 7323 5)")                    \
     X(timeouts, "retransmission timeouts")                                                         \

@@ -335,7 +335,10 @@ static bool detect_and_mark(struct tcb *tcb, const struct tcp_opts *o)
 {
     if (detect_loss(tcb, reo_wnd(tcb, o)) == 0)
         return false;
+    bool head_was_lost = tcp_sack_is_lost(tcb, tcb->snd_una);
     mark_scoreboard(tcb);
+    if (!head_was_lost && tcp_sack_is_lost(tcb, tcb->snd_una))
+        tcb->stack->stats.tcp.rack_first++; /* the duplicate-ACK rule had not seen it */
     return true;
 }
 
