@@ -116,7 +116,7 @@ struct rack_seg {
 
 /* RACK's variables (RFC 8985 6.1); the names follow the RFC. */
 struct rack_state {
-    struct rack_seg segs[TCP_RACK_SEGS];
+    struct rack_seg *segs; /* TCP_RACK_SEGS of them while data is in flight, else NULL */
     unsigned n_segs;
     bool valid;          /* a segment was delivered: xmit_us and end_seq mean something */
     uint64_t xmit_us;    /* RACK.xmit_ts: send time of the most recently sent delivered one */
@@ -430,6 +430,7 @@ void tcp_tlp_on_ack(struct tcb *tcb, const struct tcp_opts *o);
 
 /* tcp_rack.c */
 void tcp_rack_init(struct tcb *tcb);
+void tcp_rack_free(struct tcb *tcb);
 bool tcp_rack_enabled(const struct tcb *tcb);
 /* Segment [seq, end) went out now (new, or resent when below SND.MAX). */
 void tcp_rack_sent(struct tcb *tcb, uint32_t seq, uint32_t end);

@@ -33,10 +33,13 @@
  * the same moment share a record; a record is split where a retransmission or a SACK
  * block cuts it, so that each part keeps its own time. The table is bounded: when it is
  * full, new data joins the last record and takes its (later) time, which only delays
- * RACK's verdict on it (the RTO and the scoreboard still work).
+ * RACK's verdict on it (the RTO and the scoreboard still work). The table (1.5 KiB) is
+ * allocated when data goes out and freed when all of it is acknowledged, like the rings:
+ * an idle connection pays nothing for it.
  */
 #include "tcp_impl.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 #define RACK_RXT    0x01 /* Segment.retransmitted: sent more than once */
@@ -56,6 +59,13 @@ void tcp_rack_init(struct tcb *tcb)
     memset(&tcb->rack, 0, sizeof(tcb->rack));
     tcb->rack.reo_wnd_mult = 1;
     timer_init(&tcb->rack_timer, tcp_rack_fire, tcb);
+}
+
+void tcp_rack_free(struct tcb *tcb)
+{
+    free(tcb->rack.segs);
+    tcb->rack.segs = NULL;
+    tcb->rack.n_segs = 0;
 }
 
 /* ==== the send-time records ==== */
@@ -97,6 +107,13 @@ static void append_new(struct tcb *tcb, uint32_t seq, uint32_t end)
 {
     struct rack_state *r = &tcb->rack;
     uint64_t now = tcb->stack->now_us;
+    if (!r->segs) {
+        r->segs = calloc(TCP_RACK_SEGS, sizeof(r->segs[0]));
+        if (!r->segs) { /* no memory: RACK is blind to this data, the RTO is not */
+            tcb->stack->stats.tcp.tx_errors++;
+            return;
+        }
+    }
     struct rack_seg *last = r->n_segs ? &r->segs[r->n_segs - 1] : NULL;
     if (last && last->end == seq && last->flags == 0 && last->xmit_us == now &&
         last->order + 1 == r->sends) {
@@ -129,6 +146,7 @@ static void retime(struct tcb *tcb, uint32_t seq, uint32_t end)
         if (seq_lt(s->start, end) && seq_lt(seq, s->end)) {
             s->xmit_us = tcb->stack->now_us;
             s->order = order;
+            /* a SACKed piece stays delivered: a SACK of it now may be the first copy's */
             s->flags = (uint8_t)((s->flags | RACK_RXT) & ~RACK_LOST);
         }
     }
@@ -155,8 +173,12 @@ static void forget_acked(struct tcb *tcb)
     while (drop < r->n_segs && seq_leq(r->segs[drop].end, tcb->snd_una))
         drop++;
     r->n_segs -= drop;
+    if (r->n_segs == 0) {
+        tcp_rack_free(tcb); /* all acknowledged: memory back */
+        return;
+    }
     memmove(&r->segs[0], &r->segs[drop], r->n_segs * sizeof(r->segs[0]));
-    if (r->n_segs && seq_lt(r->segs[0].start, tcb->snd_una))
+    if (seq_lt(r->segs[0].start, tcb->snd_una))
         r->segs[0].start = tcb->snd_una;
 }
 

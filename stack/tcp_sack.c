@@ -317,7 +317,9 @@ bool tcp_sack_next_hole(const struct tcb *tcb, uint32_t *seq, uint32_t *len, boo
  * flight may be lost, and no SACK above it will ever say so). *len: the bytes to it. */
 static bool rescue_segment(const struct tcb *tcb, uint32_t *seq, uint32_t *len)
 {
-    /* RACK covers the tail: a retransmission sent after it and delivered marks it lost */
+    /* With RACK, as in Linux, no rescue: at the end of the data it resends a tail that is
+     * usually still in flight, in nearly every recovery. A lost tail is left to RACK (when
+     * anything sent after it arrives) or to the RTO. */
     if (tcp_rack_enabled(tcb))
         return false;
     if (tcb->rescue_set && !seq_gt(tcb->snd_una, tcb->rescue_rxt))
