@@ -664,6 +664,24 @@ START_TEST(tlp_repairs_a_single_lost_last_segment)
 }
 END_TEST
 
+/* ---- the rescue retransmission (RFC 6675 4, NextSeg rule 4; used without RACK) ---- */
+
+/* Segment 3 and the last one (14) are lost; no probe, no RACK. Recovery resends 3; nothing
+ * SACKed lies above 14, so the scoreboard never calls it lost. Rule 4 resends the highest
+ * unSACKed segment once per recovery: 14 comes back without a timeout. */
+START_TEST(rescue_retransmission_repairs_the_tail_in_recovery)
+{
+    open_with(1, no_tlp_no_rack);
+    watch_drops(SEGS(3) | SEGS(14));
+    send_bytes(20000, true);
+    const struct tcp_stats *a = &stack_stats(net.a)->tcp;
+    ck_assert_uint_eq(a->rescue_retransmits, 1);
+    ck_assert_uint_eq(a->sack_recoveries, 1);
+    ck_assert_uint_eq(a->timeouts, 0);
+    ck_assert_uint_eq(a->retransmits, 2);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("tcp_recovery");
@@ -690,6 +708,7 @@ int main(void)
     tcase_add_test(tc, rack_timer_finds_a_loss_one_segment_from_the_tail);
     tcase_add_test(tc, no_rack_one_segment_from_the_tail_waits_for_the_rto);
     tcase_add_test(tc, tlp_repairs_a_single_lost_last_segment);
+    tcase_add_test(tc, rescue_retransmission_repairs_the_tail_in_recovery);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);
