@@ -526,7 +526,9 @@ void tcp_window_update(struct tcb *tcb)
         tcb->state != TCP_FIN_WAIT_2)
         return;
     uint32_t old = seq_gt(tcb->rcv_adv, tcb->rcv_nxt) ? tcb->rcv_adv - tcb->rcv_nxt : 0;
-    uint32_t now = tcp_rcv_window(tcb);
+    /* no more than the window field can say: without window scaling a large buffer's
+     * window stays at 65535, and each read would otherwise "open" it by one segment */
+    uint32_t now = min_u32(tcp_rcv_window(tcb), 65535u << tcb->rcv_wscale);
     uint32_t step = min_u32(2u * tcb->rcv_mss, tcb->rcv.limit / 2);
     if (now >= old + step || (old < tcb->rcv_mss && now > old)) {
         tcb->stack->stats.tcp.window_updates++;
