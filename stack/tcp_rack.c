@@ -273,7 +273,10 @@ static void update_delivered(struct tcb *tcb, const struct tcp_opts *o)
 /* Step 4: the reordering window. Zero while no reordering was seen and the duplicate
  * threshold already tells (in recovery, or three segments SACKed); else a quarter of the
  * minimum RTT, times a multiplier that each D-SACK round grows (a retransmission was not
- * needed: the window was too small) and that sixteen recoveries without one reset. */
+ * needed: the window was too small) and that sixteen recoveries without one reset.
+ * RACK.min_RTT here is the smallest RACK.rtt of the connection's life; RFC 8985 asks for
+ * a minimum over a recent window (Linux keeps five minutes), which matters only when a
+ * path's delay grows for good. */
 static uint32_t reo_wnd(struct tcb *tcb, const struct tcp_opts *o)
 {
     struct rack_state *r = &tcb->rack;
