@@ -144,6 +144,10 @@
     X(tx_dsacks, "D-SACK blocks sent for a duplicate segment")                                     \
     X(limited_transmits, "new segments sent on the 1st/2nd duplicate ACK (RFC 3042)")              \
     X(tlp_probes, "tail loss probes sent (RFC 8985)")                                              \
+    X(rack_lost, "segments RACK found lost by their send time (RFC 8985)")                        \
+    X(rack_lost_retransmits, "of which retransmissions, lost again")                               \
+    X(rack_first, "losses RACK found before the duplicate-ACK rule did")                           \
+    X(rescue_retransmits, "rescue retransmissions (RFC 6675 NextSeg rule 4)")                      \
     X(rx_paws_drops, "segments dropped by PAWS: an old timestamp (RFC 7323 5)")                    \
     X(timeouts, "retransmission timeouts")                                                         \
     X(conn_timeouts, "connections given up after too many retransmissions")                        \

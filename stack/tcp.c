@@ -462,6 +462,7 @@ static void tcb_free(struct tcb *tcb)
     tcp_ring_release(tcb, &tcb->snd);
     tcp_ring_release(tcb, &tcb->rcv);
     free(tcb->ooo);
+    tcp_rack_free(tcb);
     free(tcb);
 }
 

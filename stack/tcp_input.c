@@ -500,12 +500,13 @@ static void ack_in_established(struct tcb *tcb, const struct seg *s)
     if (new_data)
         ack_new_data(tcb, s);
     uint32_t newly_sacked = tcp_sack_update(tcb, &s->h.opts);
+    bool rack_lost = tcp_rack_on_ack(tcb, &s->h.opts);
     tcp_tlp_on_ack(tcb, &s->h.opts);
     bool dup = !new_data && is_duplicate_ack(tcb, s, newly_sacked);
     update_send_window(tcb, s);
     if (dup)
         tcp_cc_on_dupack(tcb);
-    else if (newly_sacked)
+    else if (newly_sacked || rack_lost)
         tcp_cc_on_sack(tcb);
 }
 

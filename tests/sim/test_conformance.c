@@ -533,6 +533,7 @@ static bool all_acked(void *ctx)
 START_TEST(karn_no_sample_from_retransmission)
 {
     open_connection();
+    net.a->cfg.tcp_tlp = false; /* the tail loss probe would go first: the RTO is tested */
     uint32_t srtt = cli.tcb->srtt_us;
     ck_assert_uint_lt(srtt, 5000);
     drop_data_from_a[0] = 1; /* the first data segment is lost once */
@@ -548,6 +549,7 @@ END_TEST
 START_TEST(rto_doubles_on_data_timeouts)
 {
     open_connection();
+    net.a->cfg.tcp_tlp = false; /* the tail loss probe would go first: the RTO is tested */
     drop_all_from_a = true;
     ck_assert_int_eq(tcp_send(cli.tcb, "hello", 5), 5);
     uint64_t t0 = net.now_us;
@@ -766,6 +768,7 @@ END_TEST
 START_TEST(r2_per_connection)
 {
     open_connection();
+    net.a->cfg.tcp_tlp = false; /* the tail loss probe would go first: the RTO is tested */
     ck_assert_int_eq(tcp_set_max_retries(cli.tcb, 3), 0);
     drop_all_from_a = true;
     size_t from = nsegs;
