@@ -34,14 +34,15 @@ static const char usage[] =
     "       tapir [OPTIONS] run PROGRAM [ARGS...]\n"
     "       tapir sim [SCENARIO] [--seed N] [--loss PCT] [--drop N,...] [--trace LAYERS]\n"
     "                 [--pcap FILE] [--stats] [--html FILE] [--no-sack] [--no-timestamps]\n"
-    "                 [--no-tlp] | --list\n"
-    "options: --tap NAME (tap0)  --ip ADDR/PREFIX (10.0.0.2/24)  --gw ADDR\n"
+    "                 [--no-tlp] [--no-rack] | --list\n"
+    "options: --tap NAME (tap0)  --ip ADDR/PREFIX (10.0.0.2/24)  --gw ADDR (again: a\n"
+    "         backup default gateway, up to 4; the next takes over when one dies)\n"
     "         --mac MAC (02:00:00:00:00:02)  --trace LAYERS "
     "(link,eth,arp,ip,icmp,udp,tcp,sock,app|all)\n"
     "         --pcap FILE  --stats  --echo PORT (7)  --discard PORT (9)  --hub PORT (7000)\n"
     "         --html FILE (at exit, pictures of the run in one HTML page)\n"
     "         --offload on|off (on: TCP segmentation and checksum offload on the TAP device)\n"
-    "         --no-sack  --no-timestamps  --no-tlp (TCP loss recovery without them)\n"
+    "         --no-sack  --no-timestamps  --no-tlp  --no-rack (TCP loss recovery without them)\n"
     "         --max-sockets N  sockets open at once (1024); memory follows use\n"
     "         --impair SPEC  a bad link, seeded: SPEC is a comma list of loss=P%,\n"
     "                dup=P%, reorder=P%, corrupt=P%, delay=Nms, seed=N; in: or out: before\n"
@@ -122,6 +123,17 @@ static void install_signals(void)
     }
 }
 
+/* --gw ADDR, up to STACK_MAX_GATEWAYS times: default gateways in order of preference
+ * (RFC 1122 3.3.1.2: several; the next takes over when one dies). */
+static void add_gateway(struct stack_config *cfg, const char *arg)
+{
+    uint32_t gw;
+    if (parse_ipv4(arg, &gw) < 0 || gw == 0)
+        fail_usage("bad --gw '%s' (want an IPv4 address)", arg);
+    if (stack_config_add_gateway(cfg, gw) < 0)
+        fail_usage("too many --gw (at most 4): '%s'", arg);
+}
+
 /* The global options: getopt_long parses them, hoist_global_options finds them. */
 static const struct option longopts[] = {
     {"tap", required_argument, 0, 't'},
@@ -141,6 +153,7 @@ static const struct option longopts[] = {
     {"no-sack", no_argument, 0, 'K'},
     {"no-timestamps", no_argument, 0, 'M'},
     {"no-tlp", no_argument, 0, 'L'},
+    {"no-rack", no_argument, 0, 'R'},
     {"max-sockets", required_argument, 0, 'X'},
     {"help", no_argument, 0, 'h'},
     {0, 0, 0, 0},
@@ -162,8 +175,7 @@ static int parse_options(int argc, char **argv, struct options *o)
                 fail_usage("bad --ip '%s' (want ADDR/PREFIX, e.g. 10.0.0.2/24)", optarg);
             break;
         case 'g':
-            if (parse_ipv4(optarg, &o->cfg.gateway) < 0)
-                fail_usage("bad --gw '%s' (want an IPv4 address)", optarg);
+            add_gateway(&o->cfg, optarg);
             break;
         case 'm':
             if (parse_mac(optarg, o->cfg.mac) < 0 || (o->cfg.mac[0] & 1))
@@ -208,6 +220,9 @@ static int parse_options(int argc, char **argv, struct options *o)
             break;
         case 'L':
             o->cfg.tcp_tlp = false;
+            break;
+        case 'R':
+            o->cfg.tcp_rack = false;
             break;
         case 'X': {
             char *end;

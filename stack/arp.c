@@ -39,7 +39,7 @@ struct arp_entry {
 struct arp_state {
     struct arp_entry *entries;
     unsigned n_entries;
-    void (*unreachable)(struct stack *, struct pkb *);
+    arp_unreachable_fn unreachable;
 };
 
 int arp_parse(const uint8_t *b, size_t len, struct arp_pkt *p)
@@ -114,7 +114,7 @@ void arp_fini(struct stack *stack)
     stack->arp = NULL;
 }
 
-void arp_on_unreachable(struct stack *stack, void (*fn)(struct stack *, struct pkb *))
+void arp_on_unreachable(struct stack *stack, arp_unreachable_fn fn)
 {
     stack->arp->unreachable = fn;
 }
@@ -219,22 +219,39 @@ void arp_announce(struct stack *stack)
     send_arp(stack, ARP_OP_REQUEST, eth_broadcast, zero_mac, stack->cfg.ip);
 }
 
-/* The address never answered: drop what waited for it, telling IP about each packet. */
+/* The address never answered: the entry goes, and IP hears about the address and gets
+ * what waited for it (it may send some of it another way); the rest is dropped. The
+ * entry is freed before IP is called, so IP may resolve other addresses at once. */
 static void give_up(struct stack *stack, struct arp_entry *e)
 {
     char ip[16];
     struct arp_state *arp = stack->arp;
     stack->stats.arp.resolve_failed++;
-    stack->stats.arp.unresolved_drops += e->waiting.count;
     record_drop(stack, "arp", "no answer to ARP: waiting packets dropped");
     trace(stack, TRACE_ARP, "%s did not answer %u requests: dropping %zu waiting packets",
           ip_str(e->ip, ip), e->requests_sent, e->waiting.count);
-    struct pkb *pkb;
-    while ((pkb = pkb_queue_pop(&e->waiting))) {
-        if (arp->unreachable)
-            arp->unreachable(stack, pkb);
-        pkb_free(pkb);
-    }
+    uint32_t addr = e->ip;
+    struct pkb_queue waiting = e->waiting;
+    e->waiting = (struct pkb_queue){0};
+    entry_free(stack, e);
+    if (arp->unreachable)
+        arp->unreachable(stack, addr, &waiting); /* IP may resend some another way */
+    stack->stats.arp.unresolved_drops += waiting.count;
+    pkb_queue_clear(&waiting);
+}
+
+/* RFC 1122 3.3.1.4: another layer says `ip` may be gone (TCP's retransmissions reached
+ * R1). What we learned about it is forgotten, so the next packet asks again: an answer
+ * confirms it, silence ends in give_up() and IP hears that the address is dead. */
+void arp_reconfirm(struct stack *stack, uint32_t ip)
+{
+    struct arp_entry *e = find_entry(stack, ip);
+    char a[16];
+    if (!e || e->state != ARP_REACHABLE)
+        return; /* unknown, or being asked already */
+    stack->stats.arp.reconfirms++;
+    trace(stack, TRACE_ARP, "negative advice about %s: forget it, ask again on next use",
+          ip_str(ip, a));
     entry_free(stack, e);
 }
 

@@ -40,7 +40,12 @@ void arp_announce(struct stack *stack);
 bool arp_lookup(struct stack *stack, uint32_t ip, uint8_t mac[6]);
 /* Packets waiting for some address to be resolved. */
 size_t arp_waiting(const struct stack *stack);
-/* Called for every packet dropped because its next hop never answered. */
-void arp_on_unreachable(struct stack *stack, void (*fn)(struct stack *, struct pkb *));
+/* Called when `ip` never answered, with the packets that waited for it: fn may take
+ * packets out of `waiting` (to send them another way); ARP drops the rest. */
+struct pkb_queue;
+typedef void (*arp_unreachable_fn)(struct stack *stack, uint32_t ip, struct pkb_queue *waiting);
+void arp_on_unreachable(struct stack *stack, arp_unreachable_fn fn);
+/* Negative advice (RFC 1122 3.3.1.4): forget ip's address, so its next use asks again. */
+void arp_reconfirm(struct stack *stack, uint32_t ip);
 
 #endif

@@ -17,8 +17,9 @@
  * +---------------------------------------------------------------+
  *
  * Inbound: validate, keep what is addressed to us, reassemble fragments, and hand the
- * payload to the protocol registered for its number. Outbound: route (on-link or via the
- * gateway), add the header, fragment to the MTU, and pass to ARP for the next hop.
+ * payload to the protocol registered for its number. Outbound: route (on-link or via a
+ * gateway), add the header, fragment to the MTU, and pass to ARP for the next hop; when
+ * the next hop stops answering, another default gateway takes over (RFC 1122 3.3.1.4).
  */
 #include "ip.h"
 #include "arp.h"
@@ -45,6 +46,9 @@ struct ip_state {
      * to the default gateway. Full, the oldest entry makes room (next_slot wraps). */
     struct ip_route_entry routes[IP_ROUTE_CACHE];
     unsigned next_slot;
+    /* RFC 1122 3.3.1.5: the default gateway in use, an index into cfg.gateways. When it
+     * dies the next one on the list takes over (round robin). */
+    unsigned gw_current;
 };
 
 enum ip_parse_result ip_parse(const uint8_t *b, size_t len, struct ip_hdr *h)
@@ -138,6 +142,20 @@ static struct ip_route_entry *cached_route(const struct stack *stack, uint32_t d
     return NULL;
 }
 
+static unsigned gateway_count(const struct stack *stack)
+{
+    unsigned n = 0;
+    while (n < STACK_MAX_GATEWAYS && stack->cfg.gateways[n])
+        n++;
+    return n;
+}
+
+uint32_t ip_default_gateway(const struct stack *stack)
+{
+    unsigned current = stack->ip ? stack->ip->gw_current : 0;
+    return gateway_count(stack) ? stack->cfg.gateways[current] : 0;
+}
+
 int ip_route(const struct stack *stack, uint32_t dst, uint32_t *next_hop)
 {
     if (on_link(stack, dst) || dst == IP_BROADCAST) {
@@ -149,11 +167,8 @@ int ip_route(const struct stack *stack, uint32_t dst, uint32_t *next_hop)
         *next_hop = r->gateway; /* a gateway redirected us */
         return 0;
     }
-    if (stack->cfg.gateway) {
-        *next_hop = stack->cfg.gateway;
-        return 0;
-    }
-    return -ENETUNREACH;
+    *next_hop = ip_default_gateway(stack);
+    return *next_hop ? 0 : -ENETUNREACH;
 }
 
 int ip_redirect(struct stack *stack, uint32_t dst, uint32_t gateway, uint32_t from)
@@ -175,10 +190,87 @@ int ip_redirect(struct stack *stack, uint32_t dst, uint32_t gateway, uint32_t fr
     return 0;
 }
 
-/* When ARP gives up on a next hop, each waiting datagram's sender is told. */
-static void arp_failed(struct stack *stack, struct pkb *pkb)
+/* RFC 1122 3.3.1.4: `hop` is dead (it did not answer ARP). Route cache entries through
+ * it go, so their destinations fall back to the default gateway (3.3.1.5); if it is the
+ * default gateway in use, the next one on the list takes over for every route. */
+static void next_hop_dead(struct stack *stack, uint32_t hop)
 {
-    ip_deliver_error(stack, EHOSTUNREACH, 0, 0, stack->cfg.ip, pkb->data, pkb->len);
+    struct ip_state *ip = stack->ip;
+    char a[16], b[16];
+    unsigned forgotten = 0;
+    for (unsigned i = 0; i < IP_ROUTE_CACHE; i++) {
+        if (ip->routes[i].dst && ip->routes[i].gateway == hop) {
+            ip->routes[i].dst = 0;
+            forgotten++;
+        }
+    }
+    if (forgotten) {
+        stack->stats.ip.gateway_dead++;
+        trace(stack, TRACE_IP, "gateway %s is dead: %u redirected routes through it forgotten",
+              ip_str(hop, a), forgotten);
+    }
+    unsigned n = gateway_count(stack);
+    if (!n || stack->cfg.gateways[ip->gw_current] != hop)
+        return; /* not the default gateway in use (an on-link host, or one already replaced) */
+    if (!forgotten)
+        stack->stats.ip.gateway_dead++;
+    if (n == 1) {
+        trace(stack, TRACE_IP, "default gateway %s is dead, and there is no other", ip_str(hop, a));
+        return;
+    }
+    ip->gw_current = (ip->gw_current + 1) % n;
+    stack->stats.ip.gateway_switches++;
+    trace(stack, TRACE_IP, "default gateway %s is dead: switching to %s", ip_str(hop, a),
+          ip_str(ip_default_gateway(stack), b));
+}
+
+/* ARP gave up on `hop`. A datagram whose route now leads elsewhere (its gateway died and
+ * another took over) is sent that way, once; every other one is reported to its sender
+ * as EHOSTUNREACH, a local error (ICMP type 0) that no one on the network could forge. */
+static void arp_failed(struct stack *stack, uint32_t hop, struct pkb_queue *waiting)
+{
+    next_hop_dead(stack, hop);
+    struct pkb_queue failed = {0};
+    struct pkb *pkb;
+    while ((pkb = pkb_queue_pop(waiting))) {
+        uint32_t next_hop;
+        uint32_t dst = get_be32(pkb->data + 16); /* the datagram as ip_output built it */
+        if (!pkb->meta.rerouted && ip_route(stack, dst, &next_hop) == 0 && next_hop != hop) {
+            char a[16], b[16], c[16];
+            pkb->meta.rerouted = true;
+            stack->stats.ip.rerouted++;
+            trace(stack, TRACE_IP, "datagram to %s for dead %s: resent through %s instead",
+                  ip_str(dst, a), ip_str(hop, b), ip_str(next_hop, c));
+            arp_resolve(stack, next_hop, pkb);
+            continue;
+        }
+        ip_deliver_error(stack, EHOSTUNREACH, 0, 0, stack->cfg.ip, pkb->data, pkb->len);
+        pkb_queue_push(&failed, pkb);
+    }
+    *waiting = failed; /* ARP counts and drops them */
+}
+
+void ip_negative_advice(struct stack *stack, uint32_t dst)
+{
+    struct ip_route_entry *r = cached_route(stack, dst);
+    uint32_t hop;
+    char a[16], b[16];
+    stack->stats.ip.negative_advice++;
+    if (r) {
+        /* 3.3.1.5: "If the failed gateway is not the current default, the IP layer can
+         * immediately switch to a default gateway." */
+        trace(stack, TRACE_IP, "negative advice for %s: forget the redirect to %s", ip_str(dst, a),
+              ip_str(r->gateway, b));
+        r->dst = 0;
+        return;
+    }
+    if (ip_route(stack, dst, &hop) < 0)
+        return;
+    /* The next hop (the default gateway, or dst itself on-link) is suspect: ARP asks
+     * for it again, and if it does not answer, arp_failed moves on. */
+    trace(stack, TRACE_IP, "negative advice for %s: check next hop %s", ip_str(dst, a),
+          ip_str(hop, b));
+    arp_reconfirm(stack, hop);
 }
 
 int ip_init(struct stack *stack)

@@ -70,8 +70,14 @@ bool ip_is_broadcast(const struct stack *stack, uint32_t addr);
  * our own address on a datagram that did not come through our loopback). */
 bool ip_source_is_martian(const struct stack *stack, uint32_t src, bool looped);
 /* The next hop for dst: dst itself on-link, else the gateway a redirect named for it (the
- * route cache), else the default gateway. -ENETUNREACH without one. */
+ * route cache), else the default gateway in use. -ENETUNREACH without one. */
 int ip_route(const struct stack *stack, uint32_t dst, uint32_t *next_hop);
+/* The default gateway in use (RFC 1122 3.3.1.5: the next one once it dies), or 0. */
+uint32_t ip_default_gateway(const struct stack *stack);
+/* RFC 1122 3.3.1.4 negative advice: a transport says datagrams to dst do not seem to get
+ * through (TCP at R1). A redirect for dst is forgotten; otherwise its next hop is asked
+ * for again through ARP, and a gateway that does not answer is replaced by the next. */
+void ip_negative_advice(struct stack *stack, uint32_t dst);
 /* An ICMP redirect from `from`: send to dst through `gateway` from now on. -EINVAL (and
  * nothing changes) unless `from` is the gateway we use for an off-link dst and `gateway`
  * is another host on our network (RFC 1122 3.2.2.2). */

@@ -33,6 +33,7 @@ struct pkb_meta {
     const uint8_t *ip_hdr; /* start of the IPv4 header inside this pkb */
     size_t ip_hdr_len;     /* its length in bytes */
     uint16_t src_port;     /* UDP/TCP source port, host order */
+    bool rerouted;         /* outbound: its gateway died once and IP sent it another way */
 };
 
 struct pkb {

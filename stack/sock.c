@@ -396,6 +396,8 @@ static int tcp_setopt(struct sock *s, enum sock_option opt, int value)
         return tcp_set_ip_fields(s->tcb, -1, value);
     case SOCK_OPT_MAXRETRIES:
         return tcp_set_max_retries(s->tcb, v);
+    case SOCK_OPT_RETRIES1:
+        return tcp_set_retries1(s->tcb, v);
     default:
         return -EINVAL;
     }

@@ -55,6 +55,8 @@ enum sock_option {
     SOCK_OPT_TTL,        /* TCP: IP time to live of our segments (0: the stack's 64) */
     SOCK_OPT_TOS,        /* TCP: IP TOS byte (DSCP << 2 | ECN) of our segments */
     SOCK_OPT_MAXRETRIES, /* TCP: R2, retransmissions before -ETIMEDOUT (0: the stack's) */
+    SOCK_OPT_RETRIES1,   /* TCP: R1, retransmissions before the soft error -ETIMEDOUT and
+                            negative advice to IP (0: the stack's 3) */
 };
 
 enum sock_shutdown_how { SOCK_SHUT_RD = 0, SOCK_SHUT_WR = 1, SOCK_SHUT_RDWR = 2 };
@@ -105,8 +107,9 @@ size_t sock_send_space(const struct sock *sock);
 /* TCP: bytes sent but not yet acknowledged plus bytes not yet sent. */
 size_t sock_send_pending(const struct sock *sock);
 enum sock_type sock_type(const struct sock *sock);
-/* TCP: the last ICMP error the connection lived through (-EHOSTUNREACH, ...), or 0. Such
- * "soft" errors do not end a connection; on_error reports them only if it later dies. */
+/* TCP: the last delivery problem the connection lived through: an ICMP error
+ * (-EHOSTUNREACH, ...), or -ETIMEDOUT once its retransmissions reached R1; 0 if none.
+ * Such "soft" errors do not end a connection; on_error reports them only if it dies. */
 int sock_soft_error(const struct sock *sock);
 struct stack *sock_stack(const struct sock *sock);
 

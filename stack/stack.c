@@ -48,6 +48,7 @@ void stack_config_init(struct stack_config *c)
     c->tcp_sndbuf = 256 * 1024;
     c->tcp_rcvbuf = 256 * 1024;
     c->tcp_max_retries = 8;
+    c->tcp_retries1 = 3;    /* RFC 9293 SHLD-10, RFC 1122 4.2.3.5: at least 3 */
     c->tcp_syn_retries = 7; /* 1+2+4+8+16+32+60+60 s = 183 s: MUST-23 asks >= 3 min */
     c->tcp_ooo_max = 64;
     c->max_sockets = 1024;
@@ -55,6 +56,7 @@ void stack_config_init(struct stack_config *c)
     c->tcp_sack = true;
     c->tcp_timestamps = true;
     c->tcp_tlp = true;
+    c->tcp_rack = true;
 }
 
 uint32_t stack_random(struct stack *stack)
@@ -290,6 +292,19 @@ int stack_set_pcap(struct stack *stack, const char *path)
 {
     pcap_close(stack);
     return pcap_open(stack, path);
+}
+
+int stack_config_add_gateway(struct stack_config *cfg, uint32_t gateway)
+{
+    if (gateway == 0)
+        return -EINVAL;
+    for (unsigned i = 0; i < STACK_MAX_GATEWAYS; i++) {
+        if (cfg->gateways[i] == 0) {
+            cfg->gateways[i] = gateway; /* after the ones given before: less preferred */
+            return 0;
+        }
+    }
+    return -ENOSPC;
 }
 
 int parse_ipv4(const char *s, uint32_t *ip)

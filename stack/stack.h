@@ -22,12 +22,19 @@
 
 struct stack;
 
+#define STACK_MAX_GATEWAYS 4 /* default gateways a stack knows (--gw given up to 4 times) */
+
 struct stack_config {
-    char name[8];           /* shown in trace lines when two stacks share a terminal ("A") */
-    uint8_t mac[6];         /* our Ethernet address */
-    uint32_t ip;            /* our IPv4 address, host order */
-    uint8_t prefix_len;     /* on-link prefix, e.g. 24 */
-    uint32_t gateway;       /* default gateway, 0 for none */
+    char name[8];       /* shown in trace lines when two stacks share a terminal ("A") */
+    uint8_t mac[6];     /* our Ethernet address */
+    uint32_t ip;        /* our IPv4 address, host order */
+    uint8_t prefix_len; /* on-link prefix, e.g. 24 */
+    /* RFC 1122 3.3.1.2: a list of default gateways, in order of preference (unused
+     * entries 0). `gateway` is another name for the first, for code that knows only one. */
+    union {
+        uint32_t gateway;
+        uint32_t gateways[STACK_MAX_GATEWAYS];
+    };
     uint16_t mtu;           /* IP MTU of the link (1500) */
     uint8_t ttl;            /* TTL of datagrams we originate (64) */
     uint32_t seed;          /* seeds IP ids and ephemeral ports: fixed in tests */
@@ -56,7 +63,9 @@ struct stack_config {
     uint32_t tcp_msl_ms;      /* maximum segment lifetime; TIME-WAIT lasts 2*MSL (30000) */
     size_t tcp_sndbuf;        /* bytes buffered for sending per connection (256 KiB) */
     size_t tcp_rcvbuf;        /* bytes buffered for receiving per connection (256 KiB) */
-    unsigned tcp_max_retries; /* retransmissions before -ETIMEDOUT (8) */
+    unsigned tcp_max_retries; /* R2: retransmissions before -ETIMEDOUT (8) */
+    unsigned tcp_retries1;    /* R1: retransmissions before TCP tells IP the path looks
+                                 dead and the application gets a soft error (3) */
     unsigned tcp_syn_retries; /* SYN retransmissions before giving up (7: 183 s) */
     unsigned tcp_ooo_max;     /* out-of-order segments held per connection (64) */
     unsigned max_sockets;     /* sockets at once (1024) */
@@ -64,6 +73,7 @@ struct stack_config {
     bool tcp_sack;            /* offer and accept SACK, RFC 2018 (on) */
     bool tcp_timestamps;      /* offer and accept timestamps, RFC 7323 (on) */
     bool tcp_tlp;             /* tail loss probes, RFC 8985 7 (on) */
+    bool tcp_rack;            /* RACK time-based loss detection, RFC 8985 6 (on) */
 };
 
 /* Fill in the defaults above (10.0.0.2/24, 02:00:00:00:00:02, MTU 1500, ...). */
@@ -119,6 +129,9 @@ int stack_ping(struct stack *stack, uint32_t dst, uint16_t id, uint16_t seq, con
 void stack_on_ping(struct stack *stack, void (*fn)(void *ctx, const struct ping_event *ev),
                    void *ctx);
 
+/* RFC 1122 3.3.1.6: one more default gateway, less preferred than those added before.
+ * 0, -EINVAL (address 0) or -ENOSPC (STACK_MAX_GATEWAYS already). */
+int stack_config_add_gateway(struct stack_config *cfg, uint32_t gateway);
 /* "10.0.0.2" -> host order; returns 0 or -1. */
 int parse_ipv4(const char *s, uint32_t *ip);
 /* "10.0.0.2/24" -> address and prefix; a missing prefix means /32 unless dflt_prefix. */

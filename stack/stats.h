@@ -39,6 +39,7 @@
     X(evictions, "entries evicted to make room (idle, or never answered)")                         \
     X(queue_drops, "packets dropped: waiting queue full")                                          \
     X(resolve_failed, "addresses that never answered")                                             \
+    X(reconfirms, "entries forgotten on negative advice, to be asked again")                       \
     X(unresolved_drops, "packets dropped because their address never answered")
 
 #define IP_COUNTERS(X)                                                                             \
@@ -65,6 +66,10 @@
     X(tx_packets, "datagrams sent")                                                                \
     X(tx_fragments, "fragments sent")                                                              \
     X(tx_no_route, "datagrams with no route")                                                      \
+    X(negative_advice, "negative advice from a transport (TCP at R1)")                             \
+    X(gateway_dead, "next-hop gateways that stopped answering ARP")                                \
+    X(gateway_switches, "switches to the next default gateway")                                    \
+    X(rerouted, "datagrams sent another way after their gateway died")                             \
     X(tx_too_big, "datagrams too big to send (DF or > 65535)")                                     \
     X(tx_errors, "datagrams lost for lack of memory")
 
@@ -140,9 +145,14 @@
     X(tx_dsacks, "D-SACK blocks sent for a duplicate segment")                                     \
     X(limited_transmits, "new segments sent on the 1st/2nd duplicate ACK (RFC 3042)")              \
     X(tlp_probes, "tail loss probes sent (RFC 8985)")                                              \
+    X(rack_lost, "segments RACK found lost by their send time (RFC 8985)")                        \
+    X(rack_lost_retransmits, "of which retransmissions, lost again")                               \
+    X(rack_first, "losses RACK found before the duplicate-ACK rule did")                           \
+    X(rescue_retransmits, "rescue retransmissions (RFC 6675 NextSeg rule 4)")                      \
     X(rx_paws_drops, "segments dropped by PAWS: an old timestamp (RFC 7323 5)")                    \
     X(timeouts, "retransmission timeouts")                                                         \
     X(conn_timeouts, "connections given up after too many retransmissions")                        \
+    X(r1_reached, "R1 retransmissions unanswered: negative advice to IP, soft error")              \
     X(persist_probes, "zero-window probes sent")                                                   \
     X(keepalive_probes, "keep-alive probes sent")                                                  \
     X(rx_urgent, "urgent pointers received (a new mark)")                                          \

@@ -463,6 +463,7 @@ static void tcb_free(struct tcb *tcb)
     tcp_ring_release(tcb, &tcb->snd);
     tcp_ring_release(tcb, &tcb->rcv);
     free(tcb->ooo);
+    tcp_rack_free(tcb);
     free(tcb);
 }
 
@@ -749,11 +750,16 @@ void tcp_set_upcalls(struct tcb *tcb, const struct tcp_upcalls *up, void *ctx)
     tcb->ctx = ctx;
 }
 
+/* Would a socket bound to ip:port take segments another one on that port should get? A
+ * listener or a bound, unconnected socket would. A connection would not: it has its whole
+ * 4-tuple, and tcp_input() looks that up before any listener. So a LISTEN may share the
+ * port of a connection from it, in SYN-SENT or later (RFC 9293 3.9.1, MUST-42): the
+ * SYN-ACK for the connection reaches the connection, other SYNs the listener. */
 static bool port_in_use(struct stack *stack, uint32_t ip, uint16_t port)
 {
     for (struct tcb *t = stack->tcp->all; t; t = t->all_next)
         if (t->bound && t->local_port == port && (!t->local_ip || !ip || t->local_ip == ip) &&
-            (t->state == TCP_LISTEN || t->owner == OWNER_USER))
+            (t->state == TCP_LISTEN || (t->owner == OWNER_USER && t->remote_port == 0)))
             return true;
     return false;
 }

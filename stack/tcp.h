@@ -56,7 +56,11 @@ int tcp_set_keepalive(struct tcb *tcb, int on, unsigned idle_s, unsigned intvl_s
 int tcp_set_ip_fields(struct tcb *tcb, int ttl, int tos);
 /* R2: retransmissions before the connection is given up (0: the stack's tcp_max_retries). */
 int tcp_set_max_retries(struct tcb *tcb, unsigned r2);
-/* The last ICMP error the connection lived through (-EHOSTUNREACH, ...), or 0. */
+/* R1: retransmissions after which TCP gives IP negative advice and sets the soft error
+ * (0: the stack's tcp_retries1, 3). */
+int tcp_set_retries1(struct tcb *tcb, unsigned r1);
+/* The last delivery problem the connection lived through: an ICMP error (-EHOSTUNREACH,
+ * ...), or -ETIMEDOUT once retransmissions reached R1; 0 if none. */
 int tcp_soft_error(const struct tcb *tcb);
 /* Urgent data (tcp_urgent.c): send with the last byte urgent (send MSG_OOB); take the
  * urgent byte (1, or -EINVAL if none waits); is the next byte read the one after the mark? */

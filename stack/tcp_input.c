@@ -535,12 +535,13 @@ static void ack_in_established(struct tcb *tcb, const struct seg *s)
     if (new_data)
         ack_new_data(tcb, s);
     uint32_t newly_sacked = tcp_sack_update(tcb, &s->h.opts);
+    bool rack_lost = tcp_rack_on_ack(tcb, &s->h.opts);
     tcp_tlp_on_ack(tcb, &s->h.opts);
     bool dup = !new_data && is_duplicate_ack(tcb, s, newly_sacked);
     update_send_window(tcb, s);
     if (dup)
         tcp_cc_on_dupack(tcb);
-    else if (newly_sacked)
+    else if (newly_sacked || rack_lost)
         tcp_cc_on_sack(tcb);
 }
 
@@ -862,7 +863,10 @@ void tcp_input(struct stack *stack, struct pkb *pkb)
 
 /* An ICMP error about a segment we sent (RFC 1122 4.2.3.9, RFC 5927). Only a port or
  * protocol unreachable during the handshake is fatal; everything else is "soft": kept,
- * and reported only if the connection later times out. */
+ * and reported only if the connection later times out. One local error is fatal too:
+ * ARP gave up on the next hop of our SYN (icmp_type 0, no one on the network could forge
+ * it): connect() fails with -EHOSTUNREACH after ARP's 3 s, as Linux's does, instead of
+ * retrying the SYN for minutes towards a host that is not there. */
 void tcp_error(struct stack *stack, const struct ip_error *err)
 {
     if (err->l4_len < 8)
@@ -880,9 +884,13 @@ void tcp_error(struct stack *stack, const struct ip_error *err)
     stack->stats.tcp.rx_icmp_errors++;
     tcb_hold(tcb);
     bool hard = err->icmp_type == 3 && (err->icmp_code == 2 || err->icmp_code == 3);
+    bool local = err->icmp_type == 0;
     if (tcb->state == TCP_SYN_SENT && hard)
         tcp_connection_dead(tcb, -ECONNREFUSED);
-    else
+    else if (tcb->state == TCP_SYN_SENT && local) {
+        tcp_trace_conn(tcb, "ARP got no answer from the next hop: the connection fails");
+        tcp_connection_dead(tcb, -err->err);
+    } else
         tcb->soft_err = -err->err;
     tcb_release(tcb);
 }

@@ -6,9 +6,11 @@
  *                 get lost, MUST-29) and the peer is declared dead (-ETIMEDOUT). The probe
  *                 is an ACK for SND.UNA-1 with no data (SHLD-12): any live TCP answers a
  *                 segment from the past with an ACK, and no byte is committed.
- *   R2            how many retransmissions before giving up (MUST-20/21).
+ *   R1, R2        how many retransmissions before negative advice to IP and a soft
+ *                 error (R1), and before giving up (R2) (MUST-20/21, SHLD-9/10).
  *   TTL, TOS      the IP fields of every segment (MUST-48, MUST-49; RFC 1122 3.2.1.6/7).
- *   soft errors   the last ICMP error the connection survived (MUST-47).
+ *   soft errors   the last ICMP error the connection survived, or -ETIMEDOUT from R1
+ *                 (MUST-47).
  */
 #include "ip.h"
 #include "tcp_impl.h"
@@ -81,6 +83,7 @@ void tcp_inherit_settings(struct tcb *child, const struct tcb *listener)
     child->ip_ttl = listener->ip_ttl;
     child->ip_tos = listener->ip_tos;
     child->max_retries = listener->max_retries;
+    child->retries1 = listener->retries1;
     child->keepalive = listener->keepalive;
     child->ka_idle_s = listener->ka_idle_s;
     child->ka_intvl_s = listener->ka_intvl_s;
@@ -131,6 +134,36 @@ int tcp_set_max_retries(struct tcb *tcb, unsigned r2)
 unsigned tcp_max_retries(const struct tcb *tcb)
 {
     return tcb->max_retries ? tcb->max_retries : tcb->stack->cfg.tcp_max_retries;
+}
+
+int tcp_set_retries1(struct tcb *tcb, unsigned r1)
+{
+    tcb->retries1 = r1;
+    return 0;
+}
+
+static unsigned tcp_retries1(const struct tcb *tcb)
+{
+    return tcb->retries1 ? tcb->retries1 : tcb->stack->cfg.tcp_retries1;
+}
+
+/* RFC 9293 3.8.3 (MUST-20, SHLD-9), RFC 1122 4.2.3.5: the retransmission timer fired with
+ * R1 retransmissions of the same segment (SYN or data) unanswered. Something on the way
+ * may have failed: IP gets negative advice (it checks the next hop and may switch to
+ * another gateway, RFC 1122 3.3.1.4), and the application a soft error it can read with
+ * sock_soft_error(), unless an ICMP error already explains the trouble. The connection
+ * carries on until R2. */
+void tcp_check_r1(struct tcb *tcb)
+{
+    struct stack *stack = tcb->stack;
+    unsigned r1 = tcp_retries1(tcb);
+    if (r1 == 0 || tcb->retries != r1 || tcb->snd_una == tcb->snd_max)
+        return;
+    stack->stats.tcp.r1_reached++;
+    tcp_trace_conn(tcb, "%u retransmissions unanswered (R1): negative advice to IP", r1);
+    if (!tcb->soft_err)
+        tcb->soft_err = -ETIMEDOUT;
+    ip_negative_advice(stack, tcb->remote_ip);
 }
 
 int tcp_soft_error(const struct tcb *tcb)

@@ -143,6 +143,8 @@ static void xmit(struct tcb *tcb, uint32_t seq, uint8_t flags, uint32_t len)
     tcp_build(&h, p);
     if (len)
         ring_read_at(&tcb->snd, seq - tcb->snd_base, p + hlen, len);
+    if ((len || (flags & TCP_FIN)) && !(flags & (TCP_SYN | TCP_RST)))
+        tcp_rack_sent(tcb, seq, seq + len + ((flags & TCP_FIN) ? 1 : 0));
     tcp_set_checksum(p, hlen + len, tcb->local_ip, tcb->remote_ip);
     if (len > tcb->smss) { /* TSO: the link cuts it into segments of SMSS */
         pkb->tso_mss = tcb->smss;
@@ -524,7 +526,9 @@ void tcp_window_update(struct tcb *tcb)
         tcb->state != TCP_FIN_WAIT_2)
         return;
     uint32_t old = seq_gt(tcb->rcv_adv, tcb->rcv_nxt) ? tcb->rcv_adv - tcb->rcv_nxt : 0;
-    uint32_t now = tcp_rcv_window(tcb);
+    /* no more than the window field can say: without window scaling a large buffer's
+     * window stays at 65535, and each read would otherwise "open" it by one segment */
+    uint32_t now = min_u32(tcp_rcv_window(tcb), 65535u << tcb->rcv_wscale);
     uint32_t step = min_u32(2u * tcb->rcv_mss, tcb->rcv.limit / 2);
     if (now >= old + step || (old < tcb->rcv_mss && now > old)) {
         tcb->stack->stats.tcp.window_updates++;
@@ -542,6 +546,7 @@ void tcp_enter_time_wait(struct tcb *tcb)
     timer_cancel(stack, &tcb->rtx_timer);
     timer_cancel(stack, &tcb->persist_timer);
     timer_cancel(stack, &tcb->tlp_timer);
+    timer_cancel(stack, &tcb->rack_timer);
     timer_arm(stack, &tcb->wait_timer, 2ull * stack->cfg.tcp_msl_ms * 1000);
     /* LAB close: end */
 }
@@ -563,6 +568,7 @@ static void rtx_fire(struct stack *stack, void *arg)
     struct tcb *tcb = arg;
     tcb_hold(tcb);
     tcp_record(tcb, RECORD_TIMER, NULL, "RTO");
+    tcp_check_r1(tcb); /* RFC 9293 3.8.3: R1 reached? advise IP before resending */
     if (tcb->state == TCP_SYN_SENT || tcb->state == TCP_SYN_RECEIVED) {
         stack->stats.tcp.timeouts++;
         if (++tcb->retries > stack->cfg.tcp_syn_retries) {
@@ -682,6 +688,7 @@ void tcp_timers_init(struct tcb *tcb)
     timer_init(&tcb->delack_timer, delack_fire, tcb);
     timer_init(&tcb->wait_timer, wait_fire, tcb);
     timer_init(&tcb->tlp_timer, tcp_tlp_fire, tcb);
+    tcp_rack_init(tcb);
     tcp_keepalive_init(tcb);
 }
 
@@ -697,5 +704,6 @@ void tcp_timers_cancel(struct tcb *tcb)
     timer_cancel(tcb->stack, &tcb->delack_timer);
     timer_cancel(tcb->stack, &tcb->wait_timer);
     timer_cancel(tcb->stack, &tcb->tlp_timer);
+    timer_cancel(tcb->stack, &tcb->rack_timer);
     timer_cancel(tcb->stack, &tcb->ka_timer);
 }

@@ -371,6 +371,8 @@ pcap_verify()
     for ((i = 0; i < ${#PCAP_EXPECT_WHAT[@]}; i++)); do
         "expect_${PCAP_EXPECT_OP[i]}" "${PCAP_EXPECT_WHAT[i]}" "${PCAP_EXPECT_N[i]}" "${CHECK_PCAP_COUNTS[i]}"
     done
+    # checked: a second capture in the same test starts with an empty queue
+    PCAP_EXPECT_WHAT=() PCAP_EXPECT_OP=() PCAP_EXPECT_N=() PCAP_EXPECT_FILTER=()
 }
 
 # check_pcap FILE [FILTER...]: every frame tapir sent decodes with no malformed packet, no

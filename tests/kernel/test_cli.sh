@@ -33,6 +33,7 @@ bad_usage "'70000'" --echo 70000
 bad_usage "'-1'" --hub -1
 bad_usage "'01:00:00:00:00:01'" --mac 01:00:00:00:00:01
 bad_usage "'1\\.2\\.3'" --gw 1.2.3
+bad_usage "too many --gw" --gw 10.0.0.1 --gw 10.0.0.3 --gw 10.0.0.4 --gw 10.0.0.5 --gw 10.0.0.6
 bad_usage "'extra'" serve extra
 bad_usage "HOST" ping
 bad_usage "'0'" ping 10.0.0.1 -c 0

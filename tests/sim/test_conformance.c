@@ -281,24 +281,30 @@ START_TEST(sender_sws_avoidance)
 }
 END_TEST
 
+/* A connects to a B the test plays, with a receive buffer of `rcvbuf` bytes and an
+ * application that reads only when the test says (cli.stalled). */
+static void scripted_receiver(size_t rcvbuf)
+{
+    cli.stalled = true;
+    cli.tcb = tcp_open(net.a);
+    ck_assert_int_eq(tcp_set_bufsize(cli.tcb, 0, rcvbuf), 0);
+    tcp_set_upcalls(cli.tcb, &ep_up, &cli);
+    scripted = true;
+    ck_assert_int_eq(tcp_connect(cli.tcb, SIM_IP_B, PORT), 0);
+    ck_assert(simnet_run(&net, 5000000, a_sent_syn, NULL));
+    peer_seq = 9000;
+    inject_segment(net.a, SIM_IP_B, PORT, SIM_IP_A, cli.tcb->local_port, peer_seq, cli.tcb->iss + 1,
+                   TCP_SYN | TCP_ACK, 65535, NULL, 0);
+    peer_seq++;
+    simnet_run(&net, 1000, NULL, NULL);
+}
+
 /* MUST-39: the receiver avoids silly windows: once closed, the window reopens only by
  * min(buffer / 2, MSS) at a time, never by the few bytes the application just read. */
 /* conformance: MUST-39 */
 START_TEST(receiver_sws_avoidance)
 {
-    cli.stalled = true;
-    cli.tcb = tcp_open(net.a);
-    ck_assert_int_eq(tcp_set_bufsize(cli.tcb, 0, 4096), 0);
-    tcp_set_upcalls(cli.tcb, &ep_up, &cli);
-    scripted = true;
-    ck_assert_int_eq(tcp_connect(cli.tcb, SIM_IP_B, PORT), 0);
-    ck_assert(simnet_run(&net, 5000000, a_sent_syn, NULL));
-    const struct seen *syn = last_from_a(TCP_SYN);
-    peer_seq = 9000;
-    inject_segment(net.a, SIM_IP_B, PORT, SIM_IP_A, syn->h.sport, peer_seq, syn->h.seq + 1,
-                   TCP_SYN | TCP_ACK, 65535, NULL, 0);
-    peer_seq++;
-    simnet_run(&net, 1000, NULL, NULL);
+    scripted_receiver(4096);
     static uint8_t d[1024];
     for (int i = 0; i < 4; i++) /* fill the 4096-byte buffer */
         peer_data(d, sizeof(d), 65535);
@@ -527,6 +533,7 @@ static bool all_acked(void *ctx)
 START_TEST(karn_no_sample_from_retransmission)
 {
     open_connection();
+    net.a->cfg.tcp_tlp = false; /* the tail loss probe would go first: the RTO is tested */
     uint32_t srtt = cli.tcb->srtt_us;
     ck_assert_uint_lt(srtt, 5000);
     drop_data_from_a[0] = 1; /* the first data segment is lost once */
@@ -542,6 +549,7 @@ END_TEST
 START_TEST(rto_doubles_on_data_timeouts)
 {
     open_connection();
+    net.a->cfg.tcp_tlp = false; /* the tail loss probe would go first: the RTO is tested */
     drop_all_from_a = true;
     ck_assert_int_eq(tcp_send(cli.tcb, "hello", 5), 5);
     uint64_t t0 = net.now_us;
@@ -674,8 +682,9 @@ END_TEST
 
 /* MUST-58: segments that arrive together (one receive burst) are acknowledged together:
  * eight full segments in one burst get one ACK, for all of them, where one by one they
- * would get an ACK for every second segment. */
-/* conformance: MUST-58 */
+ * would get an ACK for every second segment. MUST-59: that ACK goes only after all eight
+ * were processed, and acknowledges the last. */
+/* conformance: MUST-58 MUST-59 */
 START_TEST(ack_aggregated_over_a_burst)
 {
     scripted_connect(65535);
@@ -759,6 +768,7 @@ END_TEST
 START_TEST(r2_per_connection)
 {
     open_connection();
+    net.a->cfg.tcp_tlp = false; /* the tail loss probe would go first: the RTO is tested */
     ck_assert_int_eq(tcp_set_max_retries(cli.tcb, 3), 0);
     drop_all_from_a = true;
     size_t from = nsegs;
@@ -947,6 +957,382 @@ START_TEST(urgent_byte_out_of_band)
 }
 END_TEST
 
+/* ---- ports: LISTEN beside an active open (RFC 9293 3.9.1) ---- */
+
+/* MUST-42: an application may LISTEN on the port a connection of its own is opening from
+ * (SYN-SENT). Segments are demultiplexed by the whole 4-tuple first: the SYN-ACK for the
+ * connection reaches it, a SYN from anyone else reaches the listener.
+ * MUST-41: that LISTEN leaves the connection alone, and a second LISTEN on the port is
+ * refused instead of taking the first listener's SYNs. */
+/* conformance: MUST-42 MUST-41 */
+START_TEST(listen_beside_a_connection_in_syn_sent)
+{
+    scripted = true;
+    ep_connect(&cli, SIM_IP_B, PORT);
+    ck_assert(simnet_run(&net, 5000000, a_sent_syn, NULL));
+    uint16_t lport = cli.tcb->local_port;
+    struct tcb *l = tcp_open(net.a);
+    ck_assert_int_eq(tcp_bind(l, 0, lport), 0);
+    ck_assert_int_eq(tcp_listen(l, 4), 0);
+    ck_assert_str_eq(tcp_state_name_of(cli.tcb), "SYN-SENT");
+    struct tcb *l2 = tcp_open(net.a);
+    ck_assert_int_eq(tcp_bind(l2, 0, lport), -EADDRINUSE);
+    tcp_close(l2);
+    /* a SYN from another port of B: the listener answers it with a SYN-ACK */
+    size_t from = nsegs;
+    inject_segment(net.a, SIM_IP_B, 5555, SIM_IP_A, lport, 7000, 0, TCP_SYN, 65535, NULL, 0);
+    simnet_run(&net, 1000, NULL, NULL);
+    unsigned synacks = 0;
+    for (size_t i = from; i < nsegs; i++)
+        synacks += segs[i].side == 0 && segs[i].h.flags == (TCP_SYN | TCP_ACK) &&
+                   segs[i].h.sport == lport && segs[i].h.dport == 5555 && segs[i].h.ack == 7001;
+    ck_assert_uint_eq(synacks, 1);
+    ck_assert_uint_eq(tcp_count(net.a), 3); /* the connection, the listener, its child */
+    ck_assert_str_eq(tcp_state_name_of(cli.tcb), "SYN-SENT");
+    /* the SYN-ACK for the connection's own SYN reaches the connection */
+    inject_segment(net.a, SIM_IP_B, PORT, SIM_IP_A, lport, 5000, cli.tcb->iss + 1,
+                   TCP_SYN | TCP_ACK, 65535, NULL, 0);
+    simnet_run(&net, 1000, NULL, NULL);
+    ck_assert_str_eq(tcp_state_name_of(cli.tcb), "ESTABLISHED");
+    ck_assert(cli.connected);
+    ck_assert_uint_eq(tcp_count(net.a), 3);
+    tcp_close(l);
+}
+END_TEST
+
+/* ---- windows: 32 bits, shrinking, closed for long ---- */
+
+static bool new_from_a(void *ctx)
+{
+    for (size_t i = *(size_t *)ctx; i < nsegs; i++)
+        if (segs[i].side == 0)
+            return true;
+    return false;
+}
+
+/* The scripted B answers every segment A sends for `us` microseconds with an ACK of `ack`
+ * offering `wnd`. Returns how many it answered. */
+static unsigned answer_a(uint64_t us, uint32_t ack, uint16_t wnd)
+{
+    uint64_t end = net.now_us + us;
+    unsigned n = 0;
+    for (int i = 0; i < 10000 && net.now_us < end; i++) {
+        size_t seen = nsegs;
+        if (!simnet_run(&net, end - net.now_us, new_from_a, &seen))
+            break;
+        peer_ack(ack, wnd);
+        n++;
+    }
+    return n;
+}
+
+/* B acknowledges whatever A sends, offering 65535, until all is acknowledged. */
+static bool peer_takes_everything(void)
+{
+    for (int round = 0; round < 200 && cli.tcb->snd_una != cli.tcb->snd_max; round++) {
+        peer_ack(cli.tcb->snd_nxt, 65535);
+        simnet_run(&net, 300000, NULL, NULL);
+    }
+    return cli.tcb->snd_una == cli.tcb->snd_max && tcp_send_pending(cli.tcb) == 0;
+}
+
+/* REC-1: the send window is a 32-bit number: a peer that scales its window (RFC 7323)
+ * offers more than 65535 bytes, and A fills it. */
+/* conformance: REC-1 */
+START_TEST(window_is_a_32_bit_number)
+{
+    scripted = true;
+    ep_connect(&cli, SIM_IP_B, PORT);
+    ck_assert(simnet_run(&net, 5000000, a_sent_syn, NULL));
+    ck_assert(last_from_a(TCP_SYN)->h.opts.has_wscale);
+    peer_seq = 5000;
+    struct tcp_opts o = {.has_wscale = true, .wscale = 7};
+    inject_segment_opts(net.a, SIM_IP_B, PORT, SIM_IP_A, cli.tcb->local_port, peer_seq,
+                        cli.tcb->iss + 1, TCP_SYN | TCP_ACK, 65535, &o, NULL, 0);
+    peer_seq++;
+    simnet_run(&net, 1000, NULL, NULL);
+    ck_assert_str_eq(tcp_state_name_of(cli.tcb), "ESTABLISHED");
+    peer_ack(cli.tcb->snd_nxt, 1024); /* 1024 << 7: 128 KB */
+    ck_assert_uint_eq(cli.tcb->snd_wnd, 131072);
+    static uint8_t d[200000];
+    ck_assert_int_eq(tcp_send(cli.tcb, d, sizeof(d)), (int)sizeof(d));
+    uint32_t most = 0;
+    for (int round = 0; round < 20 && cli.tcb->snd_una != cli.tcb->snd_max; round++) {
+        simnet_run(&net, 1000, NULL, NULL);
+        uint32_t flight = cli.tcb->snd_nxt - cli.tcb->snd_una;
+        if (flight > most)
+            most = flight;
+        peer_ack(cli.tcb->snd_nxt, 1024);
+    }
+    ck_assert_uint_gt(most, 65535);
+    ck_assert_uint_le(most, 131072);
+}
+END_TEST
+
+/* MUST-34: B shrinks its window: its right edge moves back below data A has sent, so
+ * the usable window is negative. A must not take that for a huge window: it sends no new
+ * data (SHLD-15), retransmits the old data at SND.UNA, within the window, when its timer
+ * says so (SHLD-16), and once B opens again everything gets through. */
+/* conformance: MUST-34 SHLD-15 SHLD-16 */
+START_TEST(shrunk_window_sends_no_new_data)
+{
+    scripted_connect(65535);
+    ck_assert_int_eq(tcp_set_nodelay(cli.tcb, true), 0);
+    static uint8_t d[10 * 536];
+    ck_assert_int_eq(tcp_send(cli.tcb, d, sizeof(d)), (int)sizeof(d));
+    simnet_run(&net, 1000, NULL, NULL);
+    uint32_t una = cli.tcb->snd_una, max = cli.tcb->snd_max;
+    ck_assert_uint_eq(max - una, sizeof(d));
+    /* B takes two segments and offers two more: its edge goes from una + 65535 back to
+     * una + 4 * 536, below max */
+    size_t from = nsegs;
+    peer_ack(una + 2 * 536, 2 * 536);
+    ck_assert_int_eq(tcp_send(cli.tcb, d, 1000), 1000);
+    simnet_run(&net, 5000000, NULL, NULL); /* several retransmission timeouts */
+    unsigned resent = 0;
+    for (size_t i = from; i < nsegs; i++) {
+        if (segs[i].side != 0 || !segs[i].len)
+            continue;
+        ck_assert_msg(seq_lt(segs[i].h.seq, max), "new data sent into a shrunk window");
+        resent += segs[i].h.seq == una + 2 * 536;
+    }
+    ck_assert_uint_ge(resent, 1);
+    ck_assert_int_eq(cli.err, 0);
+    ck_assert(peer_takes_everything());
+}
+END_TEST
+
+/* MUST-37: B shuts its window (SHLD-17: with data A sent beyond it) and keeps it shut for
+ * half an hour, answering every probe (MUST-35). A neither times out the connection nor
+ * gives up probing; when B opens, everything gets through. */
+/* conformance: MUST-37 SHLD-17 MUST-35 */
+START_TEST(zero_window_held_while_probes_answered)
+{
+    scripted_connect(65535);
+    static uint8_t d[10 * 536];
+    ck_assert_int_eq(tcp_send(cli.tcb, d, sizeof(d)), (int)sizeof(d));
+    simnet_run(&net, 1000, NULL, NULL);
+    uint32_t edge = cli.tcb->snd_una + 2 * 536;
+    peer_ack(edge, 0); /* eight segments A sent now lie beyond B's right edge */
+    unsigned answers = answer_a(1800 * 1000000ull, edge, 0);
+    ck_assert_uint_ge(answers, 20);
+    ck_assert_uint_ge(stack_stats(net.a)->tcp.persist_probes, 20);
+    ck_assert_int_eq(cli.err, 0);
+    ck_assert_str_eq(tcp_state_name_of(cli.tcb), "ESTABLISHED");
+    ck_assert(peer_takes_everything());
+}
+END_TEST
+
+/* MUST-60: without PUSH on SEND, data must not wait in the send buffer for ever. B offers
+ * 400 bytes (less than a segment, less than half its largest window: sender SWS avoidance
+ * holds such a segment back) and sends nothing but ACKs; A's override timer sends what
+ * fits anyway, again and again, until all the data is through. */
+/* conformance: MUST-60 */
+START_TEST(data_never_held_for_ever)
+{
+    scripted_connect(65535);
+    peer_ack(cli.tcb->snd_nxt, 400);
+    static uint8_t d[3000];
+    ck_assert_int_eq(tcp_send(cli.tcb, d, sizeof(d)), (int)sizeof(d));
+    for (int i = 0; i < 100 && tcp_send_pending(cli.tcb); i++) {
+        size_t seen = nsegs;
+        if (!simnet_run(&net, 60000000, new_from_a, &seen))
+            break;
+        const struct seen *s = last_from_a(0);
+        peer_ack(s->h.seq + (uint32_t)s->len, 400);
+        simnet_run(&net, 1000, NULL, NULL);
+    }
+    ck_assert_uint_eq(tcp_send_pending(cli.tcb), 0);
+    ck_assert_uint_eq(cli.tcb->snd_una, cli.tcb->snd_max);
+}
+END_TEST
+
+/* SHLD-14: a receiver does not move its right window edge to the left. A's application
+ * reads nothing while B fills A's 4096-byte buffer in uneven pieces: every ACK A sends
+ * offers an edge (ACK + window) at least as far as the one before. */
+/* conformance: SHLD-14 */
+START_TEST(receive_window_never_shrinks)
+{
+    scripted_receiver(4096);
+    static const uint8_t d[1024];
+    static const size_t pieces[] = {1024, 1024, 1024, 600, 300, 124};
+    for (size_t k = 0; k < sizeof(pieces) / sizeof(pieces[0]); k++) {
+        peer_data(d, pieces[k], 65535);
+        simnet_run(&net, 100000, NULL, NULL);
+    }
+    uint32_t edge = 0;
+    unsigned acks = 0;
+    for (size_t i = 0; i < nsegs; i++) {
+        if (segs[i].side != 0 || !(segs[i].h.flags & TCP_ACK))
+            continue;
+        uint32_t e = segs[i].h.ack + segs[i].h.wnd;
+        if (acks++)
+            ck_assert_msg(seq_geq(e, edge), "edge moved left by %u", edge - e);
+        edge = e;
+    }
+    ck_assert_uint_ge(acks, 4);
+    ck_assert_uint_eq(last_from_a(TCP_ACK)->h.wnd, 0); /* the buffer is full */
+}
+END_TEST
+
+/* A segment from B with URG set and urgent pointer `ptr`, no text. */
+static void peer_urgent_pointer(uint16_t ptr)
+{
+    struct pkb *p = segment_pkb(SIM_IP_B, PORT, SIM_IP_A, cli.tcb->local_port, peer_seq,
+                                cli.tcb->snd_nxt, TCP_ACK | TCP_URG, 65535, NULL, NULL, 0);
+    ck_assert_ptr_nonnull(p);
+    put_be16(p->data + IP_HDR_LEN + 18, ptr);
+    tcp_set_checksum(p->data + IP_HDR_LEN, p->len - IP_HDR_LEN, SIM_IP_B, SIM_IP_A);
+    ip_input(net.a, p);
+}
+
+/* MUST-66: with its receive window at zero A still processes the URG and RST of B's
+ * segments: the urgent pointer is taken (and the urgent byte, when it comes, goes apart),
+ * and a RST at RCV.NXT resets the connection. */
+/* conformance: MUST-66 */
+START_TEST(rst_and_urg_processed_with_zero_window)
+{
+    scripted_receiver(4096);
+    static const uint8_t d[1024];
+    for (int i = 0; i < 4; i++)
+        peer_data(d, sizeof(d), 65535);
+    simnet_run(&net, 100000, NULL, NULL);
+    ck_assert_uint_eq(last_from_a(TCP_ACK)->h.wnd, 0);
+    /* the urgent data ends 3 bytes on: "xy!" */
+    peer_urgent_pointer(3);
+    ck_assert_uint_eq(stack_stats(net.a)->tcp.rx_urgent, 1);
+    /* the application reads; the data comes, and "!" goes apart */
+    uint8_t buf[4096];
+    ck_assert_int_eq(tcp_recv(cli.tcb, buf, sizeof(buf)), 4096);
+    peer_data("xy!", 3, 65535);
+    uint8_t oob;
+    ck_assert_int_eq(tcp_recv_urgent(cli.tcb, &oob), 1);
+    ck_assert_uint_eq(oob, '!');
+    /* shut the window again, then a RST */
+    for (int i = 0; i < 4; i++)
+        peer_data(d, i < 3 ? sizeof(d) : sizeof(d) - 2, 65535);
+    simnet_run(&net, 100000, NULL, NULL);
+    ck_assert_uint_eq(last_from_a(TCP_ACK)->h.wnd, 0);
+    inject_segment(net.a, SIM_IP_B, PORT, SIM_IP_A, cli.tcb->local_port,
+                   last_from_a(TCP_ACK)->h.ack, 0, TCP_RST, 0, NULL, 0);
+    ck_assert_int_eq(cli.err, -ECONNRESET);
+}
+END_TEST
+
+/* SHLD-2: a RST may carry data (a diagnostic, say): it resets all the same. */
+/* conformance: SHLD-2 */
+START_TEST(rst_with_data_accepted)
+{
+    scripted_connect(65535);
+    inject_segment(net.a, SIM_IP_B, PORT, SIM_IP_A, cli.tcb->local_port, peer_seq, cli.tcb->snd_nxt,
+                   TCP_RST | TCP_ACK, 0, "no such service", 15);
+    ck_assert_int_eq(cli.err, -ECONNRESET);
+    ck_assert_uint_eq(stack_stats(net.a)->tcp.rx_resets, 1);
+}
+END_TEST
+
+/* ---- acknowledgements ---- */
+
+/* SHLD-19: outside a receive burst, the first full-sized segment waits for the delayed-ACK
+ * timer; the second is acknowledged at once, with the first. (The application does not
+ * read, so no window update can send the ACK instead.) */
+/* conformance: SHLD-19 */
+START_TEST(ack_every_second_full_segment)
+{
+    scripted_connect(65535);
+    cli.stalled = true;
+    uint32_t rmss = cli.tcb->rcv_mss;
+    static const uint8_t d[1460];
+    ck_assert_uint_le(rmss, sizeof(d));
+    size_t from = nsegs;
+    peer_data(d, rmss, 65535);
+    simnet_run(&net, 1000, NULL, NULL);
+    ck_assert_uint_eq(count_from(0, TCP_ACK, from), 0);
+    peer_data(d, rmss, 65535);
+    simnet_run(&net, 1000, NULL, NULL);
+    ck_assert_uint_eq(count_from(0, TCP_ACK, from), 1);
+    ck_assert_uint_eq(last_from_a(TCP_ACK)->h.ack, peer_seq);
+}
+END_TEST
+
+/* SHLD-11: R2, the time before a connection whose data is never acknowledged is given up,
+ * is at least 100 s, even at the smallest RTO (a 200 us wire: RTO 200 ms). */
+/* conformance: SHLD-11 */
+START_TEST(r2_at_least_100_seconds)
+{
+    open_connection();
+    ck_assert_uint_eq(cli.tcb->rto_us, TCP_RTO_MIN_US);
+    drop_all_from_a = true;
+    uint64_t t0 = net.now_us;
+    ck_assert_int_eq(tcp_send(cli.tcb, "hello", 5), 5);
+    ck_assert(simnet_run(&net, 600000000ull, cli_err_set, NULL));
+    ck_assert_int_eq(cli.err, -ETIMEDOUT);
+    ck_assert_uint_ge(net.now_us - t0, 100000000ull);
+}
+END_TEST
+
+/* ---- urgent data of any length ---- */
+
+/* MUST-31: 100000 bytes sent urgent: the urgent pointer of the first segments cannot
+ * reach the end of the urgent data (16 bits: it says 65535, RFC 6093 4), and moves on with
+ * each segment; the receiver is told once, marks the end exactly, and the last urgent byte
+ * goes apart as the sockets API has it. */
+/* conformance: MUST-31 */
+START_TEST(urgent_data_of_any_length)
+{
+    open_connection();
+    static struct tcp_upcalls up;
+    up = ep_up;
+    up.urgent = srv_urgent;
+    urgent_calls = 0;
+    tcp_set_upcalls(srv.tcb, &up, &srv);
+    srv.stalled = true;
+    static uint8_t d[100000];
+    fill_pattern(d, sizeof(d), 31);
+    size_t from = nsegs;
+    ck_assert_int_eq(tcp_send_urgent(cli.tcb, d, sizeof(d)), (int)sizeof(d));
+    ck_assert(simnet_run(&net, 10000000, all_acked, NULL));
+    uint32_t end = cli.tcb->iss + 1 + sizeof(d);
+    unsigned urg = 0;
+    for (size_t i = from; i < nsegs; i++) {
+        if (segs[i].side != 0 || !segs[i].len)
+            continue;
+        ck_assert(segs[i].h.flags & TCP_URG);
+        uint32_t want = end - segs[i].h.seq;
+        ck_assert_uint_eq(segs[i].h.urg_ptr, want > 65535 ? 65535 : want);
+        urg++;
+    }
+    ck_assert_uint_ge(urg, 60);
+    ck_assert_uint_eq(urgent_calls, 1);
+    uint8_t oob;
+    ck_assert_int_eq(tcp_recv_urgent(srv.tcb, &oob), 1);
+    ck_assert_uint_eq(oob, d[sizeof(d) - 1]);
+    static uint8_t got[100000];
+    size_t n = 0;
+    for (int i = 0; i < 1000 && !tcp_at_mark(srv.tcb); i++) {
+        ssize_t r = tcp_recv(srv.tcb, got + n, sizeof(got) - n);
+        ck_assert_int_gt(r, 0);
+        n += (size_t)r;
+    }
+    ck_assert_uint_eq(n, sizeof(d) - 1);
+    ck_assert(memcmp(got, d, n) == 0);
+}
+END_TEST
+
+/* ---- the ISN's secret ---- */
+
+/* MUST-9: the ISN's keyed hash cannot be computed from outside: its key is each stack's
+ * own secret, so two stacks give the same 4-tuple at the same moment unrelated ISNs. */
+/* conformance: MUST-9 */
+START_TEST(isn_key_differs_per_stack)
+{
+    uint32_t a = tcp_new_isn(net.a, SIM_IP_A, 40000, SIM_IP_B, 80) - (uint32_t)(net.a->now_us / 4);
+    uint32_t b = tcp_new_isn(net.b, SIM_IP_A, 40000, SIM_IP_B, 80) - (uint32_t)(net.b->now_us / 4);
+    ck_assert_uint_ne(a, b);
+    ck_assert_uint_ne(a, 0);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("conformance");
@@ -979,6 +1365,18 @@ int main(void)
     tcase_add_test(tc, keepalive_off_by_default_then_after_two_hours);
     tcase_add_test(tc, keepalive_detects_dead_peer);
     tcase_add_test(tc, urgent_byte_out_of_band);
+    tcase_add_test(tc, listen_beside_a_connection_in_syn_sent);
+    tcase_add_test(tc, window_is_a_32_bit_number);
+    tcase_add_test(tc, shrunk_window_sends_no_new_data);
+    tcase_add_test(tc, zero_window_held_while_probes_answered);
+    tcase_add_test(tc, data_never_held_for_ever);
+    tcase_add_test(tc, receive_window_never_shrinks);
+    tcase_add_test(tc, rst_and_urg_processed_with_zero_window);
+    tcase_add_test(tc, rst_with_data_accepted);
+    tcase_add_test(tc, ack_every_second_full_segment);
+    tcase_add_test(tc, r2_at_least_100_seconds);
+    tcase_add_test(tc, urgent_data_of_any_length);
+    tcase_add_test(tc, isn_key_differs_per_stack);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);
