@@ -3,6 +3,8 @@
 # zero-window orphans, leaves room for a new client (issue 14.5).
 #
 # tapir runs with --max-sockets 1000: its table holds 2,000 TCBs.
+#   0. a kernel client opens two hub sessions from port 40000, one after the other: the
+#      second SYN meets the first one's TIME-WAIT, and being newer ends it (RFC 6191);
 #   1. 2,100 short hub sessions (QUIT): the hub closes first, so each leaves a TIME-WAIT
 #      in tapir (60 s), more than the table holds;
 #   2. the sessions beyond the table and a new echo client all get in: each new
@@ -20,6 +22,11 @@
 need_root
 start_stack --max-sockets 1000
 wait_reachable
+step "a client reconnects from the port of its TIME-WAIT (RFC 6191)"
+# the kernel's second SYN is newer (timestamp): the TIME-WAIT gives way at once
+out=$(in_ns timeout 30 /usr/bin/python3 "$KERNEL_DIR/sessions.py" "$TAPIR_IP" 7000 2 QUIT 40000) ||
+    fail "sessions.py from port 40000 failed: $out"
+expect_eq "hub sessions from port 40000" "done 2" "$out"
 step "2,100 hub sessions that end in TIME-WAIT"
 out=$(in_ns timeout 100 /usr/bin/python3 "$KERNEL_DIR/sessions.py" "$TAPIR_IP" 7000 2100 QUIT) ||
     fail "sessions.py failed: $out"
@@ -53,6 +60,8 @@ expect_ge "TIME-WAITs ended early for new connections" 1 \
 expect_ge "orphans aborted for new connections" 1 \
     "$(tcp_stat "orphaned connections aborted \(table full, or window shut too long\)")"
 expect_ge "zero-window probes (the orphans' windows were shut)" 1000 "$(tcp_stat "zero-window probes sent")"
+expect_eq "TIME-WAITs ended by a newer SYN (the second session from port 40000)" 1 \
+    "$(tcp_stat "TIME-WAITs ended by a newer SYN for the same 4-tuple \(RFC 6191\)")"
 expect_eq "connections refused for the TCB limit" 0 "$(tcp_stat "connections refused: TCB limit reached")"
 note "ACKs to a listener, no cookie: $(tcp_stat "ACKs to a listener that were no SYN cookie of ours"), accept queue full: $(tcp_stat "handshake ACKs dropped: accept queue full")"
 pass
