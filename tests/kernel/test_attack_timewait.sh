@@ -14,6 +14,7 @@
 #      orphan whose peer answers every zero-window probe with a zero window. They take the
 #      TIME-WAITs' places, then fill the table (the oldest orphan is aborted with a RST);
 #   4. with the 2,000 peers still holding on, a new echo client is served at once.
+# conformance: SHLD-4
 # (Before: every SYN past the limit was dropped until the TIME-WAITs expired, and 2,048
 # orphans locked every new client out for minutes.)
 . "$(dirname "$0")/lib.sh"
