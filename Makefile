@@ -166,7 +166,7 @@ FUZZ_SECONDS ?= 60
 FUZZ_SRC := tests/fuzz/fuzz_frame.c $(wildcard stack/*.c) tap/wire.c tap/impair.c
 build-fuzz/fuzz_frame: $(FUZZ_SRC)
 	@mkdir -p $(dir $@)
-	clang -g -O1 -fsanitize=fuzzer,address,undefined -Istack $(FUZZ_SRC) -o $@
+	clang -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined -Istack $(FUZZ_SRC) -o $@
 
 fuzz: tools-test build-fuzz/fuzz_frame
 	@scratch=$$(mktemp -d); \

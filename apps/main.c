@@ -34,7 +34,7 @@ static const char usage[] =
     "       tapir [OPTIONS] run PROGRAM [ARGS...]\n"
     "       tapir sim [SCENARIO] [--seed N] [--loss PCT] [--drop N,...] [--trace LAYERS]\n"
     "                 [--pcap FILE] [--stats] [--html FILE] [--no-sack] [--no-timestamps]\n"
-    "                 [--no-tlp] | --list\n"
+    "                 [--no-tlp] [--no-rack] | --list\n"
     "options: --tap NAME (tap0)  --ip ADDR/PREFIX (10.0.0.2/24)  --gw ADDR (again: a\n"
     "         backup default gateway, up to 4; the next takes over when one dies)\n"
     "         --mac MAC (02:00:00:00:00:02)  --trace LAYERS "
@@ -42,7 +42,7 @@ static const char usage[] =
     "         --pcap FILE  --stats  --echo PORT (7)  --discard PORT (9)  --hub PORT (7000)\n"
     "         --html FILE (at exit, pictures of the run in one HTML page)\n"
     "         --offload on|off (on: TCP segmentation and checksum offload on the TAP device)\n"
-    "         --no-sack  --no-timestamps  --no-tlp (TCP loss recovery without them)\n"
+    "         --no-sack  --no-timestamps  --no-tlp  --no-rack (TCP loss recovery without them)\n"
     "         --max-sockets N  sockets open at once (1024); memory follows use\n"
     "         --impair SPEC  a bad link, seeded: SPEC is a comma list of loss=P%,\n"
     "                dup=P%, reorder=P%, corrupt=P%, delay=Nms, seed=N; in: or out: before\n"
@@ -153,6 +153,7 @@ static const struct option longopts[] = {
     {"no-sack", no_argument, 0, 'K'},
     {"no-timestamps", no_argument, 0, 'M'},
     {"no-tlp", no_argument, 0, 'L'},
+    {"no-rack", no_argument, 0, 'R'},
     {"max-sockets", required_argument, 0, 'X'},
     {"help", no_argument, 0, 'h'},
     {0, 0, 0, 0},
@@ -219,6 +220,9 @@ static int parse_options(int argc, char **argv, struct options *o)
             break;
         case 'L':
             o->cfg.tcp_tlp = false;
+            break;
+        case 'R':
+            o->cfg.tcp_rack = false;
             break;
         case 'X': {
             char *end;

@@ -49,7 +49,7 @@ struct sim {
     const char *pcap;      /* --pcap FILE: what A's interface sees */
     bool stats;            /* --stats: both stacks' counters at the end, on stderr */
     uint64_t drop;         /* --drop: loss drops A's data segments with these numbers (bit n-1) */
-    bool no_sack, no_timestamps, no_tlp; /* --no-sack, --no-timestamps, --no-tlp */
+    bool no_sack, no_timestamps, no_tlp, no_rack; /* --no-sack ... --no-rack */
     FILE *out;             /* stdout: trace lines and the scenario's own lines */
     struct html_rec *html; /* --html FILE, or NULL */
     /* The wire's counters when the scenario's story ended (see story_over), if it did
@@ -88,6 +88,7 @@ static void sim_config(const struct sim *sim, struct stack_config *cfg, int side
     cfg->tcp_sack = !sim->no_sack;
     cfg->tcp_timestamps = !sim->no_timestamps;
     cfg->tcp_tlp = !sim->no_tlp;
+    cfg->tcp_rack = !sim->no_rack;
 }
 
 /* Run both stacks for at most for_us of simulated time, or until done(ctx) (if given).
@@ -695,6 +696,10 @@ static const char *resend_reason(struct watch *w)
         w->why = "retransmission timeout (RFC 6298 5)";
     else if (a->tlp_probes > w->seen.tlp_probes)
         w->why = "tail loss probe (RFC 8985 7)";
+    else if (a->rack_lost_retransmits > w->seen.rack_lost_retransmits)
+        w->why = "RACK: its retransmission was lost too (RFC 8985 6)";
+    else if (a->rack_first > w->seen.rack_first)
+        w->why = "RACK: sent before a segment that arrived (RFC 8985 6)";
     else if (a->sack_recoveries > w->seen.sack_recoveries)
         w->why = "SACK recovery: the scoreboard shows it lost (RFC 6675)";
     else if (a->fast_retransmits > w->seen.fast_retransmits)
@@ -1271,7 +1276,7 @@ static void list_scenarios(FILE *out)
 static const char sim_usage[] =
     "usage: tapir sim [SCENARIO] [--seed N] [--loss PCT] [--drop N,...] [--trace LAYERS]\n"
     "                 [--trace-absolute] [--pcap FILE] [--stats] [--html FILE] [--no-sack]\n"
-    "                 [--no-timestamps] [--no-tlp]\n"
+    "                 [--no-timestamps] [--no-tlp] [--no-rack]\n"
     "       tapir sim --list\n"
     "Two stacks, A (10.0.0.1) and B (10.0.0.2), over a simulated wire on a fake clock.\n"
     "The trace goes to stdout (arp, ping: all layers; the TCP scenarios: tcp and link;\n"
@@ -1280,7 +1285,7 @@ static const char sim_usage[] =
     "--pcap FILE captures what A's interface sees (open it in Wireshark); --stats prints\n"
     "both stacks' counters on stderr at the end; --html FILE draws the run in one page.\n"
     "--drop: the data segments of A that `loss` drops (default 3). --no-sack, --no-timestamps,\n"
-    "--no-tlp: both stacks without that TCP option or mechanism, to compare.\n"
+    "--no-tlp, --no-rack: both stacks without that TCP option or mechanism, to compare.\n"
     "Default: scenario " DEFAULT_SCENARIO ", --seed 1, --loss 0.\n";
 
 static int sim_fail(const char *what, const char *arg)
@@ -1381,6 +1386,8 @@ int sim_main(int argc, char **argv)
             sim.no_timestamps = true;
         } else if (!strcmp(argv[i], "--no-tlp")) {
             sim.no_tlp = true;
+        } else if (!strcmp(argv[i], "--no-rack")) {
+            sim.no_rack = true;
         } else if (!strcmp(argv[i], "--trace-absolute")) {
             sim.absolute = true;
         } else if (!strcmp(argv[i], "--stats")) {
@@ -1424,10 +1431,11 @@ int sim_main(int argc, char **argv)
      * order even when stdout is a pipe. */
     setvbuf(stdout, NULL, _IOLBF, 0);
     fprintf(sim.out,
-            "# tapir sim %s: seed %" PRIu32 ", loss %u%%%s%s%s; A 10.0.0.1 02:00:00:00:00:01, "
+            "# tapir sim %s: seed %" PRIu32 ", loss %u%%%s%s%s%s; A 10.0.0.1 02:00:00:00:00:01, "
             "B 10.0.0.2 02:00:00:00:00:02\n",
             sc->name, sim.seed, sim.loss, sim.no_sack ? ", no SACK" : "",
-            sim.no_timestamps ? ", no timestamps" : "", sim.no_tlp ? ", no TLP" : "");
+            sim.no_timestamps ? ", no timestamps" : "", sim.no_tlp ? ", no TLP" : "",
+            sim.no_rack ? ", no RACK" : "");
     err = sim_open(&sim);
     if (err < 0) {
         if (err == -ENOMEM)

@@ -56,6 +56,7 @@ void stack_config_init(struct stack_config *c)
     c->tcp_sack = true;
     c->tcp_timestamps = true;
     c->tcp_tlp = true;
+    c->tcp_rack = true;
 }
 
 uint32_t stack_random(struct stack *stack)

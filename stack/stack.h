@@ -73,6 +73,7 @@ struct stack_config {
     bool tcp_sack;            /* offer and accept SACK, RFC 2018 (on) */
     bool tcp_timestamps;      /* offer and accept timestamps, RFC 7323 (on) */
     bool tcp_tlp;             /* tail loss probes, RFC 8985 7 (on) */
+    bool tcp_rack;            /* RACK time-based loss detection, RFC 8985 6 (on) */
 };
 
 /* Fill in the defaults above (10.0.0.2/24, 02:00:00:00:00:02, MTU 1500, ...). */

@@ -135,6 +135,7 @@
     X(syncookies_failed, "ACKs to a listener that were no SYN cookie of ours")                     \
     X(tcb_limit, "connections refused: TCB limit reached")                                         \
     X(tw_recycled, "TIME-WAITs ended early: the TCB table was full")                               \
+    X(tw_reopened, "TIME-WAITs ended by a newer SYN for the same 4-tuple (RFC 6191)")              \
     X(orphans_aborted, "orphaned connections aborted (table full, or window shut too long)")       \
     X(tx_segments, "segments sent")                                                                \
     X(tx_tso_frames, "of which large frames the link cut into segments (TSO)")                     \
@@ -147,6 +148,10 @@
     X(tx_dsacks, "D-SACK blocks sent for a duplicate segment")                                     \
     X(limited_transmits, "new segments sent on the 1st/2nd duplicate ACK (RFC 3042)")              \
     X(tlp_probes, "tail loss probes sent (RFC 8985)")                                              \
+    X(rack_lost, "segments RACK found lost by their send time (RFC 8985)")                        \
+    X(rack_lost_retransmits, "of which retransmissions, lost again")                               \
+    X(rack_first, "losses RACK found before the duplicate-ACK rule did")                           \
+    X(rescue_retransmits, "rescue retransmissions (RFC 6675 NextSeg rule 4)")                      \
     X(rx_paws_drops, "segments dropped by PAWS: an old timestamp (RFC 7323 5)")                    \
     X(timeouts, "retransmission timeouts")                                                         \
     X(conn_timeouts, "connections given up after too many retransmissions")                        \

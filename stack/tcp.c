@@ -225,12 +225,13 @@ void tcp_trace_flush(struct stack *stack)
 
 /* ---- finding TCBs: a hash of the 4-tuple, plus a short list of listeners ---- */
 
-static unsigned bucket_of(uint32_t lip, uint16_t lport, uint32_t rip, uint16_t rport)
+static unsigned bucket_of(const struct tcp_state *ts, uint32_t lip, uint16_t lport, uint32_t rip,
+                          uint16_t rport)
 {
     uint32_t h = (rip ^ lip) * 0x9e3779b1u;
     h ^= ((uint32_t)rport << 16 | lport) * 0x85ebca6bu;
     h ^= h >> 15;
-    return (h * 0x2545f491u) >> (32 - TCP_HASH_BITS);
+    return (h * 0x2545f491u) >> (32 - ts->hash_bits);
 }
 
 void tcp_hash(struct tcb *tcb)
@@ -243,7 +244,7 @@ void tcp_hash(struct tcb *tcb)
     if (tcb->in_listeners)
         head = &ts->listeners;
     else
-        head = &ts->buckets[bucket_of(tcb->local_ip, tcb->local_port, tcb->remote_ip,
+        head = &ts->buckets[bucket_of(ts, tcb->local_ip, tcb->local_port, tcb->remote_ip,
                                       tcb->remote_port)];
     tcb->hash_next = *head;
     *head = tcb;
@@ -257,7 +258,7 @@ static void unhash(struct tcb *tcb)
         return;
     struct tcb **pp = &ts->listeners;
     if (!tcb->in_listeners)
-        pp = &ts->buckets[bucket_of(tcb->local_ip, tcb->local_port, tcb->remote_ip,
+        pp = &ts->buckets[bucket_of(ts, tcb->local_ip, tcb->local_port, tcb->remote_ip,
                                     tcb->remote_port)];
     for (; *pp; pp = &(*pp)->hash_next)
         if (*pp == tcb) {
@@ -271,7 +272,7 @@ static void unhash(struct tcb *tcb)
 struct tcb *tcp_lookup(struct stack *stack, uint32_t lip, uint16_t lport, uint32_t rip,
                        uint16_t rport)
 {
-    struct tcb *t = stack->tcp->buckets[bucket_of(lip, lport, rip, rport)];
+    struct tcb *t = stack->tcp->buckets[bucket_of(stack->tcp, lip, lport, rip, rport)];
     for (; t; t = t->hash_next)
         if (t->local_port == lport && t->remote_port == rport && t->remote_ip == rip &&
             t->local_ip == lip)
@@ -462,6 +463,7 @@ static void tcb_free(struct tcb *tcb)
     tcp_ring_release(tcb, &tcb->snd);
     tcp_ring_release(tcb, &tcb->rcv);
     free(tcb->ooo);
+    tcp_rack_free(tcb);
     free(tcb);
 }
 
@@ -682,11 +684,26 @@ void tcp_burst_end(struct stack *stack)
 
 /* ---- start and stop ---- */
 
+/* Bits for about one bucket per TCB the table may hold (see TCP_HASH_MIN_BITS). */
+static unsigned hash_bits_for(const struct stack *stack)
+{
+    unsigned bits = TCP_HASH_MIN_BITS;
+    while (bits < TCP_HASH_MAX_BITS && (1ul << bits) < (unsigned long)tcb_limit(stack))
+        bits++;
+    return bits;
+}
+
 int tcp_init(struct stack *stack)
 {
     struct tcp_state *ts = calloc(1, sizeof(*ts));
     if (!ts)
         return -ENOMEM;
+    ts->hash_bits = hash_bits_for(stack);
+    ts->buckets = calloc(1ul << ts->hash_bits, sizeof(*ts->buckets));
+    if (!ts->buckets) {
+        free(ts);
+        return -ENOMEM;
+    }
     /* RFC 6528: the key must be secret, or ISNs can be predicted. A real run passes
      * 128 random bits; tests leave it zero and get a key from their seed instead. */
     ts->isn_key[0] = stack->cfg.isn_secret[0];
@@ -707,6 +724,7 @@ void tcp_fini(struct stack *stack)
         return;
     while (ts->all)
         tcb_free(ts->all);
+    free(ts->buckets);
     free(ts);
     stack->tcp = NULL;
 }

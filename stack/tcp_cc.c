@@ -126,11 +126,13 @@ static void enter_recovery(struct tcb *tcb)
 
 /* Is this a loss worth a fast retransmit? Three duplicates, or (SACK) the scoreboard says
  * the first unacknowledged byte is lost; and RFC 6582 3.2 step 2: only a loss newer than
- * the last recovery or timeout (recover_set keeps the comparison from going stale). */
+ * the last recovery or timeout (recover_set keeps the comparison from going stale). The
+ * RFC's "recover" is the highest sequence number sent, ours is SND.MAX, one beyond: an ACK
+ * "covers more than recover" once it reaches ours. */
 static bool loss_detected(const struct tcb *tcb)
 {
     bool lost = tcb->dupacks == 3 || (tcb->sack_ok && tcp_sack_is_lost(tcb, tcb->snd_una));
-    return lost && !(tcb->recover_set && !seq_gt(tcb->snd_una, tcb->recover));
+    return lost && !(tcb->recover_set && seq_lt(tcb->snd_una, tcb->recover));
 }
 
 /* A duplicate ACK, as RFC 5681 section 2 defines it (tcp_input checked); with SACK, as

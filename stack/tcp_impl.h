@@ -103,6 +103,35 @@ struct seq_range {
 };
 
 #define TCP_SACK_SCOREBOARD 32 /* ranges the scoreboard remembers (more: forgotten, resent) */
+#define TCP_RACK_SEGS       64 /* send times RACK remembers (more: the newest absorbs them) */
+
+/* RACK (tcp_rack.c): when a piece of the sequence space last went out. The records cover
+ * [SND.UNA, SND.MAX) in order; what one burst sent at one moment shares a record. */
+struct rack_seg {
+    uint32_t start, end;
+    uint64_t xmit_us; /* Segment.xmit_ts (RFC 8985 6.1) */
+    uint32_t order;   /* transmissions of this connection before it: orders equal times */
+    uint8_t flags;    /* RACK_RXT | RACK_SACKED | RACK_LOST */
+};
+
+/* RACK's variables (RFC 8985 6.1); the names follow the RFC. */
+struct rack_state {
+    struct rack_seg *segs; /* TCP_RACK_SEGS of them while data is in flight, else NULL */
+    unsigned n_segs;
+    bool valid;          /* a segment was delivered: xmit_us and end_seq mean something */
+    uint64_t xmit_us;    /* RACK.xmit_ts: send time of the most recently sent delivered one */
+    uint32_t order;      /* its transmission number */
+    uint32_t end_seq;    /* RACK.end_seq: its end */
+    uint32_t sends;      /* transmissions so far: the next record's order */
+    uint32_t rtt_us;     /* RACK.rtt: its round trip */
+    uint32_t min_rtt_us; /* RACK.min_RTT (0: no sample yet) */
+    uint32_t fack;       /* RACK.fack: the highest end delivered */
+    bool reordering_seen;
+    unsigned reo_wnd_mult, reo_wnd_persist;
+    bool dsack_round_set;
+    uint32_t dsack_round;
+    bool was_recovering; /* in fast recovery at the previous ACK */
+};
 
 /* The Transmission Control Block (RFC 9293 3.3.1). Variable names follow the RFC. */
 struct tcb {
@@ -206,7 +235,11 @@ struct tcb {
     struct seq_range sacked[TCP_SACK_SCOREBOARD];
     unsigned n_sacked;
     uint32_t high_rxt;   /* HighRxt: the highest byte resent in this recovery + 1 */
-    uint32_t lost_below; /* RFC 8985: unSACKed bytes below this are lost (the probe got there) */
+    uint32_t lost_below; /* RFC 8985: unSACKed bytes below this are lost (RACK, or the probe) */
+    bool rescue_set;     /* RFC 6675 4 NextSeg (4): one rescue retransmission per recovery */
+    uint32_t rescue_rxt; /* RescueRxt */
+
+    struct rack_state rack; /* time-based loss detection (tcp_rack.c) */
 
     /* the tail loss probe (tcp_tlp.c) */
     bool tlp_out;          /* a probe is out: no second one for the same tail */
@@ -219,6 +252,7 @@ struct tcb {
     struct timer delack_timer;  /* delayed ACK */
     struct timer wait_timer;    /* TIME-WAIT 2*MSL, and FIN-WAIT-2 of a closed socket */
     struct timer tlp_timer;     /* tail loss probe (RFC 8985 7) */
+    struct timer rack_timer;    /* RACK reordering timer (RFC 8985 6.2 step 5) */
 
     /* what the application set for this connection (tcp_keepalive.c) */
     uint8_t ip_ttl, ip_tos; /* IP header fields of our segments; TTL 0: the stack's */
@@ -239,11 +273,15 @@ struct tcb {
     uint32_t urg_mark;
 };
 
-#define TCP_HASH_BITS 12
-#define TCP_HASH_SIZE (1u << TCP_HASH_BITS)
+/* The 4-tuple hash has about one bucket per TCB the table may hold (2 x max_sockets,
+ * rounded up to a power of two, 16 to 2^20), so a lookup walks a chain of one or two
+ * however many connections are open: 2,048 buckets (16 KiB) by default. */
+#define TCP_HASH_MIN_BITS 4
+#define TCP_HASH_MAX_BITS 20
 
 struct tcp_state {
-    struct tcb *buckets[TCP_HASH_SIZE]; /* synchronized connections by 4-tuple */
+    struct tcb **buckets; /* synchronized connections by 4-tuple */
+    unsigned hash_bits;   /* 1 << hash_bits buckets */
     struct tcb *listeners;
     struct tcb *all;
     unsigned count;
@@ -394,6 +432,21 @@ bool tcp_sack_recovery_output(struct tcb *tcb);
 void tcp_tlp_arm(struct tcb *tcb);
 void tcp_tlp_fire(struct stack *stack, void *arg);
 void tcp_tlp_on_ack(struct tcb *tcb, const struct tcp_opts *o);
+
+/* tcp_rack.c */
+void tcp_rack_init(struct tcb *tcb);
+void tcp_rack_free(struct tcb *tcb);
+bool tcp_rack_enabled(const struct tcb *tcb);
+/* Segment [seq, end) went out now (new, or resent when below SND.MAX). */
+void tcp_rack_sent(struct tcb *tcb, uint32_t seq, uint32_t end);
+/* An ACK was processed (SND.UNA moved, the scoreboard updated): RFC 8985 6.2 steps 1-5.
+ * True if RACK found something lost. */
+bool tcp_rack_on_ack(struct tcb *tcb, const struct tcp_opts *o);
+void tcp_rack_fire(struct stack *stack, void *arg);
+/* A retransmission RACK found lost (RFC 8985 6.2): the first one, to resend again. */
+bool tcp_rack_lost_retransmission(const struct tcb *tcb, uint32_t *seq, uint32_t *len);
+/* Bytes of retransmissions RACK found lost: no longer in flight (pipe). */
+uint32_t tcp_rack_lost_retransmitted_bytes(const struct tcb *tcb);
 
 /* tcp_input.c */
 void tcp_error(struct stack *stack, const struct ip_error *err);

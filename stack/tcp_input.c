@@ -105,6 +105,41 @@ static void closed_input(struct stack *stack, const struct seg *s)
         tcp_send_reset(stack, s->dst, s->src, s->h.dport, s->h.sport, 0, s->seq + seg_len(s), true);
 }
 
+/* ---- TIME-WAIT: a new SYN for the same 4-tuple (RFC 9293 3.6.1, RFC 6191) ----
+ * A client that reconnects from the port it just used finds our side of the old
+ * connection in TIME-WAIT (we closed first). RFC 9293 3.6.1 (RFC 1122 4.2.2.13) lets the
+ * new SYN end the TIME-WAIT if its sequence number lies beyond everything the old
+ * connection sent; RFC 6191 (SHLD-4) uses the timestamps instead, when the old connection
+ * had them: a SYN whose TSval is newer than TS.Recent cannot be an old duplicate, even
+ * if the client's ISN happens to be lower. Any other SYN meets the TIME-WAIT as before.
+ * Linux does the same (tcp_timewait_state_process). */
+static bool syn_may_reopen(const struct tcb *tcb, const struct seg *s)
+{
+    if (!s->syn || (s->h.flags & (TCP_ACK | TCP_RST)))
+        return false;
+    if (tcb->owner != OWNER_TCP || tcb->busy)
+        return false; /* its socket is still open: the application has not let go */
+    bool seq_newer = seq_leq(tcb->rcv_nxt, s->seq); /* beyond the old FIN */
+    if (tcb->ts_ok && tcb->stack->cfg.tcp_timestamps && s->h.opts.has_timestamp) {
+        int32_t age = (int32_t)(s->h.opts.ts_val - tcb->ts_recent);
+        return age > 0 || (age == 0 && seq_newer); /* RFC 6191 2 */
+    }
+    return seq_newer;
+}
+
+/* End the TIME-WAIT: the SYN goes on to the listener, as for a new 4-tuple. */
+static void end_time_wait(struct tcb *tcb)
+{
+    struct stack *stack = tcb->stack;
+    char a[16];
+    stack->stats.tcp.tw_reopened++;
+    trace(stack, TRACE_TCP, "SYN from %s:%u newer than its TIME-WAIT (RFC 6191): reopened",
+          ip_str(tcb->remote_ip, a), tcb->remote_port);
+    tcb_hold(tcb);
+    tcp_set_state(tcb, TCP_CLOSED);
+    tcb_release(tcb); /* frees it */
+}
+
 /* ---- 3.10.7.2 LISTEN ---- */
 static void synchronized_input(struct tcb *tcb, struct seg *s);
 
@@ -500,12 +535,13 @@ static void ack_in_established(struct tcb *tcb, const struct seg *s)
     if (new_data)
         ack_new_data(tcb, s);
     uint32_t newly_sacked = tcp_sack_update(tcb, &s->h.opts);
+    bool rack_lost = tcp_rack_on_ack(tcb, &s->h.opts);
     tcp_tlp_on_ack(tcb, &s->h.opts);
     bool dup = !new_data && is_duplicate_ack(tcb, s, newly_sacked);
     update_send_window(tcb, s);
     if (dup)
         tcp_cc_on_dupack(tcb);
-    else if (newly_sacked)
+    else if (newly_sacked || rack_lost)
         tcp_cc_on_sack(tcb);
 }
 
@@ -781,6 +817,10 @@ void tcp_input(struct stack *stack, struct pkb *pkb)
     s.fin = (s.h.flags & TCP_FIN) != 0;
 
     struct tcb *tcb = tcp_lookup(stack, s.dst, s.h.dport, s.src, s.h.sport);
+    if (tcb && tcb->state == TCP_TIME_WAIT && syn_may_reopen(tcb, &s)) {
+        end_time_wait(tcb);
+        tcb = NULL;
+    }
     if (!tcb)
         tcb = tcp_lookup_listener(stack, s.dst, s.h.dport);
 

@@ -143,6 +143,8 @@ static void xmit(struct tcb *tcb, uint32_t seq, uint8_t flags, uint32_t len)
     tcp_build(&h, p);
     if (len)
         ring_read_at(&tcb->snd, seq - tcb->snd_base, p + hlen, len);
+    if ((len || (flags & TCP_FIN)) && !(flags & (TCP_SYN | TCP_RST)))
+        tcp_rack_sent(tcb, seq, seq + len + ((flags & TCP_FIN) ? 1 : 0));
     tcp_set_checksum(p, hlen + len, tcb->local_ip, tcb->remote_ip);
     if (len > tcb->smss) { /* TSO: the link cuts it into segments of SMSS */
         pkb->tso_mss = tcb->smss;
@@ -544,6 +546,7 @@ void tcp_enter_time_wait(struct tcb *tcb)
     timer_cancel(stack, &tcb->rtx_timer);
     timer_cancel(stack, &tcb->persist_timer);
     timer_cancel(stack, &tcb->tlp_timer);
+    timer_cancel(stack, &tcb->rack_timer);
     timer_arm(stack, &tcb->wait_timer, 2ull * stack->cfg.tcp_msl_ms * 1000);
     /* LAB close: end */
 }
@@ -685,6 +688,7 @@ void tcp_timers_init(struct tcb *tcb)
     timer_init(&tcb->delack_timer, delack_fire, tcb);
     timer_init(&tcb->wait_timer, wait_fire, tcb);
     timer_init(&tcb->tlp_timer, tcp_tlp_fire, tcb);
+    tcp_rack_init(tcb);
     tcp_keepalive_init(tcb);
 }
 
@@ -700,5 +704,6 @@ void tcp_timers_cancel(struct tcb *tcb)
     timer_cancel(tcb->stack, &tcb->delack_timer);
     timer_cancel(tcb->stack, &tcb->wait_timer);
     timer_cancel(tcb->stack, &tcb->tlp_timer);
+    timer_cancel(tcb->stack, &tcb->rack_timer);
     timer_cancel(tcb->stack, &tcb->ka_timer);
 }

@@ -19,7 +19,10 @@
  *   pipe         the bytes still in the network: neither SACKed nor lost, plus the lost
  *                ones already resent.
  *   NextSeg()    what to send while pipe < cwnd: the first lost hole not yet resent, else
- *                new data, else a hole below SACKed data.
+ *                new data, else a hole below SACKed data, else (once per recovery, and
+ *                only without RACK) the last unSACKed segment: the "rescue" retransmission.
+ * RACK (tcp_rack.c) adds losses found by time: it moves the lost boundary, and hands
+ * back retransmissions that were lost again.
  * tcp_cc.c decides when recovery starts and ends; tcp_sack_recovery_output() is its
  * sending loop (RFC 6675 5, step C).
  */
@@ -264,12 +267,16 @@ static uint32_t unsacked_between(const struct tcb *tcb, uint32_t from, uint32_t 
 }
 
 /* RFC 6675 4 SetPipe(): every unSACKed byte that is not lost counts once, and every
- * unSACKed byte resent (below HighRxt) counts once more. */
+ * unSACKed byte resent (below HighRxt) counts once more, unless RACK found that
+ * retransmission lost too (tcp_rack.c). */
 uint32_t tcp_sack_pipe(const struct tcb *tcb)
 {
     uint32_t lost = lost_boundary(tcb);
     uint32_t rxt = seq_gt(tcb->high_rxt, tcb->snd_una) ? tcb->high_rxt : tcb->snd_una;
-    return unsacked_between(tcb, lost, tcb->snd_max) + unsacked_between(tcb, tcb->snd_una, rxt);
+    uint32_t pipe =
+        unsacked_between(tcb, lost, tcb->snd_max) + unsacked_between(tcb, tcb->snd_una, rxt);
+    uint32_t gone = tcp_rack_lost_retransmitted_bytes(tcb);
+    return pipe > gone ? pipe - gone : 0;
 }
 
 /* If seq lies in a SACKed range, move it to the range's end; *room gets the bytes from there
@@ -305,8 +312,37 @@ bool tcp_sack_next_hole(const struct tcb *tcb, uint32_t *seq, uint32_t *len, boo
     return true;
 }
 
+/* RFC 6675 4 NextSeg() rule (4), the rescue retransmission: once per recovery, when
+ * nothing else may go, the segment holding the highest unSACKed byte (the tail of the
+ * flight may be lost, and no SACK above it will ever say so). *len: the bytes to it. */
+static bool rescue_segment(const struct tcb *tcb, uint32_t *seq, uint32_t *len)
+{
+    /* With RACK, as in Linux, no rescue: at the end of the data it resends a tail that is
+     * usually still in flight, in nearly every recovery. A lost tail is left to RACK (when
+     * anything sent after it arrives) or to the RTO. */
+    if (tcp_rack_enabled(tcb))
+        return false;
+    if (tcb->rescue_set && !seq_gt(tcb->snd_una, tcb->rescue_rxt))
+        return false;
+    uint32_t top = tcb->snd_max, low = tcb->snd_una;
+    unsigned n = tcb->n_sacked;
+    if (n && tcb->sacked[n - 1].end == top)
+        top = tcb->sacked[--n].start;
+    if (n)
+        low = tcb->sacked[n - 1].end;
+    if (!seq_lt(low, top))
+        return false;
+    uint32_t fin = tcb->fin_queued && seq_between(low, tcp_fin_seq(tcb), top - 1) ? 1 : 0;
+    uint32_t data = top - fin - low;
+    uint32_t take = data < tcb->smss ? data : tcb->smss;
+    *seq = top - fin - take;
+    *len = take + fin;
+    return true;
+}
+
 /* RFC 6675 5 step (C): while cwnd - pipe >= 1 SMSS, send what NextSeg() picks. Returns
- * whether anything went. */
+ * whether anything went. RACK (tcp_rack.c) adds a rule before the first: a retransmission
+ * found lost again goes before anything else. */
 bool tcp_sack_recovery_output(struct tcb *tcb)
 {
     struct stack *stack = tcb->stack;
@@ -316,18 +352,30 @@ bool tcp_sack_recovery_output(struct tcb *tcb)
         if (tcp_sack_pipe(tcb) + tcb->smss > tcb->cwnd)
             break;
         uint32_t seq, len, n = 0;
-        if (tcp_sack_next_hole(tcb, &seq, &len, true)) {
+        if (tcp_rack_lost_retransmission(tcb, &seq, &len)) {
+            n = tcp_retransmit_at(tcb, seq, len, "RACK: a retransmission was lost too");
+        } else if (tcp_sack_next_hole(tcb, &seq, &len, true)) {
             n = tcp_retransmit_at(tcb, seq, len, "SACK recovery: a hole the scoreboard shows lost");
         } else if (tcp_send_new_segment(tcb)) {
             sent = true;
             continue;
         } else if (tcp_sack_next_hole(tcb, &seq, &len, false)) {
             n = tcp_retransmit_at(tcb, seq, len, "SACK recovery: a hole below SACKed data");
+        } else if (rescue_segment(tcb, &seq, &len)) {
+            n = tcp_retransmit_at(tcb, seq, len, "SACK recovery: rescue retransmission (RFC 6675)");
+            if (n) { /* HighRxt stays: the rescue is outside the scoreboard's order */
+                tcb->rescue_set = true;
+                tcb->rescue_rxt = tcb->recover;
+                stack->stats.tcp.rescue_retransmits++;
+                sent = true;
+            }
+            break;
         }
         if (n == 0)
             break;
         stack->stats.tcp.sack_retransmits++;
-        tcb->high_rxt = seq + n;
+        if (seq_gt(seq + n, tcb->high_rxt))
+            tcb->high_rxt = seq + n;
         sent = true;
     }
     return sent;

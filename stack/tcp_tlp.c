@@ -6,8 +6,9 @@
  * goes after about two round trips of silence instead (the PTO): one segment, new data if
  * the window allows, else the last segment again. If that segment was the only one lost,
  * the probe repaired it; otherwise its ACK carries a SACK block for it, and everything
- * sent before it and still unacknowledged is lost (RFC 8985's time-based rule, reduced to
- * the probe): fast recovery resends it at once.
+ * sent before it and still unacknowledged is lost: RACK (tcp_rack.c) concludes that from
+ * the probe's send time, and fast recovery resends it at once. With RACK switched off
+ * (--no-rack), this file applies the same rule to the probe alone.
  */
 #include "tcp_impl.h"
 
@@ -27,7 +28,10 @@ static uint32_t probe_timeout(const struct tcb *tcb)
 
 /* After new data went out or new data was acknowledged (RFC 8985 7.2): (re)start the PTO
  * timer while data is outstanding, no recovery or backed-off timeout is under way, and no
- * probe is out already. A PTO later than the RTO is left to the RTO. */
+ * probe is out already. A PTO later than the RTO takes the RTO's place (RFC 8985 7.2, as
+ * Linux does): the probe goes just before the RTO would, and the RTO restarts after it. A
+ * lone last segment (its PTO has the delayed-ACK allowance) is then probed, not timed out,
+ * and a repaired loss halves cwnd instead of collapsing it to one segment. */
 void tcp_tlp_arm(struct tcb *tcb)
 {
     struct stack *stack = tcb->stack;
@@ -36,11 +40,18 @@ void tcp_tlp_arm(struct tcb *tcb)
         timer_cancel(stack, &tcb->tlp_timer);
         return;
     }
-    uint32_t pto = probe_timeout(tcb);
-    if (pto >= tcb->rto_us)
-        timer_cancel(stack, &tcb->tlp_timer);
-    else
-        timer_arm(stack, &tcb->tlp_timer, pto);
+    uint64_t pto = probe_timeout(tcb);
+    if (timer_armed(&tcb->rtx_timer)) {
+        uint64_t rto_at = tcb->rtx_timer.when_us;
+        uint64_t left = rto_at > stack->now_us ? rto_at - stack->now_us : 0;
+        if (left <= 1) {
+            timer_cancel(stack, &tcb->tlp_timer);
+            return;
+        }
+        if (pto >= left)
+            pto = left - 1; /* timers due at once fire in arming order: be first */
+    }
+    timer_arm(stack, &tcb->tlp_timer, pto);
 }
 
 /* Nothing new may go: the last segment again. Segments were cut at SMSS from the first
@@ -93,7 +104,11 @@ void tcp_tlp_on_ack(struct tcb *tcb, const struct tcp_opts *o)
         return;
     }
     /* The probe arrived (the peer SACKed it) and what was sent before it did not: lost.
-     * The scoreboard counts every hole below the probe as lost from now on. */
+     * RACK (tcp_rack.c) sees that itself: the probe is the most recently sent segment
+     * delivered. Without RACK, the scoreboard counts every hole below the probe as lost
+     * from now on: RACK's rule reduced to the probe. */
+    if (tcp_rack_enabled(tcb))
+        return;
     if (tcp_sack_holds(tcb, tcb->tlp_seq) && seq_gt(tcb->tlp_seq, tcb->lost_below)) {
         tcb->lost_below = tcb->tlp_seq;
         tcp_cc_on_sack(tcb);

@@ -14,6 +14,8 @@
 # of non-SYN TCP frames in each direction (an nftables `numgen random` rule on the same
 # hooks, since this kernel has no sch_netem); LOSSY_MB (5) MiB per transfer, LOSSY_ROUNDS
 # (3) rounds with Linux and tapir interleaved, medians. LOSSY_ROUNDS=0 skips them.
+# LOSSY_COMPARE="--no-rack" (any tapir options) adds, in the same rounds, tapir run with
+# those options: rows to compare a mechanism on and off under the same load.
 set -u
 TAPIR=$(realpath "$1")
 BT=$(realpath "$2")
@@ -164,11 +166,33 @@ lossy() {
 }
 secs() { awk -v m="$1" -v mb="$LOSSY_MB" 'BEGIN { if (m == "" || m == 0) print ""; else printf "%.2f\n", mb * 8.388608 / m }'; }
 median() { sort -n | awk '{ v[NR] = $1 } END { if (NR) print v[int((NR + 1) / 2)] }'; }
+# lossy_tapir PCT OPTS: one round of tapir both ways (OPTS: extra tapir options, whose
+# figures go to files of their own)
+lossy_tapir() {
+    sfx=${2:+.cmp}
+    # shellcheck disable=SC2086 # OPTS are words
+    ip netns exec "$NS" "$TAPIR" --offload off $2 serve >"$TMP/ls.out" 2>"$TMP/ls.err" &
+    TP=$!
+    wait_for "$TMP/ls.out" "tapir: up"
+    timeout 120 ip netns exec "$NS" "$BT" send 10.0.0.2 9 "$LOSSY_MB" >"$TMP/li" 2>&1
+    secs "$(val mbit_per_s "$TMP/li")" >>"$TMP/l.$1.in$sfx"
+    kill "$TP"; wait "$TP" 2>/dev/null
+    ip netns exec "$NS" "$BT" sink 5001 >"$TMP/lo" 2>&1 &
+    sp=$!
+    wait_for "$TMP/lo" ready=1
+    # shellcheck disable=SC2086
+    head -c "$((LOSSY_MB * 1048576))" /dev/zero |
+        timeout 120 ip netns exec "$NS" "$TAPIR" --offload off $2 nc 10.0.0.1 5001 >/dev/null 2>>"$TMP/lnc.err"
+    timeout 10 sh -c "wait $sp" 2>/dev/null; kill "$sp" 2>/dev/null
+    secs "$(val mbit_per_s "$TMP/lo")" >>"$TMP/l.$1.out$sfx"
+}
+COMPARE=${LOSSY_COMPARE:-}
 if [ "$ROUNDS" -gt 0 ] && command -v nft >/dev/null; then
     for pct in $PCTS; do
         lossy "$VA" tapir-bv0 "$pct"
         lossy "$NS" tap0 "$pct"
         : >"$TMP/l.$pct.linux"; : >"$TMP/l.$pct.in"; : >"$TMP/l.$pct.out"
+        : >"$TMP/l.$pct.in.cmp"; : >"$TMP/l.$pct.out.cmp"
         r=0
         while [ $r -lt "$ROUNDS" ]; do
             r=$((r + 1))
@@ -178,19 +202,8 @@ if [ "$ROUNDS" -gt 0 ] && command -v nft >/dev/null; then
             timeout 120 ip netns exec "$VA" "$BT" send 10.9.0.2 5001 "$LOSSY_MB" >/dev/null 2>&1
             timeout 10 sh -c "wait $sp" 2>/dev/null; kill "$sp" 2>/dev/null
             secs "$(val mbit_per_s "$TMP/lk")" >>"$TMP/l.$pct.linux"
-            ip netns exec "$NS" "$TAPIR" --offload off serve >"$TMP/ls.out" 2>"$TMP/ls.err" &
-            TP=$!
-            wait_for "$TMP/ls.out" "tapir: up"
-            timeout 120 ip netns exec "$NS" "$BT" send 10.0.0.2 9 "$LOSSY_MB" >"$TMP/li" 2>&1
-            secs "$(val mbit_per_s "$TMP/li")" >>"$TMP/l.$pct.in"
-            kill "$TP"; wait "$TP" 2>/dev/null
-            ip netns exec "$NS" "$BT" sink 5001 >"$TMP/lo" 2>&1 &
-            sp=$!
-            wait_for "$TMP/lo" ready=1
-            head -c "$((LOSSY_MB * 1048576))" /dev/zero |
-                timeout 120 ip netns exec "$NS" "$TAPIR" --offload off nc 10.0.0.1 5001 >/dev/null 2>>"$TMP/lnc.err"
-            timeout 10 sh -c "wait $sp" 2>/dev/null; kill "$sp" 2>/dev/null
-            secs "$(val mbit_per_s "$TMP/lo")" >>"$TMP/l.$pct.out"
+            lossy_tapir "$pct" ""
+            [ -n "$COMPARE" ] && lossy_tapir "$pct" "$COMPARE"
         done
         ip netns exec "$VA" nft delete table inet bench
         ip netns exec "$NS" nft delete table inet bench
@@ -245,6 +258,10 @@ if [ "$ROUNDS" -gt 0 ] && command -v nft >/dev/null; then
         ref=$(median <"$TMP/l.$pct.linux")
         row "kernel -> tapir, $pct% loss both ways, s" "$(median <"$TMP/l.$pct.in")" "$ref"
         row "tapir -> kernel, $pct% loss both ways, s" "$(median <"$TMP/l.$pct.out")" "$ref"
+        if [ -n "$COMPARE" ]; then
+            row "kernel -> tapir $COMPARE, $pct%, s" "$(median <"$TMP/l.$pct.in.cmp")" "$ref"
+            row "tapir $COMPARE -> kernel, $pct%, s" "$(median <"$TMP/l.$pct.out.cmp")" "$ref"
+        fi
     done
 elif [ "$ROUNDS" -gt 0 ]; then
     echo "(lossy rows skipped: nft not found; tests/tools.sh test installs nftables)"

@@ -8,8 +8,8 @@
 #   2. tapir (`tapir nc`) connects to the kernel's `nc -l`: the same from tapir's SYN;
 #   3. tapir with --no-sack --no-timestamps: its SYN-ACK carries neither, and then neither
 #      side sends them (the kernel follows what the SYN-ACK said).
-# Each run is byte-exact, and tshark's TCP analysis finds nothing wrong (no retransmission,
-# no lost segment, no out-of-order, no window problem) in a clean exchange.
+# Each run is byte-exact, and tshark's TCP analysis finds nothing wrong (no lost segment,
+# no out-of-order, no window problem) in a clean exchange.
 . "$(dirname "$0")/lib.sh"
 
 need_root
@@ -20,14 +20,20 @@ sha() { sha256sum <"$1" | cut -d' ' -f1; }
 FROM_TAPIR="eth.src == $TAPIR_MAC"
 FROM_KERNEL="eth.dst == $TAPIR_MAC"
 SYN="tcp.flags.syn == 1"
-PROBLEMS="tcp.analysis.flags && !tcp.analysis.window_update"
+# (a retransmission is no problem of the options: a loaded machine can delay an ACK past
+# the RTO; the transfer tests check recovery)
+PROBLEMS="tcp.analysis.flags && !tcp.analysis.window_update && !tcp.analysis.retransmission"
+PROBLEMS="$PROBLEMS && !tcp.analysis.spurious_retransmission"
 
 expect_options() # WHAT PCAP: both SYNs with both options, every other segment with a timestamp
 {
-    pcap_expect "$1: tapir's SYN with SACK-permitted" eq 1 "$FROM_TAPIR && $SYN && tcp.options.sack_perm"
-    pcap_expect "$1: the kernel's SYN with SACK-permitted" eq 1 "$FROM_KERNEL && $SYN && tcp.options.sack_perm"
-    pcap_expect "$1: tapir's SYN with a timestamp" eq 1 "$FROM_TAPIR && $SYN && tcp.options.timestamp.tsval"
-    pcap_expect "$1: the kernel's SYN with a timestamp" eq 1 "$FROM_KERNEL && $SYN && tcp.options.timestamp.tsval"
+    # (a SYN may be sent again on a loaded machine: every copy must carry both options)
+    pcap_expect "$1: tapir's SYN with SACK-permitted" ge 1 "$FROM_TAPIR && $SYN && tcp.options.sack_perm"
+    pcap_expect "$1: the kernel's SYN with SACK-permitted" ge 1 "$FROM_KERNEL && $SYN && tcp.options.sack_perm"
+    pcap_expect "$1: tapir's SYN with a timestamp" ge 1 "$FROM_TAPIR && $SYN && tcp.options.timestamp.tsval"
+    pcap_expect "$1: the kernel's SYN with a timestamp" ge 1 "$FROM_KERNEL && $SYN && tcp.options.timestamp.tsval"
+    pcap_expect "$1: SYNs without SACK-permitted or a timestamp" eq 0 \
+        "$SYN && !(tcp.options.sack_perm && tcp.options.timestamp.tsval)"
     pcap_expect "$1: TCP segments without a timestamp (RSTs aside)" eq 0 \
         "tcp && !tcp.options.timestamp.tsval && tcp.flags.reset == 0"
     pcap_expect "$1: TCP analysis problems" eq 0 "$PROBLEMS"
@@ -77,7 +83,7 @@ in_ns timeout 20 nc -N "$TAPIR_IP" 7 <"$WORK/in" >"$WORK/out" 2>"$WORK/nc.err" |
     fail "nc to the echo service failed: $(cat "$WORK/nc.err")"
 stop_stack
 expect_eq "without options: sha256" "$(sha "$WORK/in")" "$(sha "$WORK/out")"
-pcap_expect "without: the kernel offered SACK and timestamps still" eq 1 \
+pcap_expect "without: the kernel offered SACK and timestamps still" ge 1 \
     "$FROM_KERNEL && $SYN && tcp.options.sack_perm && tcp.options.timestamp.tsval"
 pcap_expect "without: tapir's segments with SACK-permitted or a timestamp" eq 0 \
     "$FROM_TAPIR && (tcp.options.sack_perm || tcp.options.timestamp.tsval)"

@@ -9,11 +9,10 @@
  * dropped before B sees it); the test answers with inject_segment(), choosing exactly the
  * windows, options and acknowledgements the rule is about.
  */
-#include "tcp_sim.h"
+#include "tcp_pair.h"
 #include "../../stack/bytes.h"
 #include "../../stack/checksum.h"
 
-#define PORT   7
 #define ETH    14
 #define MAXSEG 4096
 
@@ -27,8 +26,6 @@ struct seen {
     size_t len; /* data bytes */
 };
 
-static struct simnet net;
-static struct ep cli, srv;
 static struct seen segs[MAXSEG];
 static size_t nsegs;
 static bool scripted;           /* drop every TCP frame: B is played by the test */
@@ -77,9 +74,7 @@ static bool record(void *ctx, int side, const uint8_t *f, size_t len)
 
 static void setup(void)
 {
-    ck_assert(simnet_init(&net, 3, NULL, 0));
-    ep_init(&cli, net.a);
-    ep_init(&srv, net.b);
+    pair_init(3);
     nsegs = 0;
     scripted = drop_all_from_a = drop_all_from_b = false;
     memset(drop_data_from_a, 0, sizeof(drop_data_from_a));
@@ -87,26 +82,6 @@ static void setup(void)
     a_max_seq = 0;
     a_seen_data = false;
     wire_set_filter(net.wire, record, NULL);
-}
-
-static void teardown(void)
-{
-    simnet_fini(&net);
-    ep_free(&cli);
-    ep_free(&srv);
-}
-
-static bool both_connected(void *ctx)
-{
-    (void)ctx;
-    return cli.connected && srv.tcb && srv.connected;
-}
-
-static void open_connection(void)
-{
-    ep_listen(&srv, PORT, 4);
-    ep_connect(&cli, SIM_IP_B, PORT);
-    ck_assert(simnet_run(&net, 5000000, both_connected, NULL));
 }
 
 /* The last segment A sent with any of `flags` (0: any), or NULL. */
@@ -535,6 +510,7 @@ static bool all_acked(void *ctx)
 START_TEST(karn_no_sample_from_retransmission)
 {
     open_connection();
+    net.a->cfg.tcp_tlp = false; /* the tail loss probe would go first: the RTO is tested */
     uint32_t srtt = cli.tcb->srtt_us;
     ck_assert_uint_lt(srtt, 5000);
     drop_data_from_a[0] = 1; /* the first data segment is lost once */
@@ -550,6 +526,7 @@ END_TEST
 START_TEST(rto_doubles_on_data_timeouts)
 {
     open_connection();
+    net.a->cfg.tcp_tlp = false; /* the tail loss probe would go first: the RTO is tested */
     drop_all_from_a = true;
     ck_assert_int_eq(tcp_send(cli.tcb, "hello", 5), 5);
     uint64_t t0 = net.now_us;
@@ -625,9 +602,7 @@ END_TEST
 START_TEST(newreno_partial_ack_retransmits)
 {
     /* without SACK: with it, the scoreboard would fill the second hole instead */
-    simnet_fini(&net);
-    ep_free(&cli);
-    ep_free(&srv);
+    pair_teardown();
     struct stack_config ca, cb;
     simnet_config(&ca, 0, 3, 0);
     simnet_config(&cb, 1, 3, 0);
@@ -768,6 +743,7 @@ END_TEST
 START_TEST(r2_per_connection)
 {
     open_connection();
+    net.a->cfg.tcp_tlp = false; /* the tail loss probe would go first: the RTO is tested */
     ck_assert_int_eq(tcp_set_max_retries(cli.tcb, 3), 0);
     drop_all_from_a = true;
     size_t from = nsegs;
@@ -1336,7 +1312,7 @@ int main(void)
 {
     Suite *s = suite_create("conformance");
     TCase *tc = tcase_create("rfc9293");
-    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_add_checked_fixture(tc, setup, pair_teardown);
     tcase_set_timeout(tc, 60);
     tcase_add_test(tc, default_mss_is_536);
     tcase_add_test(tc, peer_mss_capped_by_our_mtu);

@@ -2,40 +2,8 @@
  * 3.8.3, RFC 1122 4.2.3.5): at R1 retransmissions it gives IP negative advice and the
  * application a soft error, and goes on; when ARP gives up on the next hop, a connection
  * being opened fails at once with -EHOSTUNREACH and an open one just hears about it. */
-#include "tcp_sim.h"
+#include "tcp_pair.h"
 #include "../../stack/bytes.h"
-
-#define PORT 7
-
-static struct simnet net;
-static struct ep cli, srv;
-
-static void setup(void)
-{
-    ck_assert(simnet_init(&net, 1, NULL, 0));
-    ep_init(&cli, net.a);
-    ep_init(&srv, net.b);
-}
-
-static void teardown(void)
-{
-    simnet_fini(&net);
-    ep_free(&cli);
-    ep_free(&srv);
-}
-
-static bool both_connected(void *ctx)
-{
-    (void)ctx;
-    return cli.connected && srv.tcb && srv.connected;
-}
-
-static void open_connection(void)
-{
-    ep_listen(&srv, PORT, 4);
-    ep_connect(&cli, SIM_IP_B, PORT);
-    ck_assert(simnet_run(&net, 5000000, both_connected, NULL));
-}
 
 /* B's host is up (it answers ARP) but no IP gets through. */
 static bool drop_ip(void *ctx, int side, const uint8_t *frame, size_t len)
@@ -161,7 +129,7 @@ int main(void)
 {
     Suite *s = suite_create("tcp_advice");
     TCase *tc = tcase_create("advice");
-    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_add_checked_fixture(tc, pair_setup, pair_teardown);
     tcase_set_timeout(tc, 60);
     tcase_add_test(tc, r1_advises_ip_and_tells_application);
     tcase_add_test(tc, r1_per_connection_and_for_syn);

@@ -1,38 +1,12 @@
 /* test_tcp_close.c - the close, step by step (RFC 9293 3.6, 3.10.7.4 "eighth"): a FIN
  * moves the receiver to CLOSE-WAIT and reads as end of stream; the side that closes first
  * waits in TIME-WAIT for exactly 2*MSL. test_tcp_conn.c closes in every order as a whole. */
-#include "tcp_sim.h"
+#include "tcp_pair.h"
 
-#define PORT 7
-
-static struct simnet net;
-static struct ep cli, srv;
-
-static void setup(void)
+/* A connection, and no listener left (so only the connection's TCBs remain). */
+static void open_connection_alone(void)
 {
-    ck_assert(simnet_init(&net, 1, NULL, 0));
-    ep_init(&cli, net.a);
-    ep_init(&srv, net.b);
-}
-
-static void teardown(void)
-{
-    simnet_fini(&net);
-    ep_free(&cli);
-    ep_free(&srv);
-}
-
-static bool both_connected(void *ctx)
-{
-    (void)ctx;
-    return cli.connected && srv.tcb && srv.connected;
-}
-
-static void open_connection(void)
-{
-    ep_listen(&srv, PORT, 4);
-    ep_connect(&cli, SIM_IP_B, PORT);
-    ck_assert(simnet_run(&net, 5000000, both_connected, NULL));
+    open_connection();
     tcp_close(srv.listener);
     srv.listener = NULL;
 }
@@ -47,7 +21,7 @@ static bool srv_eof(void *ctx)
  * reaches FIN-WAIT-2) and the application sees the end of the stream. */
 START_TEST(fin_gives_close_wait_and_eof)
 {
-    open_connection();
+    open_connection_alone();
     uint32_t rcv_nxt = srv.tcb->rcv_nxt;
     tcp_shutdown(cli.tcb);
     ck_assert(simnet_run(&net, 1000000, srv_eof, NULL));
@@ -73,7 +47,7 @@ static bool client_gone(void *ctx)
 /* The side that closes first ends in TIME-WAIT and leaves it 2*MSL later (simnet: MSL 1 s). */
 START_TEST(time_wait_lasts_two_msl)
 {
-    open_connection();
+    open_connection_alone();
     srv.close_on_eof = true;
     tcp_close(cli.tcb);
     cli.tcb = NULL;
@@ -90,7 +64,7 @@ int main(void)
 {
     Suite *s = suite_create("tcp_close");
     TCase *tc = tcase_create("close");
-    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_add_checked_fixture(tc, pair_setup, pair_teardown);
     tcase_add_test(tc, fin_gives_close_wait_and_eof);
     tcase_add_test(tc, time_wait_lasts_two_msl);
     suite_add_tcase(s, tc);

@@ -43,9 +43,10 @@ static bool srv_accepted(void *ctx)
     return c->connected && srv.tcb != NULL;
 }
 
-/* A client connects; the server says hello and closes first (TIME-WAIT on B). Within
- * 500 ms: no SYN was retransmitted (the first RTO is 1 s). */
-static void server_closes_first(void)
+/* A client connects (from local port lport, or any with 0); the server says hello and
+ * closes first (TIME-WAIT on B). Within 500 ms: no SYN was retransmitted (the first RTO
+ * is 1 s). */
+static void server_closes_first_from(uint16_t lport)
 {
     ep_free(&cli);
     ep_init(&cli, net.a);
@@ -55,9 +56,22 @@ static void server_closes_first(void)
     srv.tx_off = 0;
     srv.close_after_send = true;
     srv.closed_by_us = false;
-    ep_connect(&cli, SIM_IP_B, PORT);
+    if (lport) {
+        cli.tcb = tcp_open(cli.stack);
+        ck_assert_ptr_nonnull(cli.tcb);
+        tcp_set_upcalls(cli.tcb, &ep_up, &cli);
+        ck_assert_int_eq(tcp_bind(cli.tcb, 0, lport), 0);
+        ck_assert_int_eq(tcp_connect(cli.tcb, SIM_IP_B, PORT), 0);
+    } else {
+        ep_connect(&cli, SIM_IP_B, PORT);
+    }
     ck_assert(simnet_run(&net, 500000, cli_eof, NULL));
     ck_assert_mem_eq(cli.rx, hello, sizeof(hello));
+}
+
+static void server_closes_first(void)
+{
+    server_closes_first_from(0);
 }
 
 START_TEST(time_wait_recycled)
@@ -69,6 +83,26 @@ START_TEST(time_wait_recycled)
     ck_assert_uint_eq(st->tcb_limit, 0);
     ck_assert_uint_ge(st->tw_recycled, 12 - 7); /* the listener and 7 TIME-WAITs fit */
     ck_assert_uint_le(tcp_count(net.b), 8);
+}
+END_TEST
+
+/* A client that reconnects from the port it just used meets the server's TIME-WAIT of
+ * that 4-tuple; its SYN is newer (timestamp and sequence number), so the TIME-WAIT ends
+ * and the new connection is served at once (RFC 6191; RFC 9293 3.6.1). Without that,
+ * the SYN got a challenge ACK, and the client connected only with its retransmission. */
+/* conformance: SHLD-4 */
+START_TEST(time_wait_reopened_by_newer_syn)
+{
+    server_closes_first_from(40000);
+    simnet_run(&net, 100000, NULL, NULL);   /* the client's last ACK arrives */
+    ck_assert_uint_eq(tcp_count(net.b), 2); /* the listener and the TIME-WAIT */
+    simnet_run(&net, 1000000, NULL, NULL);  /* a second later: clock and ISN moved on */
+    server_closes_first_from(40000);        /* within 500 ms: no SYN sent twice */
+    const struct tcp_stats *st = &stack_stats(net.b)->tcp;
+    ck_assert_uint_eq(st->tw_reopened, 1);
+    ck_assert_uint_eq(st->tw_recycled, 0);
+    ck_assert_uint_eq(st->challenge_acks, 0);
+    ck_assert_uint_eq(stack_stats(net.a)->tcp.retransmits, 0);
 }
 END_TEST
 
@@ -125,6 +159,7 @@ int main(void)
     tcase_add_checked_fixture(tc, setup, teardown);
     tcase_set_timeout(tc, 60);
     tcase_add_test(tc, time_wait_recycled);
+    tcase_add_test(tc, time_wait_reopened_by_newer_syn);
     tcase_add_test(tc, orphans_bounded);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);

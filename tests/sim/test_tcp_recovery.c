@@ -59,6 +59,15 @@ static void no_tlp(struct stack_config *c)
 {
     c->tcp_tlp = false;
 }
+static void no_rack(struct stack_config *c)
+{
+    c->tcp_rack = false;
+}
+static void no_tlp_no_rack(struct stack_config *c)
+{
+    c->tcp_tlp = false;
+    c->tcp_rack = false;
+}
 
 /* ---- the wire: drop A's data segments by number (first copies), note resend times ---- */
 
@@ -89,6 +98,13 @@ static struct {
     uint64_t first_resend_us, last_resend_us;
     bool b_dsack_seen; /* B sent a D-SACK block (first block below its ACK) */
     struct tcp_sack_block b_dsack;
+    unsigned drop_rxt_nth; /* also drop the first resend of this segment (RACK tests) */
+    uint32_t drop_rxt_seq;
+    unsigned rxt_dropped;
+    unsigned hold_nth; /* hold this segment back (dropped) until B sends a SACK... */
+    uint8_t held[1600];
+    size_t held_len;
+    bool release; /* ... then the test hands it to B: B saw it overtaken */
 } w;
 
 static bool drop_filter(void *ctx, int side, const uint8_t *frame, size_t len)
@@ -101,16 +117,29 @@ static bool drop_filter(void *ctx, int side, const uint8_t *frame, size_t len)
         w.b_dsack_seen = true;
         w.b_dsack = t.h.opts.sack[0];
     }
+    if (side == 1 && t.h.opts.n_sack && w.held_len)
+        w.release = true;
     if (side != 0 || t.len == 0)
         return false;
     if (w.nth && seq_lt(t.h.seq, w.high)) {
         if (!w.resends++)
             w.first_resend_us = net.now_us;
         w.last_resend_us = net.now_us;
+        if (w.drop_rxt_nth && t.h.seq == w.drop_rxt_seq && !w.rxt_dropped) {
+            w.rxt_dropped = 1;
+            return true;
+        }
         return false;
     }
     w.high = t.h.seq + t.len;
     w.nth++;
+    if (w.nth == w.drop_rxt_nth)
+        w.drop_rxt_seq = t.h.seq;
+    if (w.nth == w.hold_nth && len <= sizeof(w.held)) {
+        memcpy(w.held, frame, len);
+        w.held_len = len;
+        return true;
+    }
     return w.nth <= 64 && (w.drop & (1ull << (w.nth - 1)));
 }
 
@@ -516,6 +545,143 @@ START_TEST(no_tlp_waits_for_the_rto)
 }
 END_TEST
 
+/* ---- RACK, time-based loss detection (RFC 8985 6) ---- */
+
+/* Segment 3 is lost, and so is its fast retransmission. The scoreboard has used up its
+ * evidence (HighRxt is past it): without RACK only the RTO would resend it. RACK sees new
+ * segments sent after the retransmission arrive, calls the retransmission lost and resends
+ * it: no timeout, every byte delivered. */
+START_TEST(rack_recovers_a_lost_retransmission)
+{
+    open_with(1, NULL);
+    watch_drops(SEGS(3));
+    w.drop_rxt_nth = 3;
+    uint64_t took = send_bytes(200000, true);
+    const struct tcp_stats *a = &stack_stats(net.a)->tcp;
+    ck_assert_uint_eq(w.rxt_dropped, 1);
+    ck_assert_uint_eq(a->timeouts, 0);
+    ck_assert_uint_eq(a->rack_lost_retransmits, 1);
+    ck_assert_uint_eq(a->sack_recoveries, 1);
+    ck_assert_uint_eq(a->retransmits, 2); /* the segment twice, nothing else */
+    ck_assert_uint_lt(took, 100000);      /* simulated: the RTO alone is 200 ms */
+}
+END_TEST
+
+START_TEST(no_rack_lost_retransmission_waits_for_the_rto)
+{
+    open_with(1, no_rack);
+    watch_drops(SEGS(3));
+    w.drop_rxt_nth = 3;
+    uint64_t took = send_bytes(200000, true);
+    const struct tcp_stats *a = &stack_stats(net.a)->tcp;
+    ck_assert_uint_eq(w.rxt_dropped, 1);
+    ck_assert_uint_eq(a->timeouts, 1);
+    ck_assert_uint_eq(a->rack_lost, 0);
+    ck_assert_uint_gt(took, 200000);
+}
+END_TEST
+
+static bool held_release(void *ctx)
+{
+    (void)ctx;
+    return w.release;
+}
+
+/* Segment 9 of the first window is overtaken by segment 10: B SACKs 10 first, then gets 9
+ * right after. RACK waits a quarter of the minimum RTT (the reordering window) before
+ * calling 9 lost, and the ACK for 9 arrives inside it: nothing is resent. (With a window
+ * of zero, the SACK alone would make 9 lost and resend it; one segment SACKed is too few
+ * for the duplicate-ACK rule.) */
+START_TEST(rack_reordering_within_reo_wnd_is_no_loss)
+{
+    open_with(1, NULL);
+    watch_drops(0);
+    w.hold_nth = 9;
+    size_t len = 20000;
+    data_ab = malloc(len);
+    fill_pattern(data_ab, len, 7);
+    cli.tx = data_ab;
+    cli.tx_len = len;
+    cli.shut_after_send = true;
+    ep_push(&cli);
+    ck_assert(simnet_run(&net, 1000000, held_release, NULL));
+    /* B sent its SACK for 10 just now; 9 arrives (100 us before A sees that SACK) */
+    ip_input(net.b, pkb_from_bytes(w.held + 14, w.held_len - 14));
+    ck_assert(simnet_run(&net, 30000000, srv_done, NULL));
+    simnet_run(&net, 1000000, NULL, NULL);
+    ck_assert_uint_eq(srv.rx_len, len);
+    ck_assert(memcmp(srv.rx, data_ab, len) == 0);
+    const struct tcp_stats *a = &stack_stats(net.a)->tcp;
+    ck_assert_uint_gt(stack_stats(net.b)->tcp.rx_out_of_order, 0);
+    ck_assert_uint_eq(a->retransmits, 0);
+    ck_assert_uint_eq(a->rack_lost, 0);
+    ck_assert_uint_eq(a->fast_retransmits, 0);
+    ck_assert_uint_eq(stack_stats(net.b)->tcp.tx_dsacks, 0);
+}
+END_TEST
+
+/* Segment 13 of 14 is lost: only one segment arrives after it, so three duplicate ACKs
+ * never come, and the probe is off. RACK's reordering timer calls 13 lost a quarter RTT
+ * after the SACK for 14: resent at once, no RTO. */
+START_TEST(rack_timer_finds_a_loss_one_segment_from_the_tail)
+{
+    open_with(1, no_tlp);
+    watch_drops(SEGS(13));
+    uint64_t took = send_bytes(20000, true);
+    const struct tcp_stats *a = &stack_stats(net.a)->tcp;
+    ck_assert_uint_eq(a->timeouts, 0);
+    ck_assert_uint_eq(a->rack_lost, 1);
+    ck_assert_uint_eq(a->retransmits, 1);
+    ck_assert_uint_lt(took, 50000);
+}
+END_TEST
+
+START_TEST(no_rack_one_segment_from_the_tail_waits_for_the_rto)
+{
+    open_with(1, no_tlp_no_rack);
+    watch_drops(SEGS(13));
+    uint64_t took = send_bytes(20000, true);
+    const struct tcp_stats *a = &stack_stats(net.a)->tcp;
+    ck_assert_uint_eq(a->timeouts, 1);
+    ck_assert_uint_gt(took, 200000);
+}
+END_TEST
+
+/* The last segment alone is lost: one segment is out, so the PTO allows for a delayed ACK
+ * and would come after the RTO; the probe then takes the RTO's place (RFC 8985 7.2), goes
+ * just before it, and repairs the loss: no timeout, nothing else resent. */
+START_TEST(tlp_repairs_a_single_lost_last_segment)
+{
+    open_with(1, NULL);
+    watch_drops(SEGS(14));
+    uint64_t took = send_bytes(20000, true);
+    const struct tcp_stats *a = &stack_stats(net.a)->tcp;
+    ck_assert_uint_eq(a->tlp_probes, 1);
+    ck_assert_uint_eq(a->timeouts, 0);
+    ck_assert_uint_eq(a->retransmits, 1);
+    ck_assert_uint_eq(w.resends, 1);
+    ck_assert_uint_lt(took, 250000); /* the probe goes just before the 200 ms RTO */
+}
+END_TEST
+
+/* ---- the rescue retransmission (RFC 6675 4, NextSeg rule 4; used without RACK) ---- */
+
+/* Segment 3 and the last one (14) are lost; no probe, no RACK. Recovery resends 3; nothing
+ * SACKed lies above 14, so the scoreboard never calls it lost. Rule 4 resends the highest
+ * unSACKed segment once per recovery: 14 comes back without a timeout. */
+START_TEST(rescue_retransmission_repairs_the_tail_in_recovery)
+{
+    open_with(1, no_tlp_no_rack);
+    watch_drops(SEGS(3) | SEGS(14));
+    send_bytes(20000, true);
+    const struct tcp_stats *a = &stack_stats(net.a)->tcp;
+    ck_assert_uint_eq(a->rescue_retransmits, 1);
+    ck_assert_uint_eq(a->sack_recoveries, 1);
+    ck_assert_uint_eq(a->timeouts, 0);
+    ck_assert_uint_eq(a->retransmits, 2);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("tcp_recovery");
@@ -536,6 +702,13 @@ int main(void)
     tcase_add_test(tc, limited_transmit_brings_the_third_dupack);
     tcase_add_test(tc, tlp_recovers_a_lost_tail);
     tcase_add_test(tc, no_tlp_waits_for_the_rto);
+    tcase_add_test(tc, rack_recovers_a_lost_retransmission);
+    tcase_add_test(tc, no_rack_lost_retransmission_waits_for_the_rto);
+    tcase_add_test(tc, rack_reordering_within_reo_wnd_is_no_loss);
+    tcase_add_test(tc, rack_timer_finds_a_loss_one_segment_from_the_tail);
+    tcase_add_test(tc, no_rack_one_segment_from_the_tail_waits_for_the_rto);
+    tcase_add_test(tc, tlp_repairs_a_single_lost_last_segment);
+    tcase_add_test(tc, rescue_retransmission_repairs_the_tail_in_recovery);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);
