@@ -375,6 +375,31 @@ START_TEST(broadcast_addresses_refused_by_connect)
 }
 END_TEST
 
+/* MUST-45 (RFC 9293 3.9.1 OPEN): once a connection has a local address, its segments
+ * use it, not whatever IP would pick now. Re-addressing A's interface mid-connection
+ * shows the difference: the next segment still comes from the connection's address. */
+/* conformance: MUST-45 */
+START_TEST(connection_keeps_its_local_address)
+{
+    open_connection();
+    ck_assert_uint_eq(cli.tcb->local_ip, SIM_IP_A);
+    net.a->cfg.ip = SIM_IP_A + 100; /* IP's default source from now on */
+    static const uint8_t x[] = "x";
+    cli.tx = x;
+    cli.tx_len = 1;
+    size_t before = nsegs;
+    ep_push(&cli);
+    simnet_run(&net, 100000, NULL, NULL);
+    unsigned data = 0;
+    for (size_t i = before; i < nsegs; i++)
+        if (segs[i].side == 0 && segs[i].len > 0) {
+            ck_assert_uint_eq(segs[i].src, SIM_IP_A);
+            data++;
+        }
+    ck_assert_uint_ge(data, 1);
+}
+END_TEST
+
 /* ---- ICMP ---- */
 
 static void icmp_error_for(struct tcb *t, uint8_t type, uint8_t code, int err, uint32_t seq)
@@ -1322,6 +1347,7 @@ int main(void)
     tcase_add_test(tc, isn_has_a_clock_term);
     tcase_add_test(tc, syn_to_broadcast_or_from_martian_dropped);
     tcase_add_test(tc, broadcast_addresses_refused_by_connect);
+    tcase_add_test(tc, connection_keeps_its_local_address);
     tcase_add_test(tc, icmp_errors_do_not_abort_established);
     tcase_add_test(tc, close_with_unread_data_sends_rst);
     tcase_add_test(tc, close_during_handshake);
