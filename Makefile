@@ -4,7 +4,8 @@
 #   make run        build, create the lab namespace and tap0, run the stack and its services
 #   make check      build and run every test, then again under ASan/UBSan
 #   make debug      build build-debug/tapir with -O0 -g3 for gdb
-#   make bench      measure throughput and latency against the kernel (not a test)
+#   make bench      measure throughput and latency against the kernel (not a test), and
+#                   connections/s against lwIP too when liblwip-dev is there (optional)
 #   make fuzz       60 s of libFuzzer on the frame harness (part of make check; needs clang)
 #   make pictures   retake the screenshots in docs/pictures/ (tapir sim ... --html)
 #   make mutate     break RFC rules one line at a time: do the tests notice? (slow, not a test)
@@ -177,9 +178,18 @@ fuzz: tools-test build-fuzz/fuzz_frame
 	if [ $$rc = 0 ]; then echo "fuzz: 1 passed, 0 failed"; [ -z "$(CHECK_SUMMARY)" ] || echo "1 0" >>"$(CHECK_SUMMARY)"; \
 	else tail -n 40 build-fuzz/fuzz.log; echo "fuzz: 0 passed, 1 failed"; [ -z "$(CHECK_SUMMARY)" ] || echo "0 1" >>"$(CHECK_SUMMARY)"; exit 1; fi
 
+# lwIP (Debian's liblwip-dev) serving echo on the lab's TAP device: an optional reference
+# for make bench's connections/s rows, built only there and only when the library is
+# installed (tools.sh bench installs it when it can); never part of tapir or make check.
+$(BUILD)/lwip_echo: tests/bench/lwip_echo.c
+	@mkdir -p $(dir $@)
+	$(CC) -O2 -Wall -Wextra -Werror $$(pkg-config --cflags lwip) -o $@ $< $$(pkg-config --libs lwip) -lpthread
+
 bench: tools-test $(BUILD)/tapir $(BUILD)/benchtool
 	@tests/tools.sh root "make bench"
-	tests/bench/bench.sh $(BUILD)/tapir $(BUILD)/benchtool
+	@tests/tools.sh bench
+	@if pkg-config --exists lwip; then $(MAKE) --no-print-directory $(BUILD)/lwip_echo; fi
+	tests/bench/bench.sh $(BUILD)/tapir $(BUILD)/benchtool $(BUILD)/lwip_echo
 
 clean:
 	rm -rf build build-asan build-debug build-*

@@ -3,6 +3,7 @@
 #   tools.sh build   the compiler side: cc, make, pkg-config, Check
 #   tools.sh test    also the kernel-peer side: iproute2, ping, nc, socat, tshark
 #   tools.sh root    fail with a clear message unless running as root
+#   tools.sh bench   the optional reference of make bench: lwIP (liblwip-dev); never fails
 # As root, missing Debian packages are installed with apt-get; otherwise the exact
 # command to run is printed and the script fails.
 set -u
@@ -12,6 +13,20 @@ if [ "$mode" = root ]; then
     if [ "$(id -u)" != 0 ]; then
         echo "tapir: '${2:-this}' needs root (network namespaces, TAP). Run: sudo ${2:-$0}" >&2
         exit 1
+    fi
+    exit 0
+fi
+
+# lwIP is only a reference beside tapir in make bench's connections/s rows: install it when
+# we can, and otherwise say nothing here (the bench prints one line saying the row is
+# skipped, with the command).
+if [ "$mode" = bench ]; then
+    pkg-config --exists lwip 2>/dev/null && exit 0
+    if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+        echo "tapir: installing liblwip-dev (optional: make bench's lwIP reference)"
+        export DEBIAN_FRONTEND=noninteractive
+        { apt-get update -qq && apt-get install -y -qq liblwip-dev; } >/tmp/tapir-apt.log 2>&1 ||
+            echo "tapir: apt-get could not install liblwip-dev (see /tmp/tapir-apt.log)" >&2
     fi
     exit 0
 fi

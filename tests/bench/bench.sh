@@ -1,5 +1,6 @@
 #!/bin/sh
-# tests/bench/bench.sh TAPIR BENCHTOOL - `make bench`: tapir's figures beside references.
+# tests/bench/bench.sh TAPIR BENCHTOOL [LWIP_ECHO] - `make bench`: tapir's figures beside
+# references.
 #
 # A benchmark, never a test: it prints figures and ratios and fails only if it cannot run.
 # Everything runs inside network namespaces it creates and removes:
@@ -7,6 +8,10 @@
 #   tapir-bva-PID/-bvb-PID two kernels joined by a veth pair (10.9.0.1 <-> 10.9.0.2), the
 #                          reference for what the kernel does talking to itself
 # SECONDS_PER_TEST (3) and BULK_MB (200) make it shorter or longer.
+# Connections/s: CPS_ROUNDS (5) rounds of tapir, lwIP (LWIP_ECHO, tests/bench/lwip_echo.c,
+# optional: Debian's liblwip-dev) and Linux over veth, one after the other, medians; each
+# run at most CPS_MAX (10000) connections, from a fresh client namespace.
+# BENCH_ONLY=cps runs only those rounds.
 # Idle rows: IDLE_COUNTS ("1000 10000") connections held open to the echo service (tapir
 # with --max-sockets 11000, and benchtool echod over veth): the server's RSS, and the echo
 # round trip while they are open. IDLE_COUNTS= (empty) skips them.
@@ -19,21 +24,26 @@
 set -u
 TAPIR=$(realpath "$1")
 BT=$(realpath "$2")
+LWIP=${3:+$(realpath "$3")}
 LAB=$(cd "$(dirname "$0")/../../tap" && pwd)/lab
 T=${SECONDS_PER_TEST:-3}
 MB=${BULK_MB:-200}
 NS=tapir-bench-$$
 VA=tapir-bva-$$
 VB=tapir-bvb-$$
+CA=tapir-bca-$$ # the connections/s rounds' own veth pair, made afresh for each run
+CB=tapir-bcb-$$
 TMP=$(mktemp -d /tmp/tapir-bench.XXXXXX)
 PIDS=""
 
 cleanup() {
-    for p in $PIDS; do kill "$p" 2>/dev/null; done
+    for p in $PIDS ${cp:-}; do kill "$p" 2>/dev/null; done
     wait 2>/dev/null
     "$LAB" down "$NS" >/dev/null 2>&1
     ip netns del "$VA" 2>/dev/null
     ip netns del "$VB" 2>/dev/null
+    ip netns del "$CA" 2>/dev/null
+    ip netns del "$CB" 2>/dev/null
     [ "${KEEP:-0}" = 1 ] || rm -rf "$TMP" # KEEP=1 keeps the raw output, never the namespaces
 }
 trap cleanup EXIT INT TERM
@@ -48,6 +58,7 @@ wait_for() {
         i=$((i + 1)); [ $i -gt 200 ] && return 1; sleep 0.05
     done
 }
+median() { sort -n | awk '{ v[NR] = $1 } END { if (NR) print v[int((NR + 1) / 2)] }'; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a == "" || b == "" || b == 0) print "n/a"; else printf "%.2f", a / b }'; }
 # ping_stats NS DST COUNT: median and p99 round trip in µs from ping's per-reply lines
 ping_stats() {
@@ -56,7 +67,91 @@ ping_stats() {
         awk '{ v[NR] = $1 * 1000 } END { if (NR) printf "median_us=%.1f\np99_us=%.1f\n", v[int(NR/2)+1], v[int(NR*0.99)+1] }'
 }
 
+# veth_pair A B: namespaces A (10.9.0.1) and B (10.9.0.2) joined by a veth pair
+veth_pair() {
+    ip netns add "$1"; ip netns add "$2"
+    ip link add tapir-bv0 netns "$1" type veth peer name tapir-bv1 netns "$2"
+    ip -n "$1" addr add 10.9.0.1/24 dev tapir-bv0; ip -n "$1" link set tapir-bv0 up; ip -n "$1" link set lo up
+    ip -n "$2" addr add 10.9.0.2/24 dev tapir-bv1; ip -n "$2" link set tapir-bv1 up; ip -n "$2" link set lo up
+}
+row() { # figure tapir reference
+    printf '| %-44s | %12s | %12s | %6s |\n' "$1" "${2:-n/a}" "${3:-n/a}" "$(ratio "${2:-}" "${3:-}")"
+}
+
+# ---- TCP connections/s: tapir, lwIP and Linux in the same rounds ----
+# Every run starts from a fresh client namespace: the connecting kernel keeps a TIME-WAIT
+# for each connection, and once thousands of them hold its ports to one server, connect()
+# spends its time searching for a free port (see cps in benchtool.c). All three serve echo
+# on port 7 and take every connection their stack completes (benchtool echod accepts in a
+# loop; tapir's service and lwip_echo.c are called once per completed connection).
+CPS_ROUNDS=${CPS_ROUNDS:-5}
+CPS_MAX=${CPS_MAX:-10000}
+wide_ports() { ip netns exec "$1" sysctl -qw net.ipv4.ip_local_port_range="1024 65535"; }
+# cps_lab TAG CMD...: a fresh lab, CMD serving in it as 10.0.0.2, one run of benchtool cps
+cps_lab() {
+    tag=$1; shift
+    "$LAB" down "$NS" >/dev/null 2>&1
+    "$LAB" up "$NS" >/dev/null
+    wide_ports "$NS"
+    ip netns exec "$NS" "$@" >"$TMP/cs.out" 2>"$TMP/cs.err" &
+    cp=$!
+    if wait_for "$TMP/cs.out" ": up"; then
+        timeout 60 ip netns exec "$NS" "$BT" cps 10.0.0.2 7 "$T" "$CPS_MAX" >"$TMP/cps" 2>&1
+        val conn_per_s "$TMP/cps" >>"$TMP/cps.$tag"
+    fi
+    kill "$cp"; wait "$cp" 2>/dev/null
+}
+# cps_linux: the same between two fresh kernels over veth, benchtool echod serving
+cps_linux() {
+    ip netns del "$CA" 2>/dev/null; ip netns del "$CB" 2>/dev/null
+    veth_pair "$CA" "$CB"
+    wide_ports "$CA"
+    ip netns exec "$CB" "$BT" echod 7 >"$TMP/cs.out" 2>&1 &
+    cp=$!
+    if wait_for "$TMP/cs.out" ready=1; then
+        timeout 60 ip netns exec "$CA" "$BT" cps 10.9.0.2 7 "$T" "$CPS_MAX" >"$TMP/cps" 2>&1
+        val conn_per_s "$TMP/cps" >>"$TMP/cps.linux"
+    fi
+    kill "$cp"; wait "$cp" 2>/dev/null
+}
+HAVE_LWIP=0
+[ -n "$LWIP" ] && [ -x "$LWIP" ] && HAVE_LWIP=1
+cps_rounds() {
+    : >"$TMP/cps.tapir"; : >"$TMP/cps.lwip"; : >"$TMP/cps.linux"
+    CPS_LOAD_BEFORE=$(cut -d' ' -f1-3 /proc/loadavg)
+    r=0
+    while [ $r -lt "$CPS_ROUNDS" ]; do
+        r=$((r + 1))
+        cps_lab tapir "$TAPIR" serve
+        [ $HAVE_LWIP = 1 ] && cps_lab lwip "$LWIP"
+        cps_linux
+    done
+    CPS_LOAD_AFTER=$(cut -d' ' -f1-3 /proc/loadavg)
+    ip netns del "$CA"; ip netns del "$CB"
+}
+cps_table() {
+    echo
+    echo "TCP connect + close, connections/s, median of $CPS_ROUNDS rounds (tapir, lwIP, Linux in"
+    echo "each round; at most $CPS_MAX connections a run; load average $CPS_LOAD_BEFORE before,"
+    echo "$CPS_LOAD_AFTER after). Each run: tapir $(tr '\n' ' ' <"$TMP/cps.tapir")| lwIP $(tr '\n' ' ' <"$TMP/cps.lwip")| Linux $(tr '\n' ' ' <"$TMP/cps.linux")"
+    echo "| figure                                       |        tapir |    reference |  ratio |"
+    echo "|----------------------------------------------|--------------|--------------|--------|"
+    row "TCP connections/s vs Linux over veth" "$(median <"$TMP/cps.tapir")" "$(median <"$TMP/cps.linux")"
+    if [ $HAVE_LWIP = 1 ]; then
+        row "TCP connections/s vs lwIP 2.1.3 (same lab)" "$(median <"$TMP/cps.tapir")" "$(median <"$TMP/cps.lwip")"
+        row "lwIP's connections/s vs Linux (lwIP/Linux)" "$(median <"$TMP/cps.lwip")" "$(median <"$TMP/cps.linux")"
+    else
+        echo "(lwIP row skipped: liblwip-dev is not installed; install it with: sudo apt-get install -y liblwip-dev)"
+    fi
+    echo "Goal: tapir >= 0.5x Linux and above lwIP (ratios >= 0.50 and > 1.00)."
+}
+
 echo "tapir bench: $(date -u '+%Y-%m-%d %H:%M UTC') on $(uname -n), $(nproc) cores, $(uname -r)"
+if [ "${BENCH_ONLY:-}" = cps ]; then
+    cps_rounds
+    cps_table
+    exit 0
+fi
 
 # ---- the link's ceiling: a program that only reads tap0, while the kernel floods it ----
 "$LAB" up "$NS" >/dev/null
@@ -74,17 +169,13 @@ LINK_MBIT=$(val mbit_per_s "$TMP/read.1472")
 LINK_MIN_FPS=$(val frames_per_s "$TMP/read.18")
 
 # ---- the kernel talking to itself over veth: the reference ----
-ip netns add "$VA"; ip netns add "$VB"
-ip link add tapir-bv0 netns "$VA" type veth peer name tapir-bv1 netns "$VB"
-ip -n "$VA" addr add 10.9.0.1/24 dev tapir-bv0; ip -n "$VA" link set tapir-bv0 up; ip -n "$VA" link set lo up
-ip -n "$VB" addr add 10.9.0.2/24 dev tapir-bv1; ip -n "$VB" link set tapir-bv1 up; ip -n "$VB" link set lo up
+veth_pair "$VA" "$VB"
 ip netns exec "$VB" "$BT" echod 7 >"$TMP/echod" 2>&1 &
 ECHOD=$!
 PIDS="$PIDS $ECHOD"
 wait_for "$TMP/echod" ready=1
 ping_stats "$VA" 10.9.0.2 500 >"$TMP/kping"
 ip netns exec "$VA" "$BT" rtt 10.9.0.2 7 2000 >"$TMP/krtt" 2>&1
-ip netns exec "$VA" "$BT" cps 10.9.0.2 7 "$T" >"$TMP/kcps" 2>&1
 ip netns exec "$VB" "$BT" sink 5001 >"$TMP/ksink" 2>&1 &
 sp=$!
 wait_for "$TMP/ksink" ready=1
@@ -99,7 +190,6 @@ wait_for "$TMP/serve.out" "tapir: up"
 ping_stats "$NS" 10.0.0.2 500 >"$TMP/tping"
 timeout 60 ip netns exec "$NS" "$BT" send 10.0.0.2 9 "$MB" >"$TMP/tbulkin" 2>&1
 timeout 60 ip netns exec "$NS" "$BT" rtt 10.0.0.2 7 2000 >"$TMP/trtt" 2>&1
-timeout 60 ip netns exec "$NS" "$BT" cps 10.0.0.2 9 "$T" >"$TMP/tcps" 2>&1
 kill "$TP"; wait "$TP" 2>/dev/null
 # the same without offloads: every frame at most 1514 bytes, as the link's ceiling counts them
 ip netns exec "$NS" "$TAPIR" --offload off serve >"$TMP/serve2.out" 2>"$TMP/serve2.err" &
@@ -118,6 +208,8 @@ sp=$!
 wait_for "$TMP/tsink" ready=1
 head -c "$((MB * 1048576))" /dev/zero | timeout 60 ip netns exec "$NS" "$TAPIR" nc 10.0.0.1 5001 >/dev/null 2>"$TMP/tnc.err"
 timeout 10 sh -c "wait $sp" 2>/dev/null; kill "$sp" 2>/dev/null
+
+cps_rounds
 
 # ---- idle connections: the server's memory, and the echo round trip with them open ----
 IDLE=${IDLE_COUNTS-1000 10000}
@@ -165,7 +257,6 @@ lossy() {
         add rule inet bench out tcp flags & syn == 0 numgen random mod 1000 < $(($3 * 10)) drop"
 }
 secs() { awk -v m="$1" -v mb="$LOSSY_MB" 'BEGIN { if (m == "" || m == 0) print ""; else printf "%.2f\n", mb * 8.388608 / m }'; }
-median() { sort -n | awk '{ v[NR] = $1 } END { if (NR) print v[int((NR + 1) / 2)] }'; }
 # lossy_tapir PCT OPTS: one round of tapir both ways (OPTS: extra tapir options, whose
 # figures go to files of their own)
 lossy_tapir() {
@@ -210,9 +301,6 @@ if [ "$ROUNDS" -gt 0 ] && command -v nft >/dev/null; then
     done
 fi
 
-row() { # figure tapir reference unit
-    printf '| %-44s | %12s | %12s | %6s |\n' "$1" "${2:-n/a}" "${3:-n/a}" "$(ratio "${2:-}" "${3:-}")"
-}
 echo
 echo "| figure                                       |        tapir |    reference |  ratio |"
 echo "|----------------------------------------------|--------------|--------------|--------|"
@@ -228,7 +316,8 @@ row "ping round trip median, us (vs veth)" "$(val median_us "$TMP/tping")" "$(va
 row "ping round trip p99, us (vs veth)" "$(val p99_us "$TMP/tping")" "$(val p99_us "$TMP/kping")"
 row "TCP echo round trip median, us (vs veth)" "$(val median_us "$TMP/trtt")" "$(val median_us "$TMP/krtt")"
 row "TCP echo round trip p99, us (vs veth)" "$(val p99_us "$TMP/trtt")" "$(val p99_us "$TMP/krtt")"
-row "TCP connections/s (vs veth)" "$(val conn_per_s "$TMP/tcps")" "$(val conn_per_s "$TMP/kcps")"
+row "TCP connections/s (vs veth), median" "$(median <"$TMP/cps.tapir")" "$(median <"$TMP/cps.linux")"
+cps_table
 if [ -n "$IDLE" ]; then
     echo
     echo "Idle connections to the echo service: RSS of the server process in KiB, and the echo"
