@@ -133,7 +133,10 @@ cps_table() {
     echo
     echo "TCP connect + close, connections/s, median of $CPS_ROUNDS rounds (tapir, lwIP, Linux in"
     echo "each round; at most $CPS_MAX connections a run; load average $CPS_LOAD_BEFORE before,"
-    echo "$CPS_LOAD_AFTER after). Each run: tapir $(tr '\n' ' ' <"$TMP/cps.tapir")| lwIP $(tr '\n' ' ' <"$TMP/cps.lwip")| Linux $(tr '\n' ' ' <"$TMP/cps.linux")"
+    echo "$CPS_LOAD_AFTER after). Each run:"
+    for tag in tapir lwip linux; do
+        [ -s "$TMP/cps.$tag" ] && echo "  $tag: $(tr '\n' ' ' <"$TMP/cps.$tag")"
+    done
     echo "| figure                                       |        tapir |    reference |  ratio |"
     echo "|----------------------------------------------|--------------|--------------|--------|"
     row "TCP connections/s vs Linux over veth" "$(median <"$TMP/cps.tapir")" "$(median <"$TMP/cps.linux")"
