@@ -806,8 +806,9 @@ void tcp_input(struct stack *stack, struct pkb *pkb)
         return drop(stack, pkb, &st->rx_bad_flags, "impossible flags (SYN with FIN or RST)");
     if (r == TCP_PARSE_BAD_OPTIONS)
         return drop(stack, pkb, &st->rx_bad_options, "malformed options");
-    /* RFC 1122 4.2.3.10: TCP is unicast only */
-    if (pkb->meta.ip_broadcast || pkb->meta.link_broadcast || (s.dst >> 28) == 0xe)
+    /* RFC 1122 4.2.3.10: TCP is unicast only. (IP already dropped a multicast destination,
+     * which is never ours, and a link-layer broadcast to a unicast address.) */
+    if (pkb->meta.ip_broadcast)
         return drop(stack, pkb, &st->rx_not_unicast, "to a broadcast or multicast address");
 
     s.seq = s.h.seq;
