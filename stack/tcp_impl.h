@@ -72,7 +72,8 @@ enum tcb_state {
  * (or the segment) and out once into a segment (or the user).
  * The ring may hold up to `limit` bytes (the buffer size the user set), but memory follows
  * use: `cap` starts at 0, doubles when data needs the room (tcp_ring_reserve), and an
- * emptied ring gives its memory back (tcp_ring_release). An idle connection holds none. */
+ * emptied ring gives its memory back (tcp_ring_drained: at once when small, after a quiet
+ * spell when a stream in full flow was using it). An idle connection holds none. */
 struct tcp_ring {
     uint8_t *buf;
     uint32_t cap, head, len;
@@ -253,6 +254,7 @@ struct tcb {
     struct timer wait_timer;    /* TIME-WAIT 2*MSL, and FIN-WAIT-2 of a closed socket */
     struct timer tlp_timer;     /* tail loss probe (RFC 8985 7) */
     struct timer rack_timer;    /* RACK reordering timer (RFC 8985 6.2 step 5) */
+    struct timer ring_timer;    /* a large emptied ring goes back after a quiet spell */
 
     /* what the application set for this connection (tcp_keepalive.c) */
     uint8_t ip_ttl, ip_tos; /* IP header fields of our segments; TTL 0: the stack's */
@@ -357,6 +359,8 @@ void ring_read_at(const struct tcp_ring *r, uint32_t off, uint8_t *dst, uint32_t
 void ring_consume(struct tcp_ring *r, uint32_t n);
 int tcp_ring_reserve(struct tcb *tcb, struct tcp_ring *r, uint32_t end);
 void tcp_ring_release(struct tcb *tcb, struct tcp_ring *r);
+void tcp_ring_drained(struct tcb *tcb, struct tcp_ring *r);
+void tcp_ring_idle_fire(struct stack *stack, void *arg);
 
 /* tcp_output.c */
 void tcp_timers_init(struct tcb *tcb);
@@ -456,7 +460,7 @@ void tcp_keepalive_init(struct tcb *tcb);
 void tcp_keepalive_rx(struct tcb *tcb); /* a segment from the peer: it is alive */
 void tcp_inherit_settings(struct tcb *child, const struct tcb *listener);
 unsigned tcp_max_retries(const struct tcb *tcb); /* R2 of this connection */
-void tcp_check_r1(struct tcb *tcb); /* the retransmission timer fired: R1 reached? */
+void tcp_check_r1(struct tcb *tcb);              /* the retransmission timer fired: R1 reached? */
 void tcp_send_keepalive(struct tcb *tcb);        /* tcp_output.c: <SEQ=SND.UNA-1><CTL=ACK> */
 
 /* tcp_urgent.c */

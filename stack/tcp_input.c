@@ -442,7 +442,7 @@ static void ack_new_data(struct tcb *tcb, const struct seg *s)
         ring_consume(&tcb->snd, data_acked);
         tcb->snd_base += data_acked;
         if (tcb->snd.len == 0)
-            tcp_ring_release(tcb, &tcb->snd); /* all acknowledged: memory back */
+            tcp_ring_drained(tcb, &tcb->snd); /* all acknowledged: memory back */
     }
     tcb->snd_una = ack;
     if (seq_lt(tcb->snd_nxt, tcb->snd_una))

@@ -688,6 +688,7 @@ void tcp_timers_init(struct tcb *tcb)
     timer_init(&tcb->delack_timer, delack_fire, tcb);
     timer_init(&tcb->wait_timer, wait_fire, tcb);
     timer_init(&tcb->tlp_timer, tcp_tlp_fire, tcb);
+    timer_init(&tcb->ring_timer, tcp_ring_idle_fire, tcb);
     tcp_rack_init(tcb);
     tcp_keepalive_init(tcb);
 }
@@ -706,4 +707,5 @@ void tcp_timers_cancel(struct tcb *tcb)
     timer_cancel(tcb->stack, &tcb->tlp_timer);
     timer_cancel(tcb->stack, &tcb->rack_timer);
     timer_cancel(tcb->stack, &tcb->ka_timer);
+    timer_cancel(tcb->stack, &tcb->ring_timer);
 }

@@ -141,6 +141,35 @@ START_TEST(idle_connection_holds_no_buffer)
 }
 END_TEST
 
+static bool sent_and_read(void *ctx)
+{
+    size_t want = *(size_t *)ctx;
+    return srv.rx_len == want && cli.tcb->snd.len == 0;
+}
+
+/* A stream in full flow empties its rings often and refills them at once: a large ring
+ * stays while the stream lives (freeing it would regrow it from 4 KiB, copying at every
+ * doubling) and goes back once the connection has been quiet for a while. */
+START_TEST(large_ring_kept_while_busy_freed_when_quiet)
+{
+    open_connection(1, NULL);
+    size_t want = 200 * 1024;
+    data_ab = malloc(want);
+    fill_pattern(data_ab, want, 3);
+    cli.tx = data_ab;
+    cli.tx_len = want;
+    ep_push(&cli);
+    ck_assert(simnet_run(&net, 10000000, sent_and_read, &want));
+    ck_assert(memcmp(srv.rx, data_ab, want) == 0);
+    /* all acknowledged and all read, yet both large rings are still there */
+    ck_assert_uint_gt(cli.tcb->snd.cap, 4096);
+    ck_assert_uint_gt(srv.tcb->rcv.cap, 4096);
+    simnet_run(&net, 300000, NULL, NULL); /* quiet for 300 ms */
+    ck_assert_uint_eq(stack_stats(net.a)->tcp.buffer_bytes, 0);
+    ck_assert_uint_eq(stack_stats(net.b)->tcp.buffer_bytes, 0);
+}
+END_TEST
+
 /* conformance: SHLD-28 */
 START_TEST(bulk_uses_full_mss)
 {
@@ -329,6 +358,7 @@ int main(void)
     tcase_add_test(tc, clean_wire_full_segments);
     tcase_add_test(tc, bulk_uses_full_mss);
     tcase_add_test(tc, idle_connection_holds_no_buffer);
+    tcase_add_test(tc, large_ring_kept_while_busy_freed_when_quiet);
     tcase_add_loop_test(tc, lossy_wire_byte_exact, 0,
                         sizeof(impaired_seeds) / sizeof(impaired_seeds[0]));
     tcase_add_test(tc, fast_retransmit_one_loss);
