@@ -392,6 +392,12 @@ void tcp_rack_fire(struct stack *stack, void *arg)
 
 /* ==== what the scoreboard asks ==== */
 
+/* A retransmission RACK found lost, and not SACKed since: recovery resends it first. */
+static bool is_lost_retransmission(const struct rack_seg *s)
+{
+    return (s->flags & (RACK_LOST | RACK_RXT | RACK_SACKED)) == (RACK_LOST | RACK_RXT);
+}
+
 bool tcp_rack_lost_retransmission(const struct tcb *tcb, uint32_t *seq, uint32_t *len)
 {
     if (!tcp_rack_enabled(tcb))
@@ -399,7 +405,7 @@ bool tcp_rack_lost_retransmission(const struct tcb *tcb, uint32_t *seq, uint32_t
     const struct rack_state *r = &tcb->rack;
     for (unsigned i = 0; i < r->n_segs && seq_lt(r->segs[i].start, tcb->high_rxt); i++) {
         const struct rack_seg *s = &r->segs[i];
-        if ((s->flags & (RACK_LOST | RACK_RXT | RACK_SACKED)) == (RACK_LOST | RACK_RXT)) {
+        if (is_lost_retransmission(s)) {
             *seq = s->start;
             *len = s->end - s->start;
             return true;
@@ -416,7 +422,7 @@ uint32_t tcp_rack_lost_retransmitted_bytes(const struct tcb *tcb)
     uint32_t n = 0;
     for (unsigned i = 0; i < r->n_segs && seq_lt(r->segs[i].start, tcb->high_rxt); i++) {
         const struct rack_seg *s = &r->segs[i];
-        if ((s->flags & (RACK_LOST | RACK_RXT | RACK_SACKED)) == (RACK_LOST | RACK_RXT)) {
+        if (is_lost_retransmission(s)) {
             uint32_t end = seq_lt(s->end, tcb->high_rxt) ? s->end : tcb->high_rxt;
             n += end - s->start;
         }
