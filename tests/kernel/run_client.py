@@ -14,28 +14,11 @@ import signal
 import socket
 import sys
 
+from checklist import Checklist, expect_errno
+
 HOST, SHA = sys.argv[1], sys.argv[2]
-failures = 0
-
-
-def check(name, fn):
-    global failures
-    try:
-        fn()
-        print("ok", name, flush=True)
-    except Exception as e:  # noqa: BLE001 - any surprise is a failure to report
-        failures += 1
-        print("FAIL %s: %r" % (name, e), flush=True)
-
-
-def expect_errno(code, fn):
-    try:
-        fn()
-    except OSError as e:
-        if e.errno != code:
-            raise AssertionError("errno %s, expected %s" % (errno.errorcode.get(e.errno), errno.errorcode[code]))
-        return
-    raise AssertionError("no error, expected %s" % errno.errorcode[code])
+checks = Checklist()
+check = checks.check
 
 
 def connected(port):
@@ -144,4 +127,4 @@ check("EPIPE after the peer reset", pipe_after_reset)
 check("SIGPIPE after the peer reset", sigpipe_after_reset)
 check("non-blocking client with select", select_client)
 check("not writable while connecting", in_progress)
-sys.exit(failures)
+sys.exit(checks.failures)

@@ -17,6 +17,8 @@ import select
 import socket
 import sys
 
+from checklist import Checklist, expect_errno
+
 TIMEOUT = 10
 
 
@@ -39,25 +41,8 @@ def echo(host, port):
 
 def client(host, port):
     server = (host, port)
-    failures = 0
-
-    def check(name, fn):
-        nonlocal failures
-        try:
-            fn()
-            print("ok", name, flush=True)
-        except Exception as e:  # noqa: BLE001 - any surprise is a failure to report
-            failures += 1
-            print("FAIL %s: %r" % (name, e), flush=True)
-
-    def expect_errno(code, fn):
-        try:
-            fn()
-        except OSError as e:
-            if e.errno != code:
-                raise AssertionError("errno %s, expected %s" % (errno.errorcode.get(e.errno), errno.errorcode[code]))
-            return
-        raise AssertionError("no error, expected %s" % errno.errorcode[code])
+    checks = Checklist()
+    check = checks.check
 
     def unconnected():
         s = udp()
@@ -161,7 +146,7 @@ def client(host, port):
     check("non-blocking EAGAIN and select", nonblocking_and_select)
     check("ECONNREFUSED on a connected socket", refused)
     check("listen, EADDRINUSE, second bind, SO_TYPE", bad_use)
-    sys.exit(failures)
+    sys.exit(checks.failures)
 
 
 def server(port, count):
